@@ -1,0 +1,170 @@
+"""Camera paths for novel-view videos: orbit, ellipse, spiral, smooth interpolation; JSON read/write.
+
+Every path is a :class:`~stylize3d.cameras.Cameras` batch (one camera per frame, OpenCV world-to-camera).
+The camera-path JSON is our own small format::
+
+    {"format": "stylize3d-camera-path", "version": 1, "convention": "opencv-world-to-camera",
+     "frames": [{"viewmat": 4x4, "K": 3x3, "width": W, "height": H}, ...]}
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+
+import torch
+
+from core.atomic import atomic_output
+from core.errors import InputError
+from stylize3d.cameras import Cameras, check_rigid, intrinsics_from_fov, look_at
+
+PATH_FORMAT = "stylize3d-camera-path"
+
+
+def _basis(up: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Two unit vectors spanning the plane orthogonal to ``up`` plus ``up`` itself (float64)."""
+    up = torch.nn.functional.normalize(up.to(torch.float64), dim=0)
+    helper = torch.tensor([1.0, 0, 0], dtype=torch.float64)
+    if abs(float(up @ helper)) > 0.9:
+        helper = torch.tensor([0.0, 1, 0], dtype=torch.float64)
+    e1 = torch.nn.functional.normalize(helper - (helper @ up) * up, dim=0)
+    return e1, torch.linalg.cross(up, e1), up
+
+
+def _cameras_looking_at(eyes: torch.Tensor, center: torch.Tensor, up: torch.Tensor,
+                        fov_deg: float, width: int, height: int) -> Cameras:
+    n = eyes.shape[0]
+    K = intrinsics_from_fov(fov_deg, width, height)
+    return Cameras(look_at(eyes, center.to(torch.float64), up), K.repeat(n, 1, 1),
+                   torch.full((n,), width), torch.full((n,), height))
+
+
+def ellipse(center: torch.Tensor, radius_a: float, radius_b: float, elevation_deg: float, frames: int,
+            up: torch.Tensor = torch.tensor([0.0, 0.0, 1.0]), fov_deg: float = 50.0,
+            width: int = 256, height: int = 256, phase_deg: float = 0.0) -> Cameras:
+    """Cameras on an ellipse (semi-axes ``radius_a``, ``radius_b``) around ``center``, looking at it.
+
+    The ellipse lies in a plane orthogonal to ``up``, raised so that the view direction is depressed by
+    ``elevation_deg`` for a circular orbit. ``frames`` views, equally spaced in angle, not repeating the first.
+    """
+    e1, e2, upn = _basis(up)
+    theta = torch.arange(frames, dtype=torch.float64) * (2 * math.pi / frames) + math.radians(phase_deg)
+    horizontal = torch.cos(theta)[:, None] * radius_a * e1 + torch.sin(theta)[:, None] * radius_b * e2
+    dist = horizontal.norm(dim=1, keepdim=True)
+    lift = dist * math.tan(math.radians(elevation_deg))
+    eyes = center.to(torch.float64) + horizontal + lift * upn
+    return _cameras_looking_at(eyes, center, upn, fov_deg, width, height)
+
+
+def orbit(center: torch.Tensor, radius: float, elevation_deg: float, frames: int, **kwargs) -> Cameras:
+    """Circular orbit: :func:`ellipse` with equal semi-axes."""
+    return ellipse(center, radius, radius, elevation_deg, frames, **kwargs)
+
+
+def spiral(center: torch.Tensor, radius: float, frames: int, turns: float = 2.0,
+           elevation_range_deg: tuple[float, float] = (10.0, 40.0), radius_swing: float = 0.15,
+           up: torch.Tensor = torch.tensor([0.0, 0.0, 1.0]), fov_deg: float = 50.0,
+           width: int = 256, height: int = 256) -> Cameras:
+    """A spiral: ``turns`` revolutions while the elevation goes from low to high and back, the radius
+    breathing by ``±radius_swing`` (relative)."""
+    e1, e2, upn = _basis(up)
+    s = torch.arange(frames, dtype=torch.float64) / frames
+    theta = 2 * math.pi * turns * s
+    lo, hi = (math.radians(v) for v in elevation_range_deg)
+    elevation = lo + (hi - lo) * 0.5 * (1 - torch.cos(2 * math.pi * s))
+    r = radius * (1 + radius_swing * torch.sin(2 * math.pi * s))
+    eyes = (center.to(torch.float64) + (r * torch.cos(elevation) * torch.cos(theta))[:, None] * e1
+            + (r * torch.cos(elevation) * torch.sin(theta))[:, None] * e2
+            + (r * torch.sin(elevation))[:, None] * upn)
+    return _cameras_looking_at(eyes, center, upn, fov_deg, width, height)
+
+
+def _quat_from_rotmat(R: torch.Tensor) -> torch.Tensor:
+    """``B,3,3`` rotations → ``B,4`` unit quaternions ``w,x,y,z`` (float64)."""
+    R = R.to(torch.float64)
+    w = torch.sqrt(torch.clamp(1 + R[:, 0, 0] + R[:, 1, 1] + R[:, 2, 2], min=0)) / 2
+    x = torch.sqrt(torch.clamp(1 + R[:, 0, 0] - R[:, 1, 1] - R[:, 2, 2], min=0)) / 2
+    y = torch.sqrt(torch.clamp(1 - R[:, 0, 0] + R[:, 1, 1] - R[:, 2, 2], min=0)) / 2
+    z = torch.sqrt(torch.clamp(1 - R[:, 0, 0] - R[:, 1, 1] + R[:, 2, 2], min=0)) / 2
+    x = torch.copysign(x, R[:, 2, 1] - R[:, 1, 2])
+    y = torch.copysign(y, R[:, 0, 2] - R[:, 2, 0])
+    z = torch.copysign(z, R[:, 1, 0] - R[:, 0, 1])
+    return torch.nn.functional.normalize(torch.stack([w, x, y, z], dim=1), dim=1)
+
+
+def _rotmat_from_quat(q: torch.Tensor) -> torch.Tensor:
+    w, x, y, z = torch.nn.functional.normalize(q, dim=-1).unbind(-1)
+    return torch.stack([
+        1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y),
+        2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x),
+        2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y),
+    ], dim=-1).reshape(q.shape[:-1] + (3, 3))
+
+
+def _slerp(q0: torch.Tensor, q1: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    dot = (q0 * q1).sum(-1, keepdim=True)
+    q1 = torch.where(dot < 0, -q1, q1)
+    dot = dot.abs().clamp(max=1.0)
+    angle = torch.acos(dot)
+    small = angle < 1e-6
+    sin = torch.sin(angle).clamp(min=1e-12)
+    w0 = torch.where(small, 1 - t, torch.sin((1 - t) * angle) / sin)
+    w1 = torch.where(small, t, torch.sin(t * angle) / sin)
+    return torch.nn.functional.normalize(w0 * q0 + w1 * q1, dim=-1)
+
+
+def interpolate(keys: Cameras, frames: int) -> Cameras:
+    """A smooth path through the key cameras in order: Catmull-Rom positions, slerped rotations,
+    linearly blended intrinsics. The first and last frames equal the first and last keys."""
+    if len(keys) < 2:
+        raise InputError("interpolating a camera path needs at least two key cameras")
+    if frames < 2:
+        raise InputError("an interpolated camera path needs at least two frames")
+    centers = keys.centers().to(torch.float64)
+    quats = _quat_from_rotmat(keys.viewmats[:, :3, :3].transpose(1, 2))  # camera-to-world rotations
+    padded = torch.cat([2 * centers[:1] - centers[1:2], centers, 2 * centers[-1:] - centers[-2:-1]])
+    u = torch.linspace(0, len(keys) - 1, frames, dtype=torch.float64)
+    seg = torch.clamp(u.floor().long(), max=len(keys) - 2)
+    t = (u - seg)[:, None]
+    p0, p1, p2, p3 = padded[seg], padded[seg + 1], padded[seg + 2], padded[seg + 3]
+    pos = 0.5 * ((2 * p1) + (-p0 + p2) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t ** 2 + (-p0 + 3 * p1 - 3 * p2 + p3) * t ** 3)
+    rot_c2w = _rotmat_from_quat(_slerp(quats[seg], quats[seg + 1], t))
+    view = torch.eye(4, dtype=torch.float64).repeat(frames, 1, 1)
+    view[:, :3, :3] = rot_c2w.transpose(1, 2)
+    view[:, :3, 3] = -(view[:, :3, :3] @ pos[..., None])[..., 0]
+    K = keys.Ks[seg] * (1 - t[..., None].float()) + keys.Ks[seg + 1] * t[..., None].float()
+    return Cameras(view.float(), K, keys.widths[seg], keys.heights[seg])
+
+
+def write_camera_path(cameras: Cameras, path: "str | os.PathLike") -> None:
+    """Write ``cameras`` as a camera-path JSON (atomically)."""
+    frames = [{"viewmat": cameras.viewmats[i].tolist(), "K": cameras.Ks[i].tolist(),
+               "width": int(cameras.widths[i]), "height": int(cameras.heights[i])} for i in range(len(cameras))]
+    doc = {"format": PATH_FORMAT, "version": 1, "convention": "opencv-world-to-camera", "frames": frames}
+    with atomic_output(path) as tmp:
+        tmp.write_text(json.dumps(doc, indent=1))
+
+
+def read_camera_path(path: "str | os.PathLike") -> Cameras:
+    """Read a camera-path JSON written by :func:`write_camera_path`; :class:`InputError` when malformed."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"camera path {path} does not exist")
+    try:
+        doc = json.loads(path.read_text())
+        if doc.get("format") != PATH_FORMAT:
+            raise InputError(f"{path} is not a {PATH_FORMAT} file (format field is {doc.get('format')!r})")
+        frames = doc["frames"]
+        viewmats = torch.tensor([f["viewmat"] for f in frames], dtype=torch.float32)
+        Ks = torch.tensor([f["K"] for f in frames], dtype=torch.float32)
+        widths = torch.tensor([int(f["width"]) for f in frames])
+        heights = torch.tensor([int(f["height"]) for f in frames])
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise InputError(f"{path}: malformed camera path ({type(exc).__name__}: {exc})") from None
+    if len(frames) == 0 or viewmats.shape[1:] != (4, 4) or Ks.shape[1:] != (3, 3):
+        raise InputError(f"{path}: camera path needs frames with a 4x4 viewmat and a 3x3 K")
+    for i in range(len(frames)):
+        check_rigid(viewmats[i], f"{path} frame {i}")
+    return Cameras(viewmats, Ks, widths, heights)

@@ -1,0 +1,247 @@
+"""Pinhole cameras in the OpenCV convention and the nerfstudio ``transforms.json`` loader.
+
+Inside the package a camera is a world-to-camera ``viewmat`` (4x4; camera x right, y down, z forward) and a
+pinhole ``K`` (3x3) for an image of ``width x height`` pixels. nerfstudio / Blender files store camera-to-world
+matrices in the OpenGL convention (y up, -z forward); they are converted with
+``viewmat = inv(c2w @ diag(1, -1, -1, 1))``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import warnings
+from pathlib import Path
+
+import torch
+
+from core.errors import InputError
+
+OPENGL_TO_OPENCV = torch.diag(torch.tensor([1.0, -1.0, -1.0, 1.0], dtype=torch.float64))
+SUPPORTED_CAMERA_MODELS = ("PINHOLE", "SIMPLE_PINHOLE", "OPENCV")
+DISTORTION_KEYS = ("k1", "k2", "k3", "k4", "p1", "p2")
+
+
+@dataclasses.dataclass
+class Cameras:
+    """A batch of B pinhole cameras.
+
+    Attributes:
+        viewmats: ``B,4,4`` float32 world-to-camera matrices (OpenCV convention).
+        Ks: ``B,3,3`` float32 intrinsics for images of ``widths[i] x heights[i]`` pixels.
+        widths, heights: ``B`` int64 image sizes the intrinsics refer to.
+    """
+
+    viewmats: torch.Tensor
+    Ks: torch.Tensor
+    widths: torch.Tensor
+    heights: torch.Tensor
+
+    def __post_init__(self) -> None:
+        b = self.viewmats.shape[0]
+        if self.viewmats.shape != (b, 4, 4) or self.Ks.shape != (b, 3, 3):
+            raise ValueError(f"viewmats {tuple(self.viewmats.shape)} / Ks {tuple(self.Ks.shape)} are not B,4,4 / B,3,3")
+        if self.widths.shape != (b,) or self.heights.shape != (b,):
+            raise ValueError("widths and heights must have one entry per camera")
+
+    def __len__(self) -> int:
+        return self.viewmats.shape[0]
+
+    def __getitem__(self, index) -> "Cameras":
+        """A sub-batch (``index`` is an int, slice, list or index tensor)."""
+        if isinstance(index, int):
+            index = slice(index, index + 1 if index != -1 else None)
+        return Cameras(self.viewmats[index], self.Ks[index], self.widths[index], self.heights[index])
+
+    def to(self, device: "torch.device | str") -> "Cameras":
+        return Cameras(self.viewmats.to(device), self.Ks.to(device), self.widths.cpu(), self.heights.cpu())
+
+    def scaled_to(self, width: int, height: int) -> "Cameras":
+        """The same views with intrinsics rescaled to images of ``width x height`` pixels."""
+        sx = width / self.widths.to(self.Ks)
+        sy = height / self.heights.to(self.Ks)
+        Ks = self.Ks.clone()
+        Ks[:, 0] *= sx[:, None]
+        Ks[:, 1] *= sy[:, None]
+        n = len(self)
+        return Cameras(self.viewmats, Ks, torch.full((n,), width), torch.full((n,), height))
+
+    def centers(self) -> torch.Tensor:
+        """``B,3`` camera positions in world coordinates."""
+        R, t = self.viewmats[:, :3, :3], self.viewmats[:, :3, 3:]
+        return -(R.transpose(1, 2) @ t)[..., 0]
+
+    def forward_dirs(self) -> torch.Tensor:
+        """``B,3`` unit viewing directions (camera +z) in world coordinates."""
+        return self.viewmats[:, 2, :3]
+
+    def up_dirs(self) -> torch.Tensor:
+        """``B,3`` unit 'up' directions (camera -y) in world coordinates."""
+        return -self.viewmats[:, 1, :3]
+
+
+def cat_cameras(items: list[Cameras]) -> Cameras:
+    """Concatenate camera batches."""
+    return Cameras(*(torch.cat([getattr(c, f.name) for c in items]) for f in dataclasses.fields(Cameras)))
+
+
+def intrinsics(fx: float, fy: float, cx: float, cy: float) -> torch.Tensor:
+    """The 3x3 pinhole matrix."""
+    return torch.tensor([[fx, 0.0, cx], [0.0, fy, cy], [0.0, 0.0, 1.0]], dtype=torch.float32)
+
+
+def intrinsics_from_fov(fov_x_deg: float, width: int, height: int) -> torch.Tensor:
+    """Pinhole ``K`` with square pixels, principal point at the centre, horizontal field of view in degrees."""
+    fx = 0.5 * width / math.tan(math.radians(fov_x_deg) / 2)
+    return intrinsics(fx, fx, width / 2, height / 2)
+
+
+def look_at(eye: torch.Tensor, target: torch.Tensor, up: torch.Tensor) -> torch.Tensor:
+    """World-to-camera ``B,4,4`` (OpenCV) for cameras at ``eye`` (B,3) looking at ``target`` (B,3 or 3).
+
+    ``up`` (3) is the world direction that appears upward in the image.
+    """
+    eye = eye.to(torch.float64)
+    forward = torch.nn.functional.normalize(target.to(eye) - eye, dim=-1)
+    right = torch.linalg.cross(forward, up.to(eye).expand_as(forward), dim=-1)
+    right = torch.nn.functional.normalize(right, dim=-1)
+    down = torch.linalg.cross(forward, right, dim=-1)
+    rot = torch.stack([right, down, forward], dim=1)  # rows: camera axes in world coordinates
+    view = torch.eye(4, dtype=eye.dtype).repeat(eye.shape[0], 1, 1)
+    view[:, :3, :3] = rot
+    view[:, :3, 3] = -(rot @ eye[..., None])[..., 0]
+    return view.to(torch.float32)
+
+
+def c2w_opengl_to_viewmat(c2w: torch.Tensor) -> torch.Tensor:
+    """``B,4,4`` OpenGL camera-to-world → OpenCV world-to-camera: ``inv(c2w @ diag(1,-1,-1,1))``."""
+    return torch.linalg.inv(c2w.to(torch.float64) @ OPENGL_TO_OPENCV).to(torch.float32)
+
+
+def viewmat_to_c2w_opengl(viewmats: torch.Tensor) -> torch.Tensor:
+    """Inverse of :func:`c2w_opengl_to_viewmat`."""
+    return (torch.linalg.inv(viewmats.to(torch.float64)) @ OPENGL_TO_OPENCV).to(torch.float32)
+
+
+def check_rigid(c2w: torch.Tensor, where: str, tolerance: float = 1e-3) -> None:
+    """Raise :class:`InputError` unless ``c2w`` (4,4) is finite with an orthonormal, det +1 rotation."""
+    if not torch.isfinite(c2w).all():
+        raise InputError(f"{where}: transform_matrix holds NaN/inf")
+    rot = c2w[:3, :3].to(torch.float64)
+    orthonormal = torch.allclose(rot.T @ rot, torch.eye(3, dtype=torch.float64), atol=tolerance)
+    if not orthonormal or abs(float(torch.linalg.det(rot)) - 1.0) > tolerance:
+        raise InputError(f"{where}: transform_matrix is not a rigid transform (rotation is not orthonormal)")
+    if not torch.allclose(c2w[3].to(torch.float64), torch.tensor([0.0, 0, 0, 1], dtype=torch.float64)):
+        raise InputError(f"{where}: transform_matrix bottom row is not 0 0 0 1")
+
+
+def _matrix(value, where: str) -> torch.Tensor:
+    try:
+        m = torch.tensor(value, dtype=torch.float64)
+    except (TypeError, ValueError):
+        raise InputError(f"{where}: transform_matrix is not a numeric matrix") from None
+    if m.shape == (3, 4):
+        m = torch.cat([m, torch.tensor([[0.0, 0, 0, 1]], dtype=torch.float64)])
+    if m.shape != (4, 4):
+        raise InputError(f"{where}: transform_matrix has shape {tuple(m.shape)}, expected 4x4")
+    return m
+
+
+def _image_size(path: Path) -> tuple[int, int]:
+    from PIL import Image
+
+    with Image.open(path) as im:
+        return im.size
+
+
+def _frame_intrinsics(meta: dict, frame: dict, image: Path | None, where: str) -> tuple[float, float, float, float, int, int]:
+    def get(key):
+        return frame.get(key, meta.get(key))
+
+    w, h = get("w"), get("h")
+    if (w is None or h is None) and image is not None:
+        w, h = _image_size(image)
+    if w is None or h is None:
+        raise InputError(f"{where}: no image size (w, h) and no image file to read it from")
+    fx, fy = get("fl_x"), get("fl_y")
+    if fx is None:
+        angle_x = get("camera_angle_x")
+        if angle_x is None:
+            raise InputError(f"{where}: no focal length (fl_x) and no camera_angle_x")
+        fx = 0.5 * float(w) / math.tan(0.5 * float(angle_x))
+    if fy is None:
+        angle_y = get("camera_angle_y")
+        fy = 0.5 * float(h) / math.tan(0.5 * float(angle_y)) if angle_y is not None else fx
+    cx, cy = get("cx"), get("cy")
+    values = [float(fx), float(fy), float(w) / 2 if cx is None else float(cx), float(h) / 2 if cy is None else float(cy)]
+    if not all(math.isfinite(v) for v in values) or values[0] <= 0 or values[1] <= 0 or int(w) <= 0 or int(h) <= 0:
+        raise InputError(f"{where}: intrinsics must be finite and positive")
+    return (*values, int(w), int(h))
+
+
+def load_transforms(path: "str | os.PathLike", downscale: float = 1.0) -> Cameras:
+    """Load the cameras of a nerfstudio / Blender ``transforms.json``.
+
+    Global or per-frame intrinsics (``fl_x fl_y cx cy w h`` or ``camera_angle_x``), ``camera_model`` PINHOLE or
+    OPENCV (distortion is ignored with a warning: the renderers are pinhole), ``downscale`` divides the image
+    size and intrinsics. Frames that name a ``file_path`` must point at an existing file (relative to the JSON's
+    folder; a missing extension is tried as ``.png``). Raises :class:`InputError` on any problem.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"cameras file {path} does not exist")
+    try:
+        meta = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path} is not valid JSON ({exc})") from None
+    frames = meta.get("frames") if isinstance(meta, dict) else None
+    if not frames:
+        raise InputError(f"{path}: no 'frames' list with cameras")
+    if not downscale > 0:
+        raise InputError(f"downscale factor must be positive, got {downscale}")
+    model = str(meta.get("camera_model", "PINHOLE")).upper()
+    if model not in SUPPORTED_CAMERA_MODELS:
+        raise InputError(f"{path}: camera_model {model} is not supported (use {', '.join(SUPPORTED_CAMERA_MODELS)})")
+    if any(abs(float(meta.get(k, 0.0) or 0.0)) > 0 for k in DISTORTION_KEYS):
+        warnings.warn(f"{path}: lens distortion coefficients are ignored (pinhole rendering)", UserWarning, stacklevel=2)
+    c2ws, Ks, widths, heights, missing = [], [], [], [], []
+    for i, frame in enumerate(frames):
+        where = f"{path} frame {i}"
+        if "transform_matrix" not in frame:
+            raise InputError(f"{where}: no transform_matrix")
+        c2w = _matrix(frame["transform_matrix"], where)
+        check_rigid(c2w, where)
+        image = None
+        if frame.get("file_path"):
+            image = path.parent / frame["file_path"]
+            if not image.is_file() and image.with_suffix(".png").is_file():
+                image = image.with_suffix(".png")
+            if not image.is_file():
+                missing.append(frame["file_path"])
+                continue
+        fx, fy, cx, cy, w, h = _frame_intrinsics(meta, frame, image, where)
+        new_w, new_h = max(1, round(w / downscale)), max(1, round(h / downscale))
+        sx, sy = new_w / w, new_h / h
+        c2ws.append(c2w)
+        Ks.append(intrinsics(fx * sx, fy * sy, cx * sx, cy * sy))
+        widths.append(new_w)
+        heights.append(new_h)
+    if missing:
+        raise InputError(f"{path}: {len(missing)} image(s) named by frames are missing, e.g. {missing[0]}")
+    return Cameras(c2w_opengl_to_viewmat(torch.stack(c2ws)), torch.stack(Ks), torch.tensor(widths), torch.tensor(heights))
+
+
+def transforms_dict(cameras: Cameras) -> dict:
+    """A nerfstudio-style ``transforms.json`` dict (per-frame intrinsics, no image files) for ``cameras``."""
+    c2w = viewmat_to_c2w_opengl(cameras.viewmats)
+    frames = []
+    for i in range(len(cameras)):
+        K = cameras.Ks[i]
+        frames.append({
+            "fl_x": float(K[0, 0]), "fl_y": float(K[1, 1]), "cx": float(K[0, 2]), "cy": float(K[1, 2]),
+            "w": int(cameras.widths[i]), "h": int(cameras.heights[i]),
+            "transform_matrix": [[round(float(v), 7) for v in row] for row in c2w[i]],
+        })
+    return {"camera_model": "PINHOLE", "frames": frames}

@@ -1,0 +1,180 @@
+"""Read and write 3D Gaussian Splatting PLY files (Inria 3DGS / nerfstudio / gsplat layout).
+
+Layout of one vertex: ``x y z [nx ny nz] f_dc_0..2 f_rest_0..M-1 opacity scale_0..2 rot_0..3`` with ``f_rest``
+channel-major (all R coefficients, then G, then B), opacity a logit, scales natural logs, rotation ``w x y z``.
+Reading accepts binary little- and big-endian and ASCII files, any numeric property type, with or without
+normals and with extra properties (ignored). Writing produces binary little-endian float32 with exactly the
+standard fields (normals written as zeros), which SuperSplat and other viewers open.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from core.atomic import atomic_output
+from core.errors import InputError
+from stylize3d.scene import GaussianScene, num_sh_coeffs, sh_degree_from_coeffs
+
+PLY_TYPES = {
+    "char": "i1", "int8": "i1", "uchar": "u1", "uint8": "u1",
+    "short": "i2", "int16": "i2", "ushort": "u2", "uint16": "u2",
+    "int": "i4", "int32": "i4", "uint": "u4", "uint32": "u4",
+    "float": "f4", "float32": "f4", "double": "f8", "float64": "f8",
+}
+FORMATS = {"binary_little_endian": "<", "binary_big_endian": ">", "ascii": None}
+REQUIRED = ["x", "y", "z", "f_dc_0", "f_dc_1", "f_dc_2", "opacity",
+            "scale_0", "scale_1", "scale_2", "rot_0", "rot_1", "rot_2", "rot_3"]
+MAX_HEADER_BYTES = 1 << 20
+
+
+class _Header:
+    """Parsed PLY header: format, vertex count, vertex properties and where the data starts."""
+
+    def __init__(self, fmt: str, count: int, properties: list[tuple[str, str]], data_offset: int):
+        self.fmt = fmt
+        self.count = count
+        self.properties = properties
+        self.data_offset = data_offset
+
+    def dtype(self) -> np.dtype:
+        order = FORMATS[self.fmt] or "<"
+        return np.dtype([(name, order + PLY_TYPES[kind]) for name, kind in self.properties])
+
+
+def _parse_header(raw: bytes, path: Path) -> _Header:
+    if not raw.startswith(b"ply"):
+        raise InputError(f"{path} is not a PLY file (it does not start with 'ply')")
+    end = raw.find(b"end_header")
+    if end < 0:
+        raise InputError(f"{path}: PLY header has no 'end_header' line")
+    newline = raw.find(b"\n", end)
+    lines = raw[:end].decode("ascii", errors="replace").splitlines()[1:]
+    fmt, count, properties, current = None, None, [], None
+    for line in lines:
+        words = line.split()
+        if not words or words[0] in ("comment", "obj_info"):
+            continue
+        if words[0] == "format":
+            if len(words) < 2 or words[1] not in FORMATS:
+                raise InputError(f"{path}: unsupported PLY format line {line.strip()!r}")
+            fmt = words[1]
+        elif words[0] == "element":
+            current = words[1]
+            if current == "vertex":
+                count = int(words[2])
+            elif count is None and int(words[2]) > 0:
+                raise InputError(f"{path}: PLY element {current!r} comes before 'vertex'; not a Gaussian splat file")
+        elif words[0] == "property" and current == "vertex":
+            if words[1] == "list":
+                raise InputError(f"{path}: vertex property {words[-1]!r} is a list; not a Gaussian splat file")
+            if words[1] not in PLY_TYPES:
+                raise InputError(f"{path}: unknown PLY property type {words[1]!r}")
+            properties.append((words[2], words[1]))
+    if fmt is None or count is None:
+        raise InputError(f"{path}: PLY header lacks a format line or a vertex element")
+    return _Header(fmt, count, properties, newline + 1)
+
+
+def _read_rows(raw: bytes, header: _Header, path: Path) -> np.ndarray:
+    dtype = header.dtype()
+    if header.fmt == "ascii":
+        text = raw[header.data_offset:].decode("ascii", errors="replace").split()
+        needed = header.count * len(header.properties)
+        if len(text) < needed:
+            raise InputError(f"{path}: ASCII PLY is truncated ({len(text)} of {needed} values)")
+        try:
+            values = np.asarray(text[:needed], dtype=np.float64).reshape(header.count, len(header.properties))
+        except ValueError as exc:
+            raise InputError(f"{path}: ASCII PLY holds a non-numeric value ({exc})") from None
+        rows = np.empty(header.count, dtype=dtype)
+        for i, (name, _) in enumerate(header.properties):
+            rows[name] = values[:, i]
+        return rows
+    needed = header.count * dtype.itemsize
+    if len(raw) - header.data_offset < needed:
+        raise InputError(f"{path}: PLY is truncated ({len(raw) - header.data_offset} of {needed} data bytes)")
+    return np.frombuffer(raw, dtype=dtype, count=header.count, offset=header.data_offset)
+
+
+def _column(rows: np.ndarray, name: str) -> np.ndarray:
+    return rows[name].astype(np.float32)
+
+
+def read_ply(path: "str | os.PathLike") -> GaussianScene:
+    """Load a Gaussian splat PLY into a float32 :class:`GaussianScene` on the CPU.
+
+    Rows with any non-finite value are dropped with a ``UserWarning``. Raises :class:`InputError` for a
+    missing or unreadable file, missing properties (all named), a ``f_rest`` count that is not degree 0-3,
+    or zero Gaussians.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"scene file {path} does not exist")
+    raw = path.read_bytes()
+    header = _parse_header(raw[:MAX_HEADER_BYTES], path)
+    names = [name for name, _ in header.properties]
+    missing = [name for name in REQUIRED if name not in names]
+    if missing:
+        raise InputError(f"{path}: PLY lacks Gaussian properties {', '.join(missing)}")
+    rest_names = sorted((n for n in names if n.startswith("f_rest_")), key=lambda n: int(n[7:]))
+    if len(rest_names) % 3 or rest_names != [f"f_rest_{i}" for i in range(len(rest_names))]:
+        raise InputError(f"{path}: f_rest properties are not f_rest_0..f_rest_{3 * (len(rest_names) // 3) - 1}")
+    try:
+        degree = sh_degree_from_coeffs(1 + len(rest_names) // 3)
+    except ValueError:
+        raise InputError(f"{path}: {len(rest_names)} f_rest properties do not match SH degree 0-3 (0, 9, 24, 45)") from None
+    if header.count == 0:
+        raise InputError(f"{path}: the PLY holds zero Gaussians")
+    rows = _read_rows(raw, header, path)
+
+    def stack(fields: list[str]) -> np.ndarray:
+        return np.stack([_column(rows, f) for f in fields], axis=-1) if fields else np.zeros((len(rows), 0), np.float32)
+
+    extra = num_sh_coeffs(degree) - 1
+    f_dc = stack(["f_dc_0", "f_dc_1", "f_dc_2"])
+    f_rest = stack(rest_names).reshape(len(rows), 3, extra).transpose(0, 2, 1)
+    arrays = {
+        "means": stack(["x", "y", "z"]),
+        "quats": stack(["rot_0", "rot_1", "rot_2", "rot_3"]),
+        "log_scales": stack(["scale_0", "scale_1", "scale_2"]),
+        "opacity_logits": _column(rows, "opacity"),
+        "sh": np.concatenate([f_dc[:, None, :], f_rest], axis=1),
+    }
+    finite = np.ones(len(rows), dtype=bool)
+    for value in arrays.values():
+        finite &= np.isfinite(value.reshape(len(rows), -1)).all(axis=1)
+    dropped = int((~finite).sum())
+    if dropped:
+        warnings.warn(f"{path}: dropped {dropped} of {len(rows)} Gaussians with NaN/inf values", UserWarning, stacklevel=2)
+        if dropped == len(rows):
+            raise InputError(f"{path}: every Gaussian has NaN/inf values; zero Gaussians left")
+    return GaussianScene(**{k: torch.from_numpy(np.ascontiguousarray(v[finite])) for k, v in arrays.items()})
+
+
+def ply_property_names(sh_degree: int) -> list[str]:
+    """The exact vertex properties :func:`write_ply` writes for ``sh_degree``, in order."""
+    rest = 3 * (num_sh_coeffs(sh_degree) - 1)
+    return (["x", "y", "z", "nx", "ny", "nz", "f_dc_0", "f_dc_1", "f_dc_2"]
+            + [f"f_rest_{i}" for i in range(rest)]
+            + ["opacity", "scale_0", "scale_1", "scale_2", "rot_0", "rot_1", "rot_2", "rot_3"])
+
+
+def write_ply(scene: GaussianScene, path: "str | os.PathLike") -> None:
+    """Write ``scene`` as a binary little-endian float32 3DGS PLY, atomically, with no extra fields."""
+    s = scene.map(lambda t: t.detach().to("cpu", torch.float32))
+    n, k = s.num_gaussians, s.sh.shape[1]
+    f_rest = s.sh[:, 1:].permute(0, 2, 1).reshape(n, 3 * (k - 1))
+    columns = torch.cat([s.means, torch.zeros(n, 3), s.sh[:, 0], f_rest, s.opacity_logits[:, None],
+                         s.log_scales, s.quats], dim=1).numpy().astype("<f4")
+    names = ply_property_names(s.sh_degree)
+    header = "ply\nformat binary_little_endian 1.0\n" + f"element vertex {n}\n"
+    header += "".join(f"property float {name}\n" for name in names) + "end_header\n"
+    with atomic_output(path) as tmp:
+        with open(tmp, "wb") as f:
+            f.write(header.encode("ascii"))
+            f.write(np.ascontiguousarray(columns).tobytes())

@@ -1,0 +1,29 @@
+"""Shared tiny fixtures for the stylize3d tests."""
+
+import torch
+import pytest
+
+from stylize3d.scene import GaussianScene, num_sh_coeffs
+
+
+def random_scene(n: int = 64, degree: int = 3, seed: int = 0, spread: float = 1.0) -> GaussianScene:
+    """``n`` random Gaussians in a cube of half-size ``spread`` around the origin."""
+    g = torch.Generator().manual_seed(seed)
+    return GaussianScene(
+        means=(torch.rand(n, 3, generator=g) * 2 - 1) * spread,
+        quats=torch.randn(n, 4, generator=g),
+        log_scales=torch.log(torch.rand(n, 3, generator=g) * 0.08 + 0.02),
+        opacity_logits=torch.randn(n, generator=g),
+        sh=torch.randn(n, num_sh_coeffs(degree), 3, generator=g) * 0.5,
+    )
+
+
+@pytest.fixture
+def scene3():
+    return random_scene()
+
+
+@pytest.fixture
+def make_scene():
+    """The :func:`random_scene` factory, for tests that need several sizes or seeds."""
+    return random_scene

@@ -1,0 +1,134 @@
+"""Cameras: OpenGL→OpenCV conversion, transforms.json loading, camera paths and their JSON."""
+
+import json
+import math
+
+import pytest
+import torch
+from PIL import Image
+
+from core.errors import InputError
+from stylize3d.camera_paths import ellipse, interpolate, orbit, read_camera_path, spiral, write_camera_path
+from stylize3d.cameras import Cameras, c2w_opengl_to_viewmat, load_transforms, look_at, transforms_dict
+
+
+def project(cams: Cameras, points: torch.Tensor) -> torch.Tensor:
+    """``B,P,3`` pixel coordinates (u, v, depth) of world ``points`` P,3."""
+    cam = points @ cams.viewmats[:, :3, :3].transpose(1, 2) + cams.viewmats[:, None, :3, 3]
+    uv = cam @ cams.Ks.transpose(1, 2)
+    return torch.cat([uv[..., :2] / uv[..., 2:], cam[..., 2:]], dim=-1)
+
+
+def test_opengl_c2w_becomes_opencv_viewmat():
+    c2w = torch.eye(4)
+    c2w[:3, 3] = torch.tensor([0.0, 0.0, 5.0])  # OpenGL camera at z=5 looking down -z, y up
+    view = c2w_opengl_to_viewmat(c2w[None])[0]
+    pts = torch.tensor([[0.0, 0, 0, 1], [1.0, 0, 0, 1], [0.0, 1, 0, 1]])
+    cam = pts @ view.T
+    assert cam[0, :3].tolist() == pytest.approx([0, 0, 5])  # origin in front, 5 units away
+    assert cam[1, 0] == pytest.approx(1)  # world +x is image right
+    assert cam[2, 1] == pytest.approx(-1)  # world +y (up) is image up = -y in OpenCV
+
+
+def test_look_at_puts_target_on_axis():
+    view = look_at(torch.tensor([[0.0, -5, 0]]), torch.zeros(3), torch.tensor([0.0, 0, 1]))[0]
+    cam = torch.tensor([[0.0, 0, 0, 1], [0.0, 0, 1, 1], [1.0, 0, 0, 1]]) @ view.T
+    assert cam[0, :3].tolist() == pytest.approx([0, 0, 5], abs=1e-6)
+    assert cam[1, 1] < 0 and cam[2, 0] > 0
+    assert torch.allclose(view[:3, :3] @ view[:3, :3].T, torch.eye(3), atol=1e-6)
+
+
+def _transforms(tmp_path, frames, **meta):
+    doc = {"frames": frames, **meta}
+    (tmp_path / "transforms.json").write_text(json.dumps(doc))
+    return tmp_path / "transforms.json"
+
+
+def _c2w(z=4.0):
+    return [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, z], [0, 0, 0, 1]]
+
+
+def test_transforms_camera_angle_x_image_size_and_downscale(tmp_path):
+    (tmp_path / "images").mkdir()
+    Image.new("RGB", (40, 30)).save(tmp_path / "images" / "a.png")
+    path = _transforms(tmp_path, [{"file_path": "images/a", "transform_matrix": _c2w()}],
+                       camera_angle_x=2 * math.atan(0.5))
+    cams = load_transforms(path, downscale=2)
+    # fx = 0.5 * 40 / tan(atan(0.5)) = 40 at full size; halved by downscale
+    assert cams.Ks[0].flatten().tolist() == pytest.approx([20, 0, 10, 0, 20, 7.5, 0, 0, 1])
+    assert (int(cams.widths[0]), int(cams.heights[0])) == (20, 15)
+
+
+def test_transforms_per_frame_intrinsics_override_global(tmp_path):
+    frames = [{"transform_matrix": _c2w()}, {"transform_matrix": _c2w(5.0), "fl_x": 100, "cx": 30, "w": 64}]
+    path = _transforms(tmp_path, frames, fl_x=50, fl_y=60, cx=16, cy=12, w=32, h=24, camera_model="OPENCV")
+    cams = load_transforms(path)
+    assert cams.Ks[0].tolist() == [[50, 0, 16], [0, 60, 12], [0, 0, 1]]
+    assert cams.Ks[1].tolist() == [[100, 0, 30], [0, 60, 12], [0, 0, 1]]
+    assert cams.widths.tolist() == [32, 64]
+    assert cams.centers()[1].tolist() == pytest.approx([0, 0, 5])
+
+
+def test_transforms_round_trip(tmp_path):
+    cams = orbit(torch.zeros(3), 3.0, 20.0, 5, width=48, height=32)
+    path = _transforms(tmp_path, **transforms_dict(cams))
+    back = load_transforms(path)
+    assert torch.allclose(back.viewmats, cams.viewmats, atol=1e-5)
+    assert torch.allclose(back.Ks, cams.Ks)
+
+
+@pytest.mark.parametrize("frame,meta,message", [
+    ({"file_path": "missing.png", "transform_matrix": _c2w()}, {"fl_x": 10, "w": 8, "h": 8}, "missing"),
+    ({"transform_matrix": [[2, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]]}, {"fl_x": 10, "w": 8, "h": 8}, "not a rigid"),
+    ({"transform_matrix": [[float("nan")] * 4] * 4}, {"fl_x": 10, "w": 8, "h": 8}, "NaN"),
+    ({"transform_matrix": _c2w()}, {"w": 8, "h": 8}, "no focal length"),
+    ({"transform_matrix": _c2w()}, {"fl_x": 10, "w": 8, "h": 8, "camera_model": "OPENCV_FISHEYE"}, "not supported"),
+])
+def test_transforms_bad_input(tmp_path, frame, meta, message):
+    path = _transforms(tmp_path, [frame], **meta)
+    with pytest.raises(InputError, match=message):
+        load_transforms(path)
+
+
+def test_orbit_and_ellipse_geometry():
+    center = torch.tensor([1.0, 2.0, 0.5])
+    cams = orbit(center, 4.0, 30.0, 8, width=64, height=48)
+    uvd = project(cams, center[None])
+    assert torch.allclose(uvd[:, 0, :2], torch.tensor([32.0, 24.0]), atol=1e-4)  # centre on the optical axis
+    offset = cams.centers() - center
+    assert torch.allclose(offset[:, :2].norm(dim=1), torch.full((8,), 4.0), atol=1e-5)
+    assert torch.allclose(offset[:, 2], torch.full((8,), 4.0 * math.tan(math.radians(30))), atol=1e-5)
+    # world up appears up in the image
+    above = project(cams, (center + torch.tensor([0.0, 0, 0.3]))[None])
+    assert (above[:, 0, 1] < 24).all()
+    ell = ellipse(center, 4.0, 2.0, 0.0, 4)
+    assert (ell.centers() - center).norm(dim=1).tolist() == pytest.approx([4, 2, 4, 2], abs=1e-5)
+
+
+def test_spiral_stays_looking_at_center():
+    cams = spiral(torch.zeros(3), 3.0, 12, width=32, height=32)
+    assert torch.allclose(project(cams, torch.zeros(1, 3))[:, 0, :2], torch.full((12, 2), 16.0), atol=1e-4)
+    elev = torch.rad2deg(torch.asin(cams.centers()[:, 2] / cams.centers().norm(dim=1)))
+    assert elev.min() == pytest.approx(10, abs=0.5) and elev.max() > 35
+
+
+def test_interpolate_hits_keys_and_is_smooth():
+    keys = orbit(torch.zeros(3), 3.0, 20.0, 4, width=32, height=32)[[0, 1, 2]]
+    path = interpolate(keys, 9)  # frames 0, 4, 8 are the keys
+    for frame, key in [(0, 0), (4, 1), (8, 2)]:
+        assert torch.allclose(path.viewmats[frame], keys.viewmats[key], atol=1e-5)
+    steps = (path.centers()[1:] - path.centers()[:-1]).norm(dim=1)
+    assert steps.max() / steps.min() < 1.6  # no jumps
+    rot = path.viewmats[:, :3, :3]
+    assert torch.allclose(rot @ rot.transpose(1, 2), torch.eye(3).expand(9, 3, 3), atol=1e-5)
+
+
+def test_camera_path_json_round_trip_and_errors(tmp_path):
+    cams = spiral(torch.zeros(3), 2.0, 5, width=40, height=30)
+    write_camera_path(cams, tmp_path / "p.json")
+    back = read_camera_path(tmp_path / "p.json")
+    assert torch.equal(back.viewmats, cams.viewmats) and torch.equal(back.Ks, cams.Ks)
+    assert back.widths.tolist() == [40] * 5
+    (tmp_path / "bad.json").write_text('{"frames": []}')
+    with pytest.raises(InputError, match="not a stylize3d-camera-path"):
+        read_camera_path(tmp_path / "bad.json")
