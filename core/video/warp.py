@@ -1,0 +1,35 @@
+"""Differentiable backward warping with ``grid_sample``.
+
+``backward_warp(image, flow)(p) = image(p + flow(p))`` with bilinear interpolation; gradients flow to both
+``image`` and ``flow``. Pixel centres sit at integer coordinates (``align_corners=True``).
+"""
+
+import torch
+import torch.nn.functional as F
+
+
+def _sample_grid(flow: torch.Tensor) -> torch.Tensor:
+    """``B,2,H,W`` pixel flow → ``B,H,W,2`` normalised sampling grid in [-1,1] for ``grid_sample``."""
+    _, _, h, w = flow.shape
+    ys, xs = torch.meshgrid(torch.arange(h, device=flow.device, dtype=flow.dtype),
+                            torch.arange(w, device=flow.device, dtype=flow.dtype), indexing="ij")
+    x = xs + flow[:, 0]
+    y = ys + flow[:, 1]
+    gx = 2.0 * x / max(w - 1, 1) - 1.0
+    gy = 2.0 * y / max(h - 1, 1) - 1.0
+    return torch.stack((gx, gy), dim=-1)
+
+
+def backward_warp(image: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
+    """Sample ``image`` (``B,C,H,W``) at ``p + flow(p)`` (``flow``: ``B,2,H,W`` pixels); borders are replicated."""
+    if flow.shape[0] != image.shape[0] or flow.shape[-2:] != image.shape[-2:]:
+        raise ValueError(f"flow {tuple(flow.shape)} does not match image {tuple(image.shape)}")
+    return F.grid_sample(image, _sample_grid(flow.to(image.dtype)), mode="bilinear", padding_mode="border",
+                         align_corners=True)
+
+
+def inside_frame(flow: torch.Tensor) -> torch.Tensor:
+    """``B,1,H,W`` mask, 1 where ``p + flow(p)`` lands inside the frame (else the warp only replicates borders)."""
+    grid = _sample_grid(flow)
+    inside = (grid.abs() <= 1.0).all(dim=-1)
+    return inside.unsqueeze(1).to(flow.dtype)
