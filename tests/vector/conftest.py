@@ -1,0 +1,35 @@
+"""Shared helpers for the vector tests: bundled scenes and a cairosvg reference render."""
+
+import io
+import pathlib
+
+import numpy as np
+import pytest
+import torch
+
+SCENES = pathlib.Path(__file__).resolve().parents[2] / "scenes" / "svg"
+BUNDLED = sorted(SCENES.glob("*.svg"))
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Small tensors on this shared 2-core machine run far faster on one intra-op thread."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def cairo_rgb(svg, width, height) -> np.ndarray:
+    """cairosvg's rendering on white, (H, W, 3) float in [0, 1]. ``svg``: path or text."""
+    import cairosvg
+    from PIL import Image
+
+    kwargs = {"url": str(svg)} if isinstance(svg, pathlib.Path) else {"bytestring": svg.encode()}
+    png = cairosvg.svg2png(**kwargs, output_width=width, output_height=height, background_color="white")
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=np.float32) / 255.0
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(((a - b) ** 2).mean())
+    return float("inf") if mse == 0 else 10 * np.log10(1.0 / mse)

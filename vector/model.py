@@ -1,0 +1,167 @@
+"""The SVG scene: shapes and paints as tensors, each linked back to its element in the source document.
+
+Coordinates of a shape's control points are kept in the element's own user space (before its
+accumulated transform), so the writer can put optimised geometry back without inverting anything.
+All tensors are float32 on one device. Colours are straight (not premultiplied) RGB in [0, 1].
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from typing import Optional, Union
+
+import torch
+
+#: Parameter categories the restyler can optimise (``--optimize``).
+PARAM_KINDS = ("colors", "points", "widths", "opacity")
+
+
+@dataclass
+class SolidPaint:
+    """A flat colour. ``rgb``: (3,) in [0, 1]."""
+
+    rgb: torch.Tensor
+
+
+@dataclass
+class Gradient:
+    """A linear or radial gradient, read from the XML (svgelements does not model gradients).
+
+    ``geometry``: linear (x1, y1, x2, y2); radial (cx, cy, r, fx, fy, fr), in gradient units.
+    ``offsets`` (K,) in [0, 1], ``stop_rgb`` (K, 3), ``stop_opacity`` (K,).
+    ``transform``: (2, 3) gradientTransform. ``element`` holds the geometry attributes, ``stop_elements`` the
+    ``<stop>`` elements (possibly inherited through ``href`` from another gradient).
+    """
+
+    kind: str
+    element: ET.Element
+    stop_elements: list
+    geometry: torch.Tensor
+    offsets: torch.Tensor
+    stop_rgb: torch.Tensor
+    stop_opacity: torch.Tensor
+    units: str
+    transform: torch.Tensor
+    spread: str
+    original: dict = field(default_factory=dict)
+
+
+Paint = Union[SolidPaint, Gradient]
+
+
+@dataclass
+class Shape:
+    """One rendered element (path, rect, circle, ellipse, line, polyline, polygon).
+
+    ``points``: (N, 2) cubic Bézier control points in the element's user space; subpath ``i`` owns
+    ``3 * n_i + 1`` consecutive points (``subpaths`` lists ``(first_point, n_segments, closed)``).
+    ``transform``: (2, 3) accumulated transform from user space to document pixels (viewBox included).
+    ``stroke_width`` in user units; opacities are scalars in [0, 1]; ``inherited_opacity`` is the product of
+    the ancestors' ``opacity`` (applied per shape, an approximation of group compositing).
+    ``frozen`` shapes (instances of ``<use>``, contents of ``<defs>``) are rendered but never optimised.
+    """
+
+    element: ET.Element
+    points: torch.Tensor
+    subpaths: list
+    transform: torch.Tensor
+    fill: Optional[Paint]
+    stroke: Optional[Paint]
+    fill_opacity: torch.Tensor
+    stroke_opacity: torch.Tensor
+    opacity: torch.Tensor
+    stroke_width: torch.Tensor
+    inherited_opacity: float = 1.0
+    fill_rule: str = "nonzero"
+    line_join: str = "miter"
+    line_cap: str = "butt"
+    miter_limit: float = 4.0
+    frozen: bool = False
+    original: dict = field(default_factory=dict)
+
+    def segment_index(self) -> torch.Tensor:
+        """(S, 4) long indices into ``points`` of every cubic segment, subpath by subpath."""
+        rows = []
+        for first, n_seg, _closed in self.subpaths:
+            starts = first + 3 * torch.arange(n_seg)
+            rows.append(starts[:, None] + torch.arange(4)[None, :])
+        if not rows:
+            return torch.zeros(0, 4, dtype=torch.long)
+        return torch.cat(rows)
+
+
+@dataclass
+class Document:
+    """The parsed XML tree of the source file (written back by :mod:`vector.writer`)."""
+
+    tree: ET.ElementTree
+    namespaces: dict
+    source: str = ""
+
+
+@dataclass
+class Scene:
+    """A parsed SVG: document size in CSS pixels, shapes in paint order, the gradients they use."""
+
+    width: float
+    height: float
+    shapes: list
+    gradients: list
+    document: Document
+    skipped: list = field(default_factory=list)
+    cache: dict = field(default_factory=dict, repr=False)
+
+    def parameters(self, kinds=PARAM_KINDS) -> list:
+        """Leaf tensors of the optimisable (non-frozen) shapes and their paints for the requested kinds."""
+        unknown = set(kinds) - set(PARAM_KINDS)
+        if unknown:
+            raise ValueError(f"unknown parameter kinds {sorted(unknown)}; choose from {PARAM_KINDS}")
+        params, seen = [], set()
+
+        def add(t):
+            if id(t) not in seen:
+                seen.add(id(t))
+                params.append(t)
+
+        for shape in self.shapes:
+            if shape.frozen:
+                continue
+            if "points" in kinds:
+                add(shape.points)
+            if "widths" in kinds and shape.stroke is not None:
+                add(shape.stroke_width)
+            if "opacity" in kinds:
+                if shape.fill is not None:
+                    add(shape.fill_opacity)
+                if shape.stroke is not None:
+                    add(shape.stroke_opacity)
+            for paint in (shape.fill, shape.stroke):
+                if isinstance(paint, SolidPaint) and "colors" in kinds:
+                    add(paint.rgb)
+                elif isinstance(paint, Gradient):
+                    if "colors" in kinds:
+                        add(paint.stop_rgb)
+                    if "points" in kinds:
+                        add(paint.geometry)
+        return params
+
+    def to(self, device) -> "Scene":
+        """Move every tensor to ``device`` in place (leaf tensors stay leaves); returns self."""
+        moved = {}
+
+        def mv(t):
+            if id(t) not in moved:
+                moved[id(t)] = t.detach().to(device)
+            return moved[id(t)]
+
+        for g in self.gradients:
+            for name in ("geometry", "offsets", "stop_rgb", "stop_opacity", "transform"):
+                setattr(g, name, mv(getattr(g, name)))
+        for s in self.shapes:
+            for name in ("points", "transform", "fill_opacity", "stroke_opacity", "opacity", "stroke_width"):
+                setattr(s, name, mv(getattr(s, name)))
+            for paint in (s.fill, s.stroke):
+                if isinstance(paint, SolidPaint):
+                    paint.rgb = mv(paint.rgb)
+        return self
