@@ -1,0 +1,11 @@
+"""Registers the core's own subcommands (``image``, ``metrics``, ``demo``) with the ``stylize`` CLI."""
+
+
+def register(subparsers) -> None:
+    from core.demo import register as register_demo
+    from core.image.cli import register as register_image
+    from core.metrics_cli import register as register_metrics
+
+    register_image(subparsers)
+    register_metrics(subparsers)
+    register_demo(subparsers)

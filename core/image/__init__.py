@@ -1,0 +1,1 @@
+"""2D image stylizers (optimisation-based now; feed-forward decoders later) and the ``stylize image`` command."""

@@ -1,0 +1,51 @@
+"""Mean/std (AdaIN) style loss: per-channel first and second moments matched per layer (Huang & Belongie 2017)."""
+
+from typing import Mapping, Optional, Sequence
+
+import torch
+
+from core.losses._weights import layer_weights
+
+EPS = 1e-5
+
+
+def feature_stats(features: torch.Tensor, eps: float = EPS) -> "tuple[torch.Tensor, torch.Tensor]":
+    """Per-channel spatial mean and std of ``B,C,H,W`` → two ``B,C`` tensors; ``std = sqrt(var + eps)`` (biased var)."""
+    feats = features.float()
+    mean = feats.mean(dim=(2, 3))
+    var = feats.var(dim=(2, 3), unbiased=False)
+    return mean, torch.sqrt(var + eps)
+
+
+def blend_stats(stats: Sequence[Mapping[str, tuple]], weights: Optional[Sequence[float]] = None) -> dict:
+    """Weighted average of several style images' ``{layer: (mean, std)}`` (weights renormalised to sum 1)."""
+    weights = [1.0] * len(stats) if weights is None else [float(w) for w in weights]
+    if not stats or len(weights) != len(stats) or any(w < 0 for w in weights) or sum(weights) <= 0:
+        raise ValueError(f"blend weights {weights} must be {len(stats)} non-negative numbers with a positive sum")
+    total = sum(weights)
+    return {
+        layer: (sum(w / total * s[layer][0] for w, s in zip(weights, stats)),
+                sum(w / total * s[layer][1] for w, s in zip(weights, stats)))
+        for layer in stats[0]
+    }
+
+
+def meanstd_style_loss(
+    features: Mapping[str, torch.Tensor],
+    target_stats: Mapping[str, "tuple[torch.Tensor, torch.Tensor]"],
+    weights: Optional[Mapping[str, float]] = None,
+) -> torch.Tensor:
+    """``Σ_l w_l [MSE(μ(F_l), μ_t) + MSE(σ(F_l), σ_t)]``; MSE is the mean over batch and channels.
+
+    Targets are ``(mean, std)`` pairs of shape ``C`` or ``B,C``, e.g. from :func:`feature_stats`.
+    """
+    layers = list(target_stats)
+    weights = layer_weights(layers, weights)
+    total = None
+    for layer in layers:
+        mean, std = feature_stats(features[layer])
+        t_mean, t_std = target_stats[layer]
+        term = torch.mean((mean - t_mean.to(mean)) ** 2) + torch.mean((std - t_std.to(std)) ** 2)
+        term = weights[layer] * term
+        total = term if total is None else total + term
+    return total

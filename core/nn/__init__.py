@@ -1,0 +1,1 @@
+"""Neural network modules of the core: the VGG19 encoder (and, later, decoders)."""

@@ -1,0 +1,168 @@
+"""The generic optimisation loop every stylizer uses: parameters + loss closure → optimiser steps.
+
+It shows a progress bar with the live loss, tracks the best parameters seen, keeps them on Ctrl-C, and saves
+and resumes checkpoints. Front ends only supply the parameters and a loss function.
+"""
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence
+
+import torch
+from tqdm.auto import tqdm
+
+from core.atomic import atomic_output
+from core.errors import InputError
+
+LossFn = Callable[[], Dict[str, torch.Tensor]]
+"""Returns a dict of named loss terms; the key ``"total"`` is what gets minimised."""
+
+OPTIMIZERS = ("lbfgs", "adam")
+
+
+@dataclass
+class OptimizeResult:
+    """Outcome of :func:`optimize`. ``params`` hold the best values seen when the loop ends."""
+
+    best_loss: float
+    history: List[dict] = field(default_factory=list)
+    steps_done: int = 0
+    interrupted: bool = False
+    seconds: float = 0.0
+
+    @property
+    def seconds_per_step(self) -> Optional[float]:
+        return self.seconds / self.steps_done if self.steps_done else None
+
+
+def make_optimizer(params: Sequence[torch.Tensor], name: str, lr: float) -> torch.optim.Optimizer:
+    """L-BFGS (one iteration per step, history 100) or Adam over ``params``."""
+    if name == "lbfgs":
+        return torch.optim.LBFGS(params, lr=lr, max_iter=1, history_size=100)
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr)
+    raise InputError(f"unknown optimizer {name!r}; choose from {', '.join(OPTIMIZERS)}")
+
+
+class Checkpoint:
+    """A resumable snapshot of an optimisation, saved atomically every ``every`` steps.
+
+    ``meta`` describes the job (inputs, settings); resuming with different meta is refused.
+    """
+
+    def __init__(self, path: "str | os.PathLike", every: int = 50, meta: Optional[dict] = None):
+        self.path = Path(path)
+        self.every = max(1, int(every))
+        self.meta = dict(meta or {})
+
+    def save(self, state: dict) -> None:
+        with atomic_output(self.path) as tmp:
+            torch.save({"meta": self.meta, **state}, tmp)
+
+    def load(self) -> Optional[dict]:
+        """The saved state, or None when there is no checkpoint file."""
+        if not self.path.exists():
+            return None
+        try:
+            state = torch.load(self.path, map_location="cpu", weights_only=False)
+        except Exception as exc:
+            raise InputError(f"checkpoint {self.path} is unreadable ({exc}); delete it to start over") from None
+        if state.get("meta") != self.meta:
+            raise InputError(f"checkpoint {self.path} was made with other inputs or settings; delete it to start over")
+        return state
+
+    def remove(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+def optimize(
+    params: Sequence[torch.Tensor],
+    loss_fn: LossFn,
+    steps: int,
+    optimizer: str = "lbfgs",
+    lr: float = 1.0,
+    project: Optional[Callable[[], None]] = None,
+    checkpoint: Optional[Checkpoint] = None,
+    resume: bool = False,
+    progress: bool = True,
+    desc: str = "stylizing",
+) -> OptimizeResult:
+    """Minimise ``loss_fn()["total"]`` over ``params`` for ``steps`` optimiser steps.
+
+    ``project`` runs without gradient after each step (e.g. clamp pixels into [0,1]). On return (also after
+    Ctrl-C, which sets ``interrupted``) the tensors in ``params`` hold the best values seen. With
+    ``checkpoint``, state is saved every ``checkpoint.every`` steps and on Ctrl-C; ``resume=True`` continues
+    from a saved state. The checkpoint file is removed when all steps completed.
+    """
+    params = list(params)
+    opt = make_optimizer(params, optimizer, lr)
+    best = {"loss": float("inf"), "values": [p.detach().clone() for p in params]}
+    history: List[dict] = []
+    start_step = 0
+    if resume and checkpoint is not None:
+        state = checkpoint.load()
+        if state is not None:
+            with torch.no_grad():
+                for p, saved in zip(params, state["params"]):
+                    p.copy_(saved.to(p))
+            opt.load_state_dict(state["optimizer"])
+            best = {"loss": state["best_loss"], "values": [v.to(p) for v, p in zip(state["best_params"], params)]}
+            history, start_step = state["history"], state["step"]
+
+    last_terms: dict = {}
+
+    def closure():
+        opt.zero_grad(set_to_none=True)
+        terms = loss_fn()
+        total = terms["total"]
+        total.backward()
+        value = float(total.detach())
+        if value < best["loss"]:
+            best["loss"] = value
+            best["values"] = [p.detach().clone() for p in params]
+        last_terms.clear()
+        last_terms.update({k: float(v.detach()) for k, v in terms.items()})
+        return total
+
+    def save(step: int) -> None:
+        if checkpoint is not None:
+            checkpoint.save({"params": [p.detach().cpu() for p in params], "optimizer": opt.state_dict(),
+                             "best_loss": best["loss"], "best_params": [v.cpu() for v in best["values"]],
+                             "history": history, "step": step})
+
+    interrupted = False
+    step = start_step
+    bar = tqdm(total=steps, initial=start_step, desc=desc, disable=not progress, dynamic_ncols=True, leave=False)
+    started = time.perf_counter()
+    try:
+        while step < steps:
+            opt.step(closure)
+            if project is not None:
+                with torch.no_grad():
+                    project()
+            step += 1
+            history.append({"step": step, **last_terms})
+            bar.set_postfix(loss=f"{last_terms.get('total', float('nan')):.4g}")
+            bar.update(1)
+            if checkpoint is not None and step % checkpoint.every == 0 and step < steps:
+                save(step)
+    except KeyboardInterrupt:
+        interrupted = True
+        save(step)
+    finally:
+        bar.close()
+    seconds = time.perf_counter() - started
+    # Evaluate the final parameters too, so the best-of includes the last step's result.
+    if not interrupted and steps > start_step:
+        with torch.enable_grad():
+            closure()
+        opt.zero_grad(set_to_none=True)
+    with torch.no_grad():
+        for p, value in zip(params, best["values"]):
+            p.copy_(value)
+    if checkpoint is not None and not interrupted:
+        checkpoint.remove()
+    return OptimizeResult(best_loss=best["loss"], history=history, steps_done=step - start_step,
+                          interrupted=interrupted, seconds=seconds)
