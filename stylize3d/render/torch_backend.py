@@ -1,0 +1,137 @@
+"""Pure-PyTorch Gaussian splat rasterizer (CPU or GPU), differentiable with respect to every parameter.
+
+Pipeline per camera: EWA projection (:mod:`.projection`) → vectorised tile binning (:mod:`.tiles`) →
+front-to-back alpha compositing per tile with gsplat's rules: ``alpha = min(0.999, o * exp(-sigma))``,
+intersections with ``alpha < 1/255`` skipped (gsplat's ``sigma < 0`` skip cannot trigger for the positive-definite
+conics produced here, up to rounding, so it is not applied), a pixel stops (exclusively) at the Gaussian that
+would bring its transmittance to ``<= 1e-4``. Tiles are processed in chunks, and inside a chunk in depth blocks
+of 32 Gaussians so that finished tiles stop early; with gradients on, each chunk is checkpointed so that
+backward memory is bounded by one chunk too.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch.utils.checkpoint import checkpoint
+
+from stylize3d.render.projection import ALPHA_THRESHOLD, project_gaussians, quat_scale_to_covar
+from stylize3d.render.sh import eval_sh
+from stylize3d.render.tiles import TILE, TileBins, bin_gaussians
+from stylize3d.scene import GaussianScene
+
+MAX_ALPHA = 0.999
+TRANSMITTANCE_STOP = 1e-4
+DEPTH_BLOCK = 32
+DEFAULT_CHUNK_TILES = 256
+
+
+def _pixel_basis(dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """``P,6`` quadratic basis ``(qx², qy², qx·qy, qx, qy, 1)`` of the 256 pixel centres of a tile, in coordinates
+    relative to the tile centre (so values stay small and the expansion keeps float32 precision)."""
+    local = torch.arange(TILE * TILE, device=device)
+    qx = (local % TILE).to(dtype) + 0.5 - TILE / 2
+    qy = (local // TILE).to(dtype) + 0.5 - TILE / 2
+    return torch.stack([qx * qx, qy * qy, qx * qy, qx, qy, torch.ones_like(qx)], dim=-1)
+
+
+def _power_coefficients(means2d: torch.Tensor, conics: torch.Tensor, opacity: torch.Tensor,
+                        tile_ids: torch.Tensor, tiles_x: int) -> torch.Tensor:
+    """``T,K,6`` coefficients such that ``coeffs @ basis.T = ln(o) - sigma`` at every pixel of the tile, where
+    ``sigma = ½ d^T Σ⁻¹ d``; inputs are gathered per tile: means2d ``T,K,2``, conics ``T,K,3``, opacity ``T,K``."""
+    centre = torch.stack([tile_ids % tiles_x, tile_ids // tiles_x], dim=-1).to(means2d.dtype) * TILE + TILE / 2
+    m = means2d - centre[:, None, :]
+    mx, my = m[..., 0], m[..., 1]
+    a, b, c = conics.unbind(-1)
+    const = 0.5 * a * mx * mx + b * mx * my + 0.5 * c * my * my
+    return torch.stack([-0.5 * a, -0.5 * c, -b, a * mx + b * my, c * my + b * mx, torch.log(opacity) - const], dim=-1)
+
+
+def _composite_tiles(coeffs: torch.Tensor, features: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
+    """Composite T tiles front to back, ``DEPTH_BLOCK`` Gaussians at a time, dropping finished tiles.
+
+    Per tile up to K depth-sorted Gaussians: coeffs ``T,K,6`` (see :func:`_power_coefficients`), features
+    ``T,K,F`` (colour, depth); counts ``T`` real Gaussians per tile (the rest is padding).
+    Returns ``T,P,F+1``: the weighted feature sums and the accumulated alpha last.
+    """
+    n_tiles, n_pix = coeffs.shape[0], TILE * TILE
+    basis_t = _pixel_basis(coeffs.dtype, coeffs.device).T
+    trans = coeffs.new_ones(n_tiles, n_pix)
+    acc = coeffs.new_zeros(n_tiles, n_pix, features.shape[-1] + 1)
+    for start in range(0, coeffs.shape[1], DEPTH_BLOCK):
+        with torch.no_grad():
+            alive = torch.nonzero((counts > start) & (trans.amax(dim=1) > TRANSMITTANCE_STOP)).squeeze(1)
+        if len(alive) == 0:
+            break
+        block = slice(start, start + DEPTH_BLOCK)
+        alpha = torch.clamp_max(torch.exp(coeffs[alive, block] @ basis_t), MAX_ALPHA)  # A,b,P
+        slot = torch.arange(start, start + alpha.shape[1], device=counts.device)
+        used = (slot[None, :] < counts[alive, None])[..., None] & (alpha >= ALPHA_THRESHOLD)
+        alpha = torch.where(used, alpha, torch.zeros_like(alpha))
+        trans_in = trans[alive, None, :]
+        trans_after = trans_in * torch.cumprod(1 - alpha, dim=1)
+        trans_before = torch.cat([trans_in, trans_after[:, :-1]], dim=1)
+        weights = torch.where(trans_after > TRANSMITTANCE_STOP, alpha * trans_before, torch.zeros_like(alpha))
+        feats = torch.einsum("akp,akf->apf", weights, features[alive, block])
+        acc = acc.index_add(0, alive, torch.cat([feats, weights.sum(dim=1)[..., None]], dim=-1))
+        trans = trans.index_copy(0, alive, trans_after[:, -1])
+    return acc
+
+
+def rasterize(means2d: torch.Tensor, conics: torch.Tensor, opacity: torch.Tensor, features: torch.Tensor,
+              bins: TileBins, width: int, height: int, chunk_tiles: int = DEFAULT_CHUNK_TILES) -> torch.Tensor:
+    """Composite one image. Inputs per Gaussian: means2d ``N,2``, conics ``N,3``, opacity ``N`` in (0,1),
+    features ``N,F``. Returns ``H,W,F+1`` (weighted features, accumulated alpha), zero where nothing lands.
+
+    Tiles go in chunks of ``chunk_tiles`` (sorted by Gaussian count so that padding stays small); with
+    gradients on, each chunk is checkpointed, so memory is bounded by one chunk in both passes.
+    """
+    n_feat = features.shape[1] + 1
+    counts = bins.counts
+    tiles = torch.nonzero(counts > 0).squeeze(1)
+    tiles = tiles[torch.argsort(counts[tiles], descending=True, stable=True)]
+    chunks, results = torch.split(tiles, chunk_tiles), []
+    for chunk in chunks:
+        k = int(counts[chunk[0]])
+        slot = torch.arange(k, device=chunk.device)
+        index = bins.gaussian_ids[torch.clamp(bins.offsets[chunk, None] + slot[None, :], max=len(bins.gaussian_ids) - 1)]
+        coeffs = _power_coefficients(means2d[index], conics[index], opacity[index], chunk, bins.tiles_x)
+        args = (coeffs, features[index], counts[chunk])
+        if torch.is_grad_enabled() and any(t.requires_grad for t in args):
+            results.append(checkpoint(_composite_tiles, *args, use_reentrant=False))
+        else:
+            results.append(_composite_tiles(*args))
+    out = means2d.new_zeros(bins.tiles_x * bins.tiles_y, TILE * TILE, n_feat)
+    if results:
+        out = out.index_copy(0, tiles, torch.cat(results))
+    image = out.reshape(bins.tiles_y, bins.tiles_x, TILE, TILE, n_feat).permute(0, 2, 1, 3, 4)
+    return image.reshape(bins.tiles_y * TILE, bins.tiles_x * TILE, n_feat)[:height, :width]
+
+
+def render_torch(scene: GaussianScene, viewmats: torch.Tensor, Ks: torch.Tensor, width: int, height: int,
+                 background: torch.Tensor, sh_degree: int,
+                 chunk_tiles: int = DEFAULT_CHUNK_TILES) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Render C views. ``viewmats C,4,4`` (OpenCV world-to-camera), ``Ks C,3,3`` for ``width x height``,
+    ``background C,3``. Returns rgb ``C,3,H,W`` (colours clamped at 0, not above), alpha ``C,1,H,W`` in [0,1],
+    depth ``C,1,H,W`` expected camera z (accumulated z / alpha, 0 where alpha = 0)."""
+    opacity = torch.sigmoid(scene.opacity_logits)
+    covars = quat_scale_to_covar(scene.quats, torch.exp(scene.log_scales))
+    proj = project_gaussians(scene.means, covars, viewmats, Ks, width, height, opacities=opacity)
+    cam_centers = -(viewmats[:, :3, :3].transpose(1, 2) @ viewmats[:, :3, 3:])[..., 0]
+    rgbs, alphas, depths = [], [], []
+    for i in range(viewmats.shape[0]):
+        bins = bin_gaussians(proj.means2d[i], proj.radii[i], proj.depths[i], width, height)
+        used = torch.unique(bins.gaussian_ids)
+        colour = eval_sh(sh_degree, scene.means[used] - cam_centers[i], scene.sh[used])
+        colour = torch.clamp_min(colour + 0.5, 0.0)
+        remap = torch.zeros(scene.num_gaussians, dtype=torch.long, device=used.device)
+        remap[used] = torch.arange(len(used), device=used.device)
+        local = TileBins(remap[bins.gaussian_ids], bins.offsets, bins.tiles_x, bins.tiles_y)
+        features = torch.cat([colour, proj.depths[i, used, None]], dim=1)
+        image = rasterize(proj.means2d[i, used], proj.conics[i, used], opacity[used], features, local,
+                          width, height, chunk_tiles)
+        alpha = image[..., 4:5]
+        rgbs.append(image[..., :3] + (1 - alpha) * background[i])
+        depths.append(torch.where(alpha > 0, image[..., 3:4] / alpha.clamp(min=1e-10), torch.zeros_like(alpha)))
+        alphas.append(alpha)
+    to_bchw = lambda items: torch.stack(items).permute(0, 3, 1, 2)  # noqa: E731
+    return to_bchw(rgbs), to_bchw(alphas), to_bchw(depths)
