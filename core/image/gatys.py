@@ -13,6 +13,7 @@ runs coarse-to-fine levels; colour preservation keeps the content's chrominance.
 """
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Sequence
 
@@ -29,6 +30,8 @@ from core.optimize import Checkpoint, OptimizeResult, optimize
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 CONTENT_LAYER = "relu4_2"
 INITS = ("content", "noise", "style")
+MIN_VGG_SIDE = 16
+"""relu5_1 sits behind four 2× poolings: images need at least 16 px on their short side."""
 
 
 @dataclass
@@ -96,7 +99,9 @@ def style_grams(encoder, styles: Sequence[torch.Tensor], layers: Sequence[str], 
     grams = []
     with torch.no_grad():
         for style in styles:
-            scaled = resize_long_side(style, max(16, round(long_side * style_scale)))
+            h, w = style.shape[-2:]
+            shortest_allowed = math.ceil(MIN_VGG_SIDE * max(h, w) / min(h, w))
+            scaled = resize_long_side(style, max(shortest_allowed, round(long_side * style_scale)))
             feats = encoder(scaled, layers)
             grams.append({name: gram_matrix(feats[name])[0] for name in layers})
     return blend_grams(grams, blend)
@@ -128,6 +133,9 @@ def stylize_gatys(
         raise InputError(f"--blend needs one weight per style image: got {len(blend)} weights for {len(styles)} styles")
     if mask is not None and mask.shape[-2:] != content.shape[-2:]:
         raise InputError(f"mask size {tuple(mask.shape[-2:])} does not match the content size {tuple(content.shape[-2:])}")
+    if min(content.shape[-2:]) < MIN_VGG_SIDE:
+        raise InputError(f"the output would be {content.shape[-1]}x{content.shape[-2]} px; its short side needs at "
+                         f"least {MIN_VGG_SIDE} px: raise --size")
     device = content.device
     styles = [s.to(device) for s in styles]
     encoder = load_vgg19(device, pooling=config.pooling)
@@ -141,7 +149,7 @@ def stylize_gatys(
     result = None
     for level in range(config.levels):
         factor = 2 ** (config.levels - 1 - level)
-        size = (max(16, full_h // factor), max(16, full_w // factor))
+        size = (max(MIN_VGG_SIDE, full_h // factor), max(MIN_VGG_SIDE, full_w // factor))
         level_content = F.interpolate(content, size=size, mode="bilinear", align_corners=False) if factor > 1 else content
         level_mask = None if mask is None else F.interpolate(mask.to(device), size=size, mode="bilinear", align_corners=False)
         x = F.interpolate(image, size=size, mode="bilinear", align_corners=False) if image.shape[-2:] != size else image

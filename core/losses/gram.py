@@ -13,7 +13,7 @@ from typing import Mapping, Optional, Sequence
 
 import torch
 
-from core.losses._weights import layer_weights
+from core.losses._common import at_least_float32, layer_weights
 
 CONVENTIONS = ("gatys", "normalized")
 
@@ -21,7 +21,7 @@ CONVENTIONS = ("gatys", "normalized")
 def gram_matrix(features: torch.Tensor, normalize: bool = True) -> torch.Tensor:
     """``B,C,H,W`` → ``B,C,C`` Gram matrix ``F Fᵀ``, divided by ``H·W`` when ``normalize`` (computed in fp32)."""
     b, c, h, w = features.shape
-    flat = features.reshape(b, c, h * w).float()
+    flat = at_least_float32(features).reshape(b, c, h * w)
     gram = flat @ flat.transpose(1, 2)
     return gram / (h * w) if normalize else gram
 
@@ -55,12 +55,12 @@ def gram_style_loss(
     weights = layer_weights(layers, weights)
     total = None
     for layer in layers:
-        feats = features[layer].float()
+        feats = at_least_float32(features[layer])
         b, c, h, w = feats.shape
         if mask is None:
             gram = gram_matrix(feats)
         else:
-            m = torch.nn.functional.interpolate(mask.float(), size=(h, w), mode="bilinear", align_corners=False)
+            m = torch.nn.functional.interpolate(mask.to(feats.dtype), size=(h, w), mode="bilinear", align_corners=False)
             area = m.sum(dim=(2, 3)).clamp_min(1.0).view(b, 1, 1)
             gram = gram_matrix(feats * m.sqrt(), normalize=False) / area
         diff = gram - target_grams[layer].to(gram)

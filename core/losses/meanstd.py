@@ -4,14 +4,14 @@ from typing import Mapping, Optional, Sequence
 
 import torch
 
-from core.losses._weights import layer_weights
+from core.losses._common import at_least_float32, layer_weights
 
 EPS = 1e-5
 
 
 def feature_stats(features: torch.Tensor, eps: float = EPS) -> "tuple[torch.Tensor, torch.Tensor]":
     """Per-channel spatial mean and std of ``B,C,H,W`` → two ``B,C`` tensors; ``std = sqrt(var + eps)`` (biased var)."""
-    feats = features.float()
+    feats = at_least_float32(features)
     mean = feats.mean(dim=(2, 3))
     var = feats.var(dim=(2, 3), unbiased=False)
     return mean, torch.sqrt(var + eps)

@@ -8,11 +8,13 @@ The cosine-distance matrix is built in chunks of output positions so memory stay
 import torch
 import torch.nn.functional as F
 
+from core.losses._common import at_least_float32
+
 
 def _flatten_unit(features: torch.Tensor) -> torch.Tensor:
     """``B,C,H,W`` → ``B,H·W,C`` with each vector L2-normalised (zero vectors stay zero)."""
     b, c, h, w = features.shape
-    flat = features.float().reshape(b, c, h * w).transpose(1, 2)
+    flat = at_least_float32(features).reshape(b, c, h * w).transpose(1, 2)
     return F.normalize(flat, dim=2, eps=1e-8)
 
 
