@@ -191,7 +191,7 @@ def _gradient_parameter(gradient: Gradient, q: torch.Tensor) -> torch.Tensor:
     b = pd @ cd + fr * dr
     c = (pd * pd).sum(-1) - fr * fr
     root = (b * b - a * c).clamp_min(1e-12).sqrt()
-    return (b - root) / a if float(a) < -1e-9 else c / (2 * b).clamp_min(1e-12)
+    return (b - root) / a if float(a.detach()) < -1e-9 else c / (2 * b).clamp_min(1e-12)
 
 
 def _spread(t: torch.Tensor, method: str) -> torch.Tensor:
