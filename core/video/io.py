@@ -11,8 +11,8 @@ arrives, so memory does not grow with the length of the video.
 import dataclasses
 import os
 import shutil
+import sys
 import tempfile
-import warnings
 from fractions import Fraction
 from pathlib import Path
 from typing import Iterator
@@ -36,8 +36,8 @@ MP4_AUDIO_CODECS = ("aac", "mp3", "ac3", "eac3", "alac", "opus", "flac")
 
 
 def notice(message: str) -> None:
-    """Tell the user about an automatic adjustment (downscaling, frame-rate resampling, dropped audio)."""
-    warnings.warn(message, UserWarning, stacklevel=2)
+    """Tell the user (one line on stderr) about an automatic adjustment: downscaling, resampling, dropped audio."""
+    print(f"notice: {message}", file=sys.stderr)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,18 +109,21 @@ def probe_video(path: "str | os.PathLike") -> VideoInfo:
                          bool(container.streams.audio), False)
 
 
-def working_size(width: int, height: int, long_side: "int | None" = None) -> tuple:
-    """Frame size ``(W, H)`` used for processing: long side ``long_side`` (or the source size capped at
-    :data:`MAX_LONG_SIDE`, with a notice), both sides rounded to even numbers as H.264 ``yuv420p`` needs.
+def working_size(width: int, height: int, long_side: "int | None" = None, max_long_side: "int | None" = None) -> tuple:
+    """Frame size ``(W, H)`` used for processing, both sides rounded to even numbers as H.264 ``yuv420p`` needs.
+
+    ``long_side`` resizes to exactly that long side; otherwise the source size is kept up to ``max_long_side``
+    (default :data:`MAX_LONG_SIDE`) and larger inputs are downscaled to it with a notice.
     """
     longest = max(width, height)
+    cap = MAX_LONG_SIDE if max_long_side is None else max_long_side
     if long_side is not None:
         if long_side < 16:
             raise InputError(f"--size {long_side} is too small; use at least 16")
         scale = long_side / longest
-    elif longest > MAX_LONG_SIDE:
-        scale = MAX_LONG_SIDE / longest
-        notice(f"input is {width}x{height}; downscaled to {MAX_LONG_SIDE} px on the long side (pass --size to choose)")
+    elif longest > cap:
+        scale = cap / longest
+        notice(f"input is {width}x{height}; downscaled to {cap} px on the long side (pass --size to choose)")
     else:
         scale = 1.0
     even = lambda x: max(2, int(round(x * scale / 2.0)) * 2)  # noqa: E731 - tiny local helper
@@ -129,7 +132,7 @@ def working_size(width: int, height: int, long_side: "int | None" = None) -> tup
 
 def _to_tensor(rgb: np.ndarray, device) -> torch.Tensor:
     """``H,W,3`` uint8 → ``1,3,H,W`` float32 in [0,1]."""
-    return torch.from_numpy(rgb).to(device).permute(2, 0, 1).unsqueeze(0).float().div_(255.0)
+    return torch.from_numpy(rgb).to(device).permute(2, 0, 1).unsqueeze(0).float().div_(255.0).contiguous()
 
 
 def to_uint8(frame: torch.Tensor) -> np.ndarray:
@@ -142,13 +145,14 @@ def to_uint8(frame: torch.Tensor) -> np.ndarray:
 class VideoReader:
     """Iterate over the frames of a video file or image folder, resized to :func:`working_size`.
 
-    ``start``/``end`` are seconds from the beginning of the video, ``max_frames`` caps the count. Frames
+    ``start``/``end`` are seconds from the beginning of the video, ``max_frames`` caps the count; ``long_side``
+    and ``max_long_side`` pick the size as in :func:`working_size`. Frames
     are resampled to the constant rate ``info.fps``: output frame ``n`` is the source frame on screen at
     ``start + n / fps`` (a no-op for constant-rate input; variable-rate input gets a notice).
     """
 
     def __init__(self, path, start: float = 0.0, end: "float | None" = None, max_frames: "int | None" = None,
-                 long_side: "int | None" = None, device="cpu"):
+                 long_side: "int | None" = None, max_long_side: "int | None" = None, device="cpu"):
         self.info = probe_video(path)
         if start < 0 or (end is not None and end <= start):
             raise InputError(f"--start {start} / --end {end}: need 0 <= start < end")
@@ -158,7 +162,7 @@ class VideoReader:
         if duration is not None and start >= duration:
             raise InputError(f"--start {start:g} s is past the end of the video ({duration:.2f} s)")
         self.start, self.end, self.max_frames, self.device = start, end, max_frames, device
-        self.size = working_size(self.info.width, self.info.height, long_side)
+        self.size = working_size(self.info.width, self.info.height, long_side, max_long_side)
 
     @property
     def fps(self) -> Fraction:
@@ -188,7 +192,7 @@ class VideoReader:
             w, h = self.size
             if (h, w) != image.shape[-2:]:
                 image = F.interpolate(image, size=(h, w), mode="area" if h < image.shape[-2] else "bilinear")
-            yield image.clamp(0, 1).to(self.device)
+            yield image.clamp(0, 1).to(self.device).contiguous()
 
     def _decoded(self) -> Iterator[tuple]:
         """Yield ``(seconds since stream start, H,W,3 uint8)`` from the keyframe before ``start`` on."""
@@ -359,7 +363,7 @@ def staged_output(target: Path) -> _Staged:
     """A temporary path beside ``target`` (same suffix; a folder for folder outputs) to write into first."""
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.suffix == "":
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent))
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}_part_", dir=target.parent))  # no dot: stays a folder name
     else:
         fd, name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".part{target.suffix}", dir=target.parent)
         os.close(fd)

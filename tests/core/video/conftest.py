@@ -5,6 +5,7 @@ from fractions import Fraction
 import av
 import numpy as np
 import pytest
+import torch
 
 
 def _index_frames(count: int, width: int = 64, height: int = 48) -> list:
@@ -71,3 +72,12 @@ def audio_seconds_in():
 def clip(tmp_path):
     """A 20-frame 64x48 H.264 clip at 10 fps (2 s)."""
     return _encode_clip(tmp_path / "clip.mp4", _index_frames(20))
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Tiny convolutions run far faster on one thread on a shared, busy machine (no spin-waiting workers)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

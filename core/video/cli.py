@@ -1,0 +1,252 @@
+"""``stylize video`` and ``stylize metrics-video``.
+
+``video`` streams the input through a per-frame stylizer and the consistency module and encodes as it goes.
+Every finished frame is also saved (lossless PNG) in a checkpoint folder ``.OUT.frames/`` beside the output;
+Ctrl-C finalises a playable video of the frames done so far and keeps the checkpoint, and ``--resume``
+continues from it. The checkpoint is removed after a complete run.
+"""
+
+import itertools
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from core.atomic import refuse_overwriting_inputs
+from core.cli import EXIT_INTERRUPTED, add_command, add_common_options
+from core.device import resolve_device
+from core.errors import InputError
+from core.image.gatys import GatysConfig
+from core.io.images import load_image, save_image
+from core.metrics import DEFAULT_METRIC_SIZE, style_distance
+from core.report import Report
+from core.video import io as vio
+from core.video.consistency import MODES, OpticalFlowLinker, TemporalConsistency, TemporalSettings
+from core.video.flow import FLOW_METHODS
+from core.video.metrics import warping_errors
+from core.video.stylizers import METHODS, make_frame_stylizer
+
+DEFAULT_LONG_SIDE = 512
+"""Without ``--size``, frames keep the source size up to this long side (larger inputs are downscaled)."""
+CHECKPOINT_EVERY_FRAME = "frame_{:05d}.png"
+
+
+def register(subparsers) -> None:
+    p = add_command(subparsers, "video", "stylize a video with temporal consistency",
+                    description="Stylize every frame of INPUT (video file, animated GIF or image folder) with the\n"
+                                "style of STYLE_IMAGE; optical flow ties frames together. Output: H.264 .mp4/.mov/.mkv\n"
+                                "(audio copied), .gif, or a folder (PNG frames).\n\n"
+                                "example: stylize video clip.mp4 starry_night.jpg -o out.mp4 --size 256 --steps 40")
+    p.add_argument("input", metavar="INPUT", help="video file, animated GIF or folder of frames")
+    p.add_argument("style", metavar="STYLE_IMAGE", help="style image")
+    p.add_argument("-o", "--output", required=True, help="output .mp4/.mov/.mkv/.gif, or a folder name without suffix")
+    p.add_argument("--method", choices=sorted(METHODS), default="gatys", help="per-frame stylizer")
+    p.add_argument("--consistency", choices=MODES, default="optimize",
+                   help="none: frames independently; optimize: temporal loss + warped init; blend: fuse with the "
+                        "warped previous output")
+    p.add_argument("--temporal-weight", type=float, default=1e3,
+                   help="weight of the temporal loss (pixel differences in 0-255 units, as Ruder et al.)")
+    p.add_argument("--blend-strength", type=float, default=0.7, help="blend mode: 0 = per-frame, 1 = copy the warped previous output")
+    p.add_argument("--refine-steps", type=int, default=0, help="blend mode: optimisation steps with the temporal loss after fusing")
+    p.add_argument("--flow", choices=FLOW_METHODS, default="dis", help="optical flow method (OpenCV)")
+    p.add_argument("--size", type=int, default=None,
+                   help=f"long side of the output in pixels (default: the source size, at most {DEFAULT_LONG_SIDE})")
+    p.add_argument("--steps", type=int, default=40, help="optimisation steps per frame")
+    p.add_argument("--first-steps", type=int, default=None, help="steps for the first frame (default: 2 x --steps)")
+    p.add_argument("--style-weight", type=float, default=GatysConfig.style_weight, help="weight of the style term")
+    p.add_argument("--content-weight", type=float, default=GatysConfig.content_weight, help="weight of the content term")
+    p.add_argument("--start", type=float, default=0.0, help="start time in seconds")
+    p.add_argument("--end", type=float, default=None, help="end time in seconds")
+    p.add_argument("--max-frames", type=int, default=None, help="stop after this many frames")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted run from its checkpoint")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_common_options(p)
+    p.set_defaults(func=run_video)
+
+    m = add_command(subparsers, "metrics-video", "measure temporal consistency (warping error) of a stylized video",
+                    description="Print JSON: for each range k, the mean masked warping error (MSE in [0,1] units over\n"
+                                "pixels passing the forward-backward flow check, flow computed on ORIGINAL) between\n"
+                                "stylized frames t and t+k; with --style, the mean style distance of the stylized\n"
+                                "frames (core.metrics). Definitions: core/video/metrics.py.")
+    m.add_argument("original", metavar="ORIGINAL", help="the source video (or image folder)")
+    m.add_argument("stylized", metavar="STYLIZED", help="the stylized video (or image folder)")
+    m.add_argument("--range", dest="ranges", default="1,10", help="comma-separated frame ranges k")
+    m.add_argument("--style", default=None, help="style image: also report the mean style distance")
+    m.add_argument("--start", type=float, default=0.0, help="start time of ORIGINAL that STYLIZED begins at (seconds)")
+    m.add_argument("--max-frames", type=int, default=None, help="compare at most this many frames")
+    m.add_argument("--flow", choices=FLOW_METHODS, default="dis", help="optical flow method (OpenCV)")
+    add_common_options(m, seed=False)
+    m.set_defaults(func=run_metrics)
+
+
+def _checkpoint_dir(output: Path) -> Path:
+    return output.with_name(f".{output.name}.frames")
+
+
+def _job_meta(args, size) -> dict:
+    source = Path(args.input).resolve()
+    keys = ("style", "method", "consistency", "temporal_weight", "blend_strength", "refine_steps", "flow", "steps",
+            "first_steps", "style_weight", "content_weight", "start", "end", "max_frames", "seed")
+    meta = {k: getattr(args, k) for k in keys}
+    meta.update(input=str(source), input_bytes=source.stat().st_size if source.is_file() else None,
+                style=str(Path(args.style).resolve()), size=list(size))
+    return meta
+
+
+def _prepare_checkpoint(folder: Path, meta: dict, resume: bool) -> int:
+    """Create or validate the checkpoint folder; returns how many finished frames it holds."""
+    meta_file = folder / "meta.json"
+    if resume and meta_file.exists():
+        if json.loads(meta_file.read_text()) != meta:
+            raise InputError(f"checkpoint {folder} was made with other inputs or settings; delete it or drop --resume")
+        done = 0
+        while (folder / CHECKPOINT_EVERY_FRAME.format(done + 1)).exists():
+            done += 1
+        return done
+    if resume:
+        vio.notice(f"no checkpoint at {folder}; starting from the first frame")
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    meta_file.write_text(json.dumps(meta))
+    return 0
+
+
+def _expected_frames(reader: vio.VideoReader) -> "int | None":
+    info = reader.info
+    if info.duration_s is None:
+        return reader.max_frames
+    end = info.duration_s if reader.end is None else min(reader.end, info.duration_s)
+    count = max(1, round((end - reader.start) * float(reader.fps)))
+    return count if reader.max_frames is None else min(count, reader.max_frames)
+
+
+def run_video(args) -> int:
+    output = Path(args.output)
+    refuse_overwriting_inputs(output, [args.input, args.style])
+    if output.suffix.lower() not in vio.H264_SUFFIXES + (".gif", ""):
+        raise InputError(f"output {output} must end in .mp4, .mov, .mkv or .gif, or name a folder (no suffix)")
+    if args.steps < 1 or (args.first_steps is not None and args.first_steps < 1):
+        raise InputError("--steps and --first-steps must be at least 1")
+    settings = TemporalSettings(mode=args.consistency, temporal_weight=args.temporal_weight,
+                                blend_strength=args.blend_strength, refine_steps=args.refine_steps, steps=args.steps,
+                                first_frame_steps=args.first_steps or 2 * args.steps)
+    try:
+        settings.validate()
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    device = resolve_device(args.device)
+    torch.manual_seed(args.seed)
+    report = Report("video", vars(args))
+    report.device = device
+    with report.phase("load"):
+        reader = vio.VideoReader(args.input, start=args.start, end=args.end, max_frames=args.max_frames,
+                                 long_side=args.size, max_long_side=DEFAULT_LONG_SIDE, device=device)
+        style = load_image(args.style, long_side=max(reader.size), device=device)
+    report.inputs = [args.input, args.style]
+    stylizer = make_frame_stylizer(args.method, [style], {"style_weight": args.style_weight,
+                                                          "content_weight": args.content_weight, "seed": args.seed})
+    consistency = TemporalConsistency(stylizer, settings, OpticalFlowLinker(method=args.flow))
+    frames = iter(reader)
+    first = next(frames)  # raises InputError for zero frames before anything is written
+
+    checkpoint = _checkpoint_dir(output)
+    done = _prepare_checkpoint(checkpoint, _job_meta(args, reader.size), args.resume)
+    staged = vio.staged_output(output)
+    audio = None if reader.info.is_sequence else args.input
+    writer = vio.VideoWriter(staged.tmp, *reader.size, reader.fps, audio_from=audio, audio_start=args.start)
+    bar = tqdm(total=_expected_frames(reader), unit="frame", desc=f"video ({args.consistency})",
+               disable=args.quiet, dynamic_ncols=True)
+    interrupted = False
+    started = time.perf_counter()
+    try:
+        for index, frame in enumerate(itertools.chain([first], frames)):
+            saved = checkpoint / CHECKPOINT_EVERY_FRAME.format(index + 1)
+            if index < done:
+                stylized = load_image(saved, device=device)
+                consistency.remember(frame, stylized)
+            else:
+                stylized = consistency.step(frame)
+                save_image(stylized, saved)
+            writer.write(stylized)
+            bar.update(1)
+    except KeyboardInterrupt:
+        interrupted = True
+    except BaseException:
+        writer.close()
+        vio.discard(staged)
+        raise
+    finally:
+        bar.close()
+    seconds = time.perf_counter() - started
+    writer.close()
+    frames_written = writer.frames_written
+    if frames_written:
+        vio.publish(staged)
+    else:
+        vio.discard(staged)
+    if not interrupted:
+        shutil.rmtree(checkpoint, ignore_errors=True)
+    new_frames = max(0, frames_written - done)
+    report.outputs = [str(output)] if frames_written else []
+    report.set_steps(new_frames, seconds)
+    report.sizes = {"output": {"width": reader.size[0], "height": reader.size[1], "frames": frames_written,
+                               "fps": float(reader.fps)}}
+    report.metrics = {"consistency": args.consistency, "frames_stylized": new_frames, "frames_resumed": min(done, frames_written),
+                      "seconds_per_frame": seconds / new_frames if new_frames else None,
+                      "seconds_flow": consistency.seconds_linking, "interrupted": interrupted}
+    report.write(args.report)
+    if interrupted:
+        where = f"wrote the {frames_written} finished frames to {output}" if frames_written else "no frame was finished"
+        print(f"stylize video: interrupted; {where} (continue with the same command plus --resume)", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return 0
+
+
+def _parse_ranges(text: str) -> list:
+    try:
+        ranges = sorted({int(part) for part in text.split(",") if part.strip()})
+    except ValueError:
+        raise InputError(f"--range {text!r}: expected comma-separated whole numbers, e.g. 1,10") from None
+    if not ranges or ranges[0] < 1:
+        raise InputError(f"--range {text!r}: ranges must be at least 1")
+    return ranges
+
+
+def run_metrics(args) -> int:
+    ranges = _parse_ranges(args.ranges)
+    device = resolve_device(args.device)
+    report = Report("metrics-video", vars(args))
+    report.device = device
+    stylized = vio.VideoReader(args.stylized, max_frames=args.max_frames, device=device)
+    width, height = stylized.size
+    original = vio.VideoReader(args.original, start=args.start, long_side=max(width, height), device=device)
+    style = load_image(args.style, device=device) if args.style else None
+    report.inputs = [args.original, args.stylized] + ([args.style] if args.style else [])
+    distances, count = [], 0
+
+    def originals():
+        for frame in original:
+            yield frame if frame.shape[-2:] == (height, width) else F.interpolate(frame, size=(height, width), mode="area")
+
+    def stylized_frames():
+        nonlocal count
+        for frame in stylized:
+            count += 1
+            if style is not None:
+                distances.append(style_distance(frame, style, DEFAULT_METRIC_SIZE))
+            yield frame
+
+    with report.phase("measure"):
+        errors = warping_errors(originals(), stylized_frames(), ranges, args.flow)
+    values = {"warping_error": {str(k): v for k, v in errors.items()}, "frames": count,
+              "size": [width, height],
+              "style_distance": (sum(distances) / len(distances)) if distances else None}
+    report.metrics = values
+    report.write(args.report)
+    print(json.dumps(values))
+    return 0
