@@ -93,6 +93,7 @@ def generate_with_style_reference(style: torch.Tensor, prompts: Sequence[str], m
     if not prompts:
         raise InputError("give at least one --prompt to generate")
     model = as_diffusion_model(model_path, device)
+    layers = select_layers(self_attention_layers(model.unet, "all"), layers)  # fail before the inversion
     size = model.working_size(*style.shape[-2:])
     with torch.no_grad():
         latents = model.encode_images(resize_to(style, size))
