@@ -11,6 +11,8 @@ backward memory is bounded by one chunk too.
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch.utils.checkpoint import checkpoint
 
@@ -21,6 +23,8 @@ from stylize3d.scene import GaussianScene
 
 MAX_ALPHA = 0.999
 TRANSMITTANCE_STOP = 1e-4
+LOG_STOP = math.log(TRANSMITTANCE_STOP)
+LOG_TRANS_FLOOR = -30.0  # far below LOG_STOP: only pixels that already stopped are floored
 DEPTH_BLOCK = 32
 DEFAULT_CHUNK_TILES = 256
 
@@ -55,26 +59,30 @@ def _composite_tiles(coeffs: torch.Tensor, features: torch.Tensor, counts: torch
     """
     n_tiles, n_pix = coeffs.shape[0], TILE * TILE
     basis_t = _pixel_basis(coeffs.dtype, coeffs.device).T
-    trans = coeffs.new_ones(n_tiles, n_pix)
-    acc = coeffs.new_zeros(n_tiles, n_pix, features.shape[-1] + 1)
+    log_trans = coeffs.new_zeros(n_tiles, n_pix)  # log transmittance, floored at LOG_TRANS_FLOOR (no denormals)
+    where, parts = [], []
     for start in range(0, coeffs.shape[1], DEPTH_BLOCK):
         with torch.no_grad():
-            alive = torch.nonzero((counts > start) & (trans.amax(dim=1) > TRANSMITTANCE_STOP)).squeeze(1)
+            alive = torch.nonzero((counts > start) & (log_trans.amax(dim=1) > LOG_STOP)).squeeze(1)
         if len(alive) == 0:
             break
         block = slice(start, start + DEPTH_BLOCK)
-        alpha = torch.clamp_max(torch.exp(coeffs[alive, block] @ basis_t), MAX_ALPHA)  # A,b,P
+        # clamping the exponent keeps exp() out of slow denormals; exp(-20) is far below the 1/255 cut-off
+        alpha = torch.clamp_max(torch.exp(torch.clamp_min(coeffs[alive, block] @ basis_t, -20.0)), MAX_ALPHA)
         slot = torch.arange(start, start + alpha.shape[1], device=counts.device)
         used = (slot[None, :] < counts[alive, None])[..., None] & (alpha >= ALPHA_THRESHOLD)
-        alpha = torch.where(used, alpha, torch.zeros_like(alpha))
-        trans_in = trans[alive, None, :]
-        trans_after = trans_in * torch.cumprod(1 - alpha, dim=1)
-        trans_before = torch.cat([trans_in, trans_after[:, :-1]], dim=1)
-        weights = torch.where(trans_after > TRANSMITTANCE_STOP, alpha * trans_before, torch.zeros_like(alpha))
+        alpha = alpha * used  # A,b,P
+        log_in = log_trans[alive, None, :]
+        log_after = torch.clamp_min(log_in + torch.cumsum(torch.log1p(-alpha), dim=1), LOG_TRANS_FLOOR)
+        trans_after = torch.exp(log_after)
+        trans_before = torch.cat([torch.exp(log_in), trans_after[:, :-1]], dim=1)
+        weights = alpha * trans_before * (log_after > LOG_STOP)
         feats = torch.einsum("akp,akf->apf", weights, features[alive, block])
-        acc = acc.index_add(0, alive, torch.cat([feats, weights.sum(dim=1)[..., None]], dim=-1))
-        trans = trans.index_copy(0, alive, trans_after[:, -1])
-    return acc
+        where.append(alive)
+        parts.append(torch.cat([feats, weights.sum(dim=1)[..., None]], dim=-1))
+        log_trans = log_trans.index_copy(0, alive, log_after[:, -1])
+    acc = coeffs.new_zeros(n_tiles, n_pix, features.shape[-1] + 1)
+    return acc.index_add(0, torch.cat(where), torch.cat(parts)) if parts else acc
 
 
 def rasterize(means2d: torch.Tensor, conics: torch.Tensor, opacity: torch.Tensor, features: torch.Tensor,
