@@ -59,6 +59,9 @@ def register(subparsers) -> None:
                    help="weight of the reference's keys in shared attention (logits shifted by log of it)")
     p.add_argument("--layers", default=None, metavar="I,J,…",
                    help="indices of the self-attention layers that share (default: all; negative counts from the end)")
+    p.add_argument("--inversion-refinements", type=int, default=0, metavar="N",
+                   help="fixed-point passes per DDIM inversion step: a closer inversion of the style image for "
+                        "N more UNet evaluations per step")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_common_options(p)
     p.set_defaults(func=run)
@@ -71,8 +74,8 @@ def run(args) -> int:
     outputs = output_paths(output, len(args.prompt))
     for path in outputs:
         refuse_overwriting_inputs(path, [args.style_ref])
-    if args.steps < 1 or args.size < 16:
-        raise InputError("--steps must be at least 1 and --size at least 16")
+    if args.steps < 1 or args.size < 16 or args.inversion_refinements < 0:
+        raise InputError("--steps must be at least 1, --size at least 16 and --inversion-refinements at least 0")
     layers = parse_layers(args.layers)
     device = resolve_device(args.device)
     report = Report("generate", vars(args))
@@ -86,7 +89,8 @@ def run(args) -> int:
         images = generate_with_style_reference(style, args.prompt, model, reference_prompt=args.ref_prompt,
                                                steps=args.steps, guidance_scale=args.guidance,
                                                share_scale=args.share_scale, layers=layers, seed=args.seed,
-                                               device=device, progress=not args.quiet)
+                                               inversion_refinements=args.inversion_refinements, device=device,
+                                               progress=not args.quiet)
         report.set_steps(args.steps, time.perf_counter() - start)
     with report.phase("write"):
         for image, path in zip(images, outputs):

@@ -17,6 +17,7 @@ from typing import Callable, List, Optional
 import torch
 from tqdm import tqdm
 
+from core.errors import InputError
 from core.priors.model import DiffusionModel
 
 StepHook = Optional[Callable[[int], None]]
@@ -24,8 +25,9 @@ StepHook = Optional[Callable[[int], None]]
 
 def ddim_timesteps(model: DiffusionModel, steps: int) -> List[int]:
     """The ``steps`` DDIM timesteps of the model's scheduler, highest first (spacing from its config)."""
-    if steps < 1:
-        raise ValueError(f"steps must be at least 1, got {steps}")
+    limit = int(model.scheduler.config.num_train_timesteps)
+    if not 1 <= steps <= limit:
+        raise InputError(f"DDIM steps must be between 1 and {limit}, got {steps}")
     model.scheduler.set_timesteps(steps)
     return [int(t) for t in model.scheduler.timesteps]
 

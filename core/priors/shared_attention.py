@@ -83,12 +83,13 @@ def generate_shared(model: DiffusionModel, prompts: Sequence[str], reference_tra
 def generate_with_style_reference(style: torch.Tensor, prompts: Sequence[str], model_path, *,
                                   reference_prompt: str = "", steps: int = 50, guidance_scale: float = 7.5,
                                   share_scale: float = 2.0, layers: LayerSpec = None, seed: int = 0,
-                                  device="cpu", progress: bool = True) -> torch.Tensor:
+                                  inversion_refinements: int = 0, device="cpu", progress: bool = True) -> torch.Tensor:
     """Images ``len(prompts),3,H,W`` in [0,1] generated from ``prompts`` in the style of ``style`` ``1,3,H',W'``.
 
     ``model_path``: local Stable Diffusion folder or a loaded :class:`DiffusionModel`. The output size is the
     style image's size rounded down to multiples of the model's ``size_multiple``. ``reference_prompt``
     describes the style image (used for its inversion and as its prompt while generating).
+    ``inversion_refinements``: fixed-point passes per inversion step (see :func:`core.priors.ddim.invert`).
     """
     if not prompts:
         raise InputError("give at least one --prompt to generate")
@@ -97,7 +98,8 @@ def generate_with_style_reference(style: torch.Tensor, prompts: Sequence[str], m
     size = model.working_size(*style.shape[-2:])
     with torch.no_grad():
         latents = model.encode_images(resize_to(style, size))
-    trajectory = invert(model, latents, model.encode_prompts([reference_prompt]), steps, progress=progress)
+    trajectory = invert(model, latents, model.encode_prompts([reference_prompt]), steps, inversion_refinements,
+                        progress=progress)
     out = generate_shared(model, prompts, trajectory, reference_prompt, steps=steps, guidance_scale=guidance_scale,
                           share_scale=share_scale, layers=layers, seed=seed, progress=progress)
     return model.decode_latents(out)

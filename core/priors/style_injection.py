@@ -75,29 +75,35 @@ class InjectionProcessor(SelfAttention):
 
 
 def record_inversion(model: DiffusionModel, latents: torch.Tensor, cond: torch.Tensor, steps: int,
-                     layers: Sequence[str], keep: Sequence[str], progress: bool = False
+                     layers: Sequence[str], keep: Sequence[str], refinements: int = 0, progress: bool = False
                      ) -> Tuple[List[torch.Tensor], AttentionCache]:
-    """DDIM inversion of ``latents`` recording ``keep`` (q/k/v) in ``layers``; returns (trajectory, cache)."""
+    """DDIM inversion of ``latents`` recording ``keep`` (q/k/v) in ``layers``; returns (trajectory, cache).
+
+    With ``refinements`` the cache keeps the last evaluation of each timestep (the refined one).
+    """
     clock, cache = StepClock(), AttentionCache()
     processors = {name: RecordingProcessor(name, clock, cache, keep) for name in layers}
     with installed_processors(model.unet, processors):
-        trajectory = invert(model, latents, cond, steps, on_step=clock.set, progress=progress)
+        trajectory = invert(model, latents, cond, steps, refinements, on_step=clock.set, progress=progress)
     return trajectory, cache
 
 
 def styleid_latents(model: DiffusionModel, content: torch.Tensor, style: torch.Tensor, *, gamma: float = 0.75,
                     temperature: float = 1.5, steps: int = 50, layers: LayerSpec = None, adain_init: bool = True,
-                    inject: bool = True, progress: bool = False) -> torch.Tensor:
+                    inject: bool = True, inversion_refinements: int = 0, progress: bool = False) -> torch.Tensor:
     """Style-injected latents from clean scaled content/style latents ``1,C,h,w`` (same size); returns ``1,C,h,w``.
 
     ``layers``: indices/names among the decoder's self-attention layers (default: the last five).
     ``inject=False`` samples plainly from the (AdaIN-)initial latent, the paper's no-injection ablation.
+    ``inversion_refinements``: fixed-point passes per inversion step (see :func:`core.priors.ddim.invert`).
     """
     cond = model.encode_prompts([""])
     chosen = select_layers(self_attention_layers(model.unet, "decoder"), layers, STYLEID_LAYER_COUNT)
     recorded = chosen if inject else []
-    content_traj, content_cache = record_inversion(model, content, cond, steps, recorded, ("q",), progress)
-    style_traj, style_cache = record_inversion(model, style, cond, steps, recorded, ("k", "v"), progress)
+    content_traj, content_cache = record_inversion(model, content, cond, steps, recorded, ("q",),
+                                                   inversion_refinements, progress)
+    style_traj, style_cache = record_inversion(model, style, cond, steps, recorded, ("k", "v"),
+                                               inversion_refinements, progress)
     start = match_statistics(content_traj[0], style_traj[0], dims=(2, 3)) if adain_init else content_traj[0]
     if not inject:
         return sample(model, start, cond, steps, progress=progress)
@@ -110,14 +116,16 @@ def styleid_latents(model: DiffusionModel, content: torch.Tensor, style: torch.T
 
 def stylize_styleid(content: torch.Tensor, style: torch.Tensor, model_path, *, gamma: float = 0.75,
                     temperature: float = 1.5, steps: int = 50, layers: LayerSpec = None, adain_init: bool = True,
-                    seed: Optional[int] = 0, device="cpu", progress: bool = True) -> torch.Tensor:
+                    seed: Optional[int] = 0, inversion_refinements: int = 0, device="cpu",
+                    progress: bool = True) -> torch.Tensor:
     """Stylize ``content`` ``1,3,H,W`` in [0,1] with ``style`` ``1,3,H',W'`` by StyleID-like attention injection.
 
     ``model_path``: local Stable Diffusion folder (diffusers layout) or a loaded :class:`DiffusionModel`.
     Both images are resized to the content's size rounded down to multiples of the model's ``size_multiple``
     (64 for SD); the result is resized back and returned as float32 ``1,3,H,W`` in [0,1] on ``content.device``.
     ``seed`` seeds the draw from the VAE posterior (None: use the posterior mean); everything else is
-    deterministic (DDIM with η = 0).
+    deterministic (DDIM with η = 0). ``inversion_refinements``: fixed-point passes per inversion step (0 as in
+    StyleID; each costs one more UNet evaluation per step and image).
     """
     model = as_diffusion_model(model_path, device)
     size = model.working_size(*content.shape[-2:])
@@ -126,6 +134,7 @@ def stylize_styleid(content: torch.Tensor, style: torch.Tensor, model_path, *, g
         latents_c = model.encode_images(resize_to(content, size), generator)
         latents_s = model.encode_images(resize_to(style, size), generator)
     latents = styleid_latents(model, latents_c, latents_s, gamma=gamma, temperature=temperature, steps=steps,
-                              layers=layers, adain_init=adain_init, progress=progress)
+                              layers=layers, adain_init=adain_init, inversion_refinements=inversion_refinements,
+                              progress=progress)
     image = model.decode_latents(latents)
     return resize_to(image, tuple(content.shape[-2:])).to(content.device)

@@ -1,7 +1,9 @@
 """DDIM inversion followed by DDIM sampling reconstructs the starting latent."""
 
+import pytest
 import torch
 
+from core.errors import InputError
 from core.priors.ddim import ddim_move, ddim_timesteps, invert, sample
 
 STEPS = 10
@@ -59,3 +61,9 @@ def test_trajectory_is_in_sampling_order(tiny_model):
     assert seen_steps == ddim_timesteps(tiny_model, STEPS)
     assert max(relative_error(seen, expected) for seen, expected in zip(seen_latents, trajectory)) < 1e-4
     assert relative_error(trajectory[1], trajectory[2]) > 1e-2  # neighbours differ: the order is observable
+
+
+def test_step_count_outside_the_schedule_is_an_input_error(tiny_model):
+    for steps in (0, 1001):
+        with pytest.raises(InputError, match="between 1 and 1000"):
+            ddim_timesteps(tiny_model, steps)
