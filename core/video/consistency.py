@@ -37,7 +37,7 @@ import torch
 
 from core.video.flow import estimate_flow
 from core.video.masks import consistency_weights, long_term_weights
-from core.video.warp import backward_warp
+from core.video.warp import WARP_MODES, backward_warp
 
 MODES = ("none", "optimize", "blend")
 
@@ -82,12 +82,16 @@ class TemporalSettings:
     first_frame_steps: Optional[int] = None
     """Steps for the first frame (None: the stylizer's default); later frames use ``steps``."""
     steps: Optional[int] = None
+    warp_mode: str = "bilinear"
+    """How earlier outputs are resampled onto the current frame (see :func:`core.video.warp.backward_warp`)."""
 
     def validate(self) -> None:
         if self.mode not in MODES:
             raise ValueError(f"unknown consistency mode {self.mode!r}; choose from {MODES}")
         if not self.neighbours or min(self.neighbours) < 1 or 1 not in self.neighbours:
             raise ValueError(f"neighbours must be positive frame offsets including 1, got {self.neighbours}")
+        if self.warp_mode not in WARP_MODES:
+            raise ValueError(f"unknown warp mode {self.warp_mode!r}; choose from {WARP_MODES}")
         if self.temporal_weight < 0 or not 0 <= self.blend_strength <= 1 or self.refine_steps < 0:
             raise ValueError("temporal_weight >= 0, blend_strength in [0, 1] and refine_steps >= 0 are required")
 
@@ -135,7 +139,7 @@ class TemporalConsistency:
         warped, trust = [], []
         for k in ks:
             flow, c = self.linker(frame, self._originals[-k])
-            warped.append(backward_warp(self._outputs[-k], flow))
+            warped.append(backward_warp(self._outputs[-k], flow, self.settings.warp_mode))
             trust.append(c)
         self.seconds_linking += time.perf_counter() - started
         return warped, long_term_weights(trust)

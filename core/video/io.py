@@ -236,8 +236,8 @@ class VideoReader:
         if held is not None and held[0] >= next_slot:
             yield _to_tensor(held[1], self.device)
         if irregular:
-            notice(f"{self.info.path}: variable frame rate; resampled to a constant {fps:g} fps "
-                   f"({irregular} irregular frame intervals)")
+            notice(f"{self.info.path}: irregular frame timing (variable frame rate or dropped frames); resampled "
+                   f"to a constant {fps:g} fps ({irregular} irregular intervals)")
 
 
 def _audio_stream(path: Path):

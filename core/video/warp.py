@@ -20,11 +20,21 @@ def _sample_grid(flow: torch.Tensor) -> torch.Tensor:
     return torch.stack((gx, gy), dim=-1)
 
 
-def backward_warp(image: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
-    """Sample ``image`` (``B,C,H,W``) at ``p + flow(p)`` (``flow``: ``B,2,H,W`` pixels); borders are replicated."""
+WARP_MODES = ("bilinear", "bicubic", "nearest")
+
+
+def backward_warp(image: torch.Tensor, flow: torch.Tensor, mode: str = "bilinear") -> torch.Tensor:
+    """Sample ``image`` (``B,C,H,W``) at ``p + flow(p)`` (``flow``: ``B,2,H,W`` pixels); borders are replicated.
+
+    ``mode``: ``bilinear`` (default; differentiable in image and flow), ``bicubic`` or ``nearest``. Repeated
+    sub-pixel bilinear warps blur; ``nearest`` keeps texture statistics when an image is warped again and
+    again (each frame's result feeding the next), at the price of pixel-level jitter.
+    """
     if flow.shape[0] != image.shape[0] or flow.shape[-2:] != image.shape[-2:]:
         raise ValueError(f"flow {tuple(flow.shape)} does not match image {tuple(image.shape)}")
-    return F.grid_sample(image, _sample_grid(flow.to(image.dtype)), mode="bilinear", padding_mode="border",
+    if mode not in WARP_MODES:
+        raise ValueError(f"unknown warp mode {mode!r}; choose from {WARP_MODES}")
+    return F.grid_sample(image, _sample_grid(flow.to(image.dtype)), mode=mode, padding_mode="border",
                          align_corners=True)
 
 

@@ -103,3 +103,12 @@ def test_long_term_weights_keep_only_the_nearest_visible_neighbour():
     c1, c2, c4 = torch.tensor([1.0, 0, 1, 0]), torch.tensor([1.0, 1, 0, 0]), torch.tensor([1.0, 1, 1, 1])
     out = long_term_weights([c1, c2, c4])
     assert [o.tolist() for o in out] == [[1, 0, 1, 0], [0, 1, 0, 0], [0, 0, 0, 1]]
+
+
+def test_nearest_and_bicubic_modes():
+    image = torch.rand(1, 3, 16, 20)
+    assert torch.equal(backward_warp(image, constant_flow(0.4, -0.4), mode="nearest"), image)
+    shifted = backward_warp(image, constant_flow(2, 1), mode="bicubic")
+    assert torch.allclose(shifted[..., :-1, :-2], image[..., 1:, 2:], atol=1e-5)
+    with pytest.raises(ValueError, match="warp mode"):
+        backward_warp(image, constant_flow(0, 0), mode="lanczos")

@@ -142,3 +142,12 @@ def test_zero_frames_are_input_errors(tmp_path):
             out.start_encoding()
         with pytest.raises(InputError, match="zero frames|no video stream|cannot read video"):
             list(VideoReader(empty_video))
+
+
+def test_reading_is_streamed_up_to_a_truncation(tmp_path, encode_clip, index_frames):
+    path = encode_clip(tmp_path / "long.mkv", index_frames(20) * 3)
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    first = next(iter(VideoReader(cut)))  # frames arrive before the decoder reaches the damage
+    assert gray_level(first) == pytest.approx(16, abs=3)
+    assert 10 <= len(list(VideoReader(cut))) < 60
