@@ -9,6 +9,7 @@ Modules, one job each:
 - :mod:`core.priors.style_injection` — StyleID-like training-free style injection.
 - :mod:`core.priors.shared_attention` — StyleAligned-like shared-attention generation.
 - :mod:`core.priors.sds` — :class:`SDSLoss`, score distillation as a loss for differentiable renderers.
+- :mod:`core.priors.cli` — ``stylize generate`` and option helpers for ``stylize image --method styleid``.
 
 Importing this package does not import ``diffusers``; the modules do, on first use.
 """
