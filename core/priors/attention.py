@@ -5,8 +5,7 @@ A processor is called by a diffusers ``Attention`` module as
 ``hidden_states`` ``B,L,C`` (tokens of one feature map). The helpers here split that computation into
 :func:`project_qkv` (queries, keys, values ``B,heads,L,d``), :func:`attention_heads` (scaled dot-product attention)
 and :func:`project_out` (output projection), so each method's processor changes only the part it needs.
-:func:`installed_processors`
-swaps processors in for a block and always restores the previous ones.
+:func:`installed_processors` swaps processors in for a block and always restores the previous ones.
 """
 
 import contextlib
