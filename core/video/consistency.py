@@ -82,8 +82,12 @@ class TemporalSettings:
     first_frame_steps: Optional[int] = None
     """Steps for the first frame (None: the stylizer's default); later frames use ``steps``."""
     steps: Optional[int] = None
-    warp_mode: str = "bilinear"
-    """How earlier outputs are resampled onto the current frame (see :func:`core.video.warp.backward_warp`)."""
+    warp_mode: str = "nearest"
+    """How earlier outputs are resampled onto the current frame (see :func:`core.video.warp.backward_warp`).
+    Each output is warped again for the next frame, so bilinear resampling compounds into blur that the few
+    steps per frame cannot undo. Measured on the bundled clip (8 frames, 128 px, 15 steps, weight 1e3): mean
+    style distance vs per-frame was 1.27x with bilinear, 1.02x with bicubic (rising to 1.13x by frame 8) and
+    0.90x with nearest (steady), so nearest is the default."""
 
     def validate(self) -> None:
         if self.mode not in MODES:

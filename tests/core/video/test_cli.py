@@ -5,7 +5,6 @@ import json
 import av
 import numpy as np
 import pytest
-import torch
 
 from core.cli import main
 from core.video import cli as video_cli

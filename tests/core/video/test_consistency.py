@@ -113,3 +113,14 @@ def test_settings_are_validated():
         TemporalSettings(mode="magic").validate()
     with pytest.raises(ValueError, match="including 1"):
         TemporalSettings(neighbours=(2, 4)).validate()
+
+
+def test_blend_refinement_starts_from_the_fused_frame_with_the_temporal_loss():
+    stylizer = FlickerStylizer()
+    tc = TemporalConsistency(stylizer, TemporalSettings(mode="blend", blend_strength=1.0, refine_steps=3),
+                             linker=FixedMotion())
+    first = tc.step(still_frames(1)[0])
+    tc.step(still_frames(1)[0])
+    refine = stylizer.calls[-1]
+    assert refine["steps"] == 3 and torch.equal(refine["init"], first)  # strength 1 on a still scene: the fused frame is the previous output
+    assert float(refine["extra"](first)["temporal"]) == 0.0

@@ -151,3 +151,11 @@ def test_reading_is_streamed_up_to_a_truncation(tmp_path, encode_clip, index_fra
     first = next(iter(VideoReader(cut)))  # frames arrive before the decoder reaches the damage
     assert gray_level(first) == pytest.approx(16, abs=3)
     assert 10 <= len(list(VideoReader(cut))) < 60
+
+
+@pytest.mark.parametrize("suffix,codec,pix_fmt", [(".webm", "libvpx-vp9", "yuv420p"), (".avi", "mpeg4", "yuv420p"),
+                                                  (".mov", "libx264", "yuv420p"), (".avi", "mjpeg", "yuvj420p")])
+def test_common_containers_are_read(tmp_path, encode_clip, index_frames, suffix, codec, pix_fmt):
+    path = encode_clip(tmp_path / f"clip{suffix}", index_frames(6), codec=codec, pix_fmt=pix_fmt)
+    levels = [gray_level(f) for f in VideoReader(path)]
+    assert levels == pytest.approx([8 * i + 16 for i in range(6)], abs=4)
