@@ -42,7 +42,10 @@ def scene_index(scene: Scene) -> SceneIndex:
     for s_i, shape in enumerate(scene.shapes):
         for first, n_seg, closed in shape.subpaths:
             starts = base + first + 3 * torch.arange(n_seg)
-            segs.append(starts[:, None] + torch.arange(4))
+            rows = starts[:, None] + torch.arange(4)
+            if closed:  # a closed subpath ends exactly at its first point, however the points move
+                rows[-1, 3] = base + first
+            segs.append(rows)
             seg_sub.append(torch.full((n_seg,), len(sub_shape), dtype=torch.long))
             sub_shape.append(s_i)
             sub_closed.append(closed)

@@ -55,7 +55,8 @@ class Shape:
     """One rendered element (path, rect, circle, ellipse, line, polyline, polygon).
 
     ``points``: (N, 2) cubic Bézier control points in the element's user space; subpath ``i`` owns
-    ``3 * n_i + 1`` consecutive points (``subpaths`` lists ``(first_point, n_segments, closed)``).
+    ``3 * n_i + 1`` consecutive points (``subpaths`` lists ``(first_point, n_segments, closed)``); a closed
+    subpath's last point duplicates its first and is not used: its last cubic ends at the first point.
     ``transform``: (2, 3) accumulated transform from user space to document pixels (viewBox included).
     ``stroke_width`` in user units; opacities are scalars in [0, 1]; ``inherited_opacity`` is the product of
     the ancestors' ``opacity`` (applied per shape, an approximation of group compositing).
@@ -79,16 +80,6 @@ class Shape:
     miter_limit: float = 4.0
     frozen: bool = False
     original: dict = field(default_factory=dict)
-
-    def segment_index(self) -> torch.Tensor:
-        """(S, 4) long indices into ``points`` of every cubic segment, subpath by subpath."""
-        rows = []
-        for first, n_seg, _closed in self.subpaths:
-            starts = first + 3 * torch.arange(n_seg)
-            rows.append(starts[:, None] + torch.arange(4)[None, :])
-        if not rows:
-            return torch.zeros(0, 4, dtype=torch.long)
-        return torch.cat(rows)
 
 
 @dataclass

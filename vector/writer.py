@@ -49,6 +49,8 @@ def path_data(shape: Shape) -> str:
         out.append(f"M{fmt(p[0])},{fmt(p[1])}")
         for s in range(n_seg):
             c = pts[first + 3 * s + 1 : first + 3 * s + 4]
+            if closed and s == n_seg - 1:
+                c[-1] = p
             out.append("C" + " ".join(f"{fmt(x)},{fmt(y)}" for x, y in c))
         if closed:
             out.append("Z")
