@@ -7,12 +7,13 @@ from core.atomic import refuse_overwriting_inputs
 from core.cli import EXIT_INTERRUPTED, add_command, add_common_options
 from core.device import resolve_device
 from core.errors import InputError
+from core.image.feedforward_cli import FEEDFORWARD_METHODS, run_feedforward
 from core.image.gatys import INITS, GatysConfig, stylize_gatys
 from core.io.images import load_image, load_mask, save_image
 from core.optimize import OPTIMIZERS, Checkpoint
 from core.report import Report
 
-METHODS = ("gatys",)
+METHODS = ("gatys", *FEEDFORWARD_METHODS)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 
 
@@ -35,7 +36,11 @@ def register(subparsers) -> None:
                    help="one weight per style image (default: equal)")
     p.add_argument("--preserve-color", action="store_true", help="keep the content's colours (luminance-only transfer)")
     p.add_argument("--mask", metavar="MASK_PNG", default=None,
-                   help="grayscale mask: style applies where white, the photo is kept where black")
+                   help="gatys: grayscale mask, style applies where white, the photo is kept where black; "
+                        "adain/wct: one grey level per style (darkest = first style), at the content's pixel size")
+    p.add_argument("--decoder", metavar="DECODER.safetensors", default=None,
+                   help="adain/wct: decoder weights (default: the shipped decoder)")
+    p.add_argument("--alpha", type=float, default=1.0, help="adain/wct: style strength in [0, 1]")
     p.add_argument("--style-scale", type=float, default=1.0,
                    help="size of the style image relative to the output (smaller = finer brush strokes)")
     p.add_argument("--init", choices=INITS, default="content", help="starting image")
@@ -60,6 +65,8 @@ def run(args) -> int:
     refuse_overwriting_inputs(output, [args.content, *args.styles, args.mask])
     if args.size < 16:
         raise InputError(f"--size {args.size} is too small; use at least 16")
+    if args.method in FEEDFORWARD_METHODS:
+        return run_feedforward(args, output)
     config = GatysConfig(steps=args.steps, style_weight=args.style_weight, content_weight=args.content_weight,
                          tv_weight=args.tv_weight, optimizer=args.optimizer, init=args.init, levels=args.levels,
                          style_scale=args.style_scale, preserve_color=args.preserve_color, seed=args.seed)

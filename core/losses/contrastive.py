@@ -77,8 +77,9 @@ class ContrastiveStyleLoss(nn.Module):
         pos_logit = (anchor * positive).sum(dim=1, keepdim=True)
         neg_logits = anchor @ negatives.T
         same_style = style_ids.unsqueeze(1) == negative_ids.unsqueeze(0)
-        neg_logits = neg_logits.masked_fill(same_style, float("-inf"))
+        # Divide by τ before masking: -inf/τ would give NaN gradients for τ.
         logits = torch.cat([pos_logit, neg_logits], dim=1) / tau.unsqueeze(1)
+        logits = torch.cat([logits[:, :1], logits[:, 1:].masked_fill(same_style, float("-inf"))], dim=1)
         return -F.log_softmax(logits, dim=1)[:, 0].mean()
 
     def forward(self, anchor_features: Mapping[str, torch.Tensor], positive_features: Mapping[str, torch.Tensor],
