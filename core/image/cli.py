@@ -11,9 +11,11 @@ from core.image.feedforward_cli import FEEDFORWARD_METHODS, run_feedforward
 from core.image.gatys import INITS, GatysConfig, stylize_gatys
 from core.io.images import load_image, load_mask, save_image
 from core.optimize import OPTIMIZERS, Checkpoint
+from core.priors.styleid_cli import STYLEID_DEFAULT_STEPS, add_styleid_options, run_styleid
 from core.report import Report
 
-METHODS = ("gatys", *FEEDFORWARD_METHODS)
+METHODS = ("gatys", *FEEDFORWARD_METHODS, "styleid")
+GATYS_DEFAULT_STEPS = 300
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 
 
@@ -26,7 +28,9 @@ def register(subparsers) -> None:
     p.add_argument("-o", "--output", required=True, help="output image (.png or .jpg); its folder is created")
     p.add_argument("--method", default="gatys", help=f"stylization method: {', '.join(METHODS)}")
     p.add_argument("--size", type=int, default=512, help="long side of the output in pixels")
-    p.add_argument("--steps", type=int, default=300, help="optimisation steps (per pyramid level)")
+    p.add_argument("--steps", type=int, default=None,
+                   help=f"gatys: optimisation steps per pyramid level (default {GATYS_DEFAULT_STEPS}); "
+                        f"styleid: DDIM steps (default {STYLEID_DEFAULT_STEPS})")
     p.add_argument("--style-weight", type=float, default=GatysConfig.style_weight,
                    help="weight of the style term (relative Gram error, mean over relu1_1..relu5_1)")
     p.add_argument("--content-weight", type=float, default=GatysConfig.content_weight,
@@ -48,6 +52,7 @@ def register(subparsers) -> None:
     p.add_argument("--levels", type=int, default=1, help="image-pyramid levels, coarse to fine")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run from its checkpoint")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_styleid_options(p)
     add_common_options(p)
     p.set_defaults(func=run)
 
@@ -67,7 +72,10 @@ def run(args) -> int:
         raise InputError(f"--size {args.size} is too small; use at least 16")
     if args.method in FEEDFORWARD_METHODS:
         return run_feedforward(args, output)
-    config = GatysConfig(steps=args.steps, style_weight=args.style_weight, content_weight=args.content_weight,
+    if args.method == "styleid":
+        return run_styleid(args, output)
+    steps = GATYS_DEFAULT_STEPS if args.steps is None else args.steps
+    config = GatysConfig(steps=steps, style_weight=args.style_weight, content_weight=args.content_weight,
                          tv_weight=args.tv_weight, optimizer=args.optimizer, init=args.init, levels=args.levels,
                          style_scale=args.style_scale, preserve_color=args.preserve_color, seed=args.seed)
     config.validate()
