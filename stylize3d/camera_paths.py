@@ -168,3 +168,46 @@ def read_camera_path(path: "str | os.PathLike") -> Cameras:
     for i in range(len(frames)):
         check_rigid(viewmats[i], f"{path} frame {i}")
     return Cameras(viewmats, Ks, widths, heights)
+
+
+PATH_KINDS = ("orbit", "spiral")
+
+
+def _nearest_point_to_axes(origins: torch.Tensor, dirs: torch.Tensor) -> torch.Tensor:
+    """Least-squares point closest to the lines ``origins + s·dirs`` (``B,3`` each, float64)."""
+    eye = torch.eye(3, dtype=torch.float64)
+    proj = eye - dirs[:, :, None] * dirs[:, None, :]
+    return torch.linalg.lstsq(proj.sum(0), (proj @ origins[..., None]).sum(0)).solution[:, 0]
+
+
+def path_around(kind: str, frames: int, width: int, height: int, scene=None, cameras: Cameras | None = None,
+                up: torch.Tensor | None = None, fov_deg: float = 50.0) -> Cameras:
+    """An ``orbit`` or ``spiral`` fitted to the training ``cameras`` when given (centre: the point nearest to all
+    optical axes; radius, height and up direction from the cameras), else to the ``scene``'s robust bounds
+    (centre of the 2-98 % box, radius 0.6 × its diagonal, elevation 25°, ``up`` default +z)."""
+    if kind not in PATH_KINDS:
+        raise InputError(f"unknown camera path {kind!r}: use {', '.join(PATH_KINDS)} or a camera-path .json file")
+    if frames < 2:
+        raise InputError(f"a camera path needs at least 2 frames, got {frames}")
+    if cameras is not None and len(cameras) >= 2:
+        origins = cameras.centers().to(torch.float64)
+        centre = _nearest_point_to_axes(origins, cameras.forward_dirs().to(torch.float64))
+        up_dir = torch.nn.functional.normalize(cameras.up_dirs().to(torch.float64).mean(0), dim=0) if up is None else up
+        offset = origins - centre
+        height_up = offset @ up_dir
+        radius = float((offset - height_up[:, None] * up_dir).norm(dim=1).median())
+        elevation = float(torch.rad2deg(torch.atan2(height_up.median(), torch.tensor(radius, dtype=torch.float64))))
+        fx = float(cameras.Ks[0, 0, 0])
+        fov_deg = float(2 * torch.rad2deg(torch.atan(torch.tensor(0.5 * float(cameras.widths[0]) / fx))))
+    elif scene is not None:
+        lo, hi = scene.bounds()
+        centre = ((lo + hi) / 2).to(torch.float64)
+        radius = 0.6 * float((hi - lo).norm())
+        elevation, up_dir = 25.0, torch.tensor([0.0, 0.0, 1.0]) if up is None else up
+    else:
+        raise ValueError("path_around needs a scene or cameras")
+    common = dict(up=up_dir.float(), fov_deg=fov_deg, width=width, height=height)
+    if kind == "orbit":
+        return orbit(centre.float(), radius, elevation, frames, **common)
+    return spiral(centre.float(), radius, frames, turns=2.0,
+                  elevation_range_deg=(max(5.0, elevation - 15), elevation + 15), **common)

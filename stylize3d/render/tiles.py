@@ -1,4 +1,4 @@
-"""Vectorised tile binning: which Gaussians touch which 16x16 tile, front to back (no Python loops)."""
+"""Vectorised tile binning: which Gaussians touch which TILE x TILE tile, front to back (no Python loops)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ import dataclasses
 
 import torch
 
-TILE = 16
+TILE = 8
+"""Tile side in pixels. 8 (not 16 as in gsplat) measured about 2x faster here: less wasted work for small splats;
+the image does not depend on it, because a pixel outside a Gaussian's box has alpha below 1/255 anyway."""
 
 
 @dataclasses.dataclass

@@ -26,11 +26,11 @@ TRANSMITTANCE_STOP = 1e-4
 LOG_STOP = math.log(TRANSMITTANCE_STOP)
 LOG_TRANS_FLOOR = -30.0  # far below LOG_STOP: only pixels that already stopped are floored
 DEPTH_BLOCK = 32
-DEFAULT_CHUNK_TILES = 256
+DEFAULT_CHUNK_TILES = 1024
 
 
 def _pixel_basis(dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-    """``P,6`` quadratic basis ``(qx², qy², qx·qy, qx, qy, 1)`` of the 256 pixel centres of a tile, in coordinates
+    """``P,6`` quadratic basis ``(qx², qy², qx·qy, qx, qy, 1)`` of the TILE² pixel centres of a tile, in coordinates
     relative to the tile centre (so values stay small and the expansion keeps float32 precision)."""
     local = torch.arange(TILE * TILE, device=device)
     qx = (local % TILE).to(dtype) + 0.5 - TILE / 2

@@ -148,7 +148,7 @@ def test_tile_binning_lists_each_gaussian_in_its_tiles_front_to_back():
     means2d = torch.tensor([[8.0, 8.0], [20.0, 8.0], [17.0, 17.0]])
     radii = torch.tensor([[3, 3], [3, 3], [4, 4]], dtype=torch.int32)
     depths = torch.tensor([3.0, 1.0, 2.0])
-    bins = bin_gaussians(means2d, radii, depths, 48, 32)
+    bins = bin_gaussians(means2d, radii, depths, 48, 32, tile=16)
     tiles = {t: bins.gaussian_ids[bins.offsets[t]:bins.offsets[t + 1]].tolist() for t in range(6)}
     # gaussian 2 spans tiles (0..1) x (0..1); gaussian 1 spans tiles x 1 only, y 0; tile grid is 3 x 2
     assert tiles == {0: [2, 0], 1: [1, 2], 2: [], 3: [2], 4: [2], 5: []}

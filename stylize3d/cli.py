@@ -1,0 +1,317 @@
+"""``stylize scene``, ``stylize render`` and ``stylize metrics-3d``: the splat front end's commands."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+from core.atomic import atomic_output, refuse_overwriting_inputs
+from core.cli import EXIT_INTERRUPTED, add_command, add_common_options
+from core.device import resolve_device
+from core.errors import InputError
+from core.io.images import load_image, save_image
+from core.optimize import Checkpoint
+from core.report import Report
+from stylize3d.camera_paths import PATH_KINDS, path_around, read_camera_path
+from stylize3d.cameras import Cameras, load_transforms
+from stylize3d.consistency import warp_rmse
+from stylize3d.ply import read_ply, write_ply
+from stylize3d.render import BACKENDS, render
+from stylize3d.scene import GaussianScene
+from stylize3d.stylizer import LOSSES, OPTIMIZE_CHOICES, SceneStyleConfig, stylize_scene
+from stylize3d.video import write_frames
+
+VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".gif")
+PREVIEW_VIEWS = 4
+
+
+def register(subparsers) -> None:
+    _register_scene(subparsers)
+    _register_render(subparsers)
+    _register_metrics(subparsers)
+
+
+def _add_path_options(p, default_frames: int) -> None:
+    p.add_argument("--path", default="orbit", help=f"camera path: {' or '.join(PATH_KINDS)} (fitted to --cameras when "
+                   "given, else to the scene) or a camera-path .json file")
+    p.add_argument("--cameras", metavar="transforms.json", default=None,
+                   help="nerfstudio/Blender cameras of the capture (used to fit the path)")
+    p.add_argument("--frames", type=int, default=default_frames, help="frames of the camera path")
+    p.add_argument("--size", type=int, default=256, help="long side of the rendered frames in pixels")
+    p.add_argument("--backend", default="auto", choices=BACKENDS, help="renderer: torch, gsplat (CUDA) or auto")
+
+
+def _register_scene(subparsers) -> None:
+    d = SceneStyleConfig()
+    p = add_command(subparsers, "scene", "stylize a 3D Gaussian splat scene (.ply) after a style image",
+                    description="Stylize SCENE (3DGS .ply) after STYLE_IMAGE and write OUTDIR/<name>_stylized.ply, "
+                                "preview PNGs, orbit.mp4, side_by_side.mp4 and report.json.\n\nexample: stylize "
+                                "scene scenes/splats/sample_scene.ply scenes/images/starry_night.jpg -o out/scene "
+                                "--cameras scenes/splats/transforms.json --steps 150")
+    p.add_argument("scene", metavar="SCENE.ply")
+    p.add_argument("style", metavar="STYLE_IMAGE")
+    p.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="output folder (created)")
+    views = p.add_mutually_exclusive_group()
+    views.add_argument("--cameras", metavar="transforms.json", default=None, help="training cameras of the capture")
+    views.add_argument("--orbit", type=int, metavar="N", default=None,
+                       help="train on N views on an orbit fitted to the scene (default 24 when no --cameras)")
+    p.add_argument("--downscale", type=float, default=1.0, help="downscale factor for --cameras intrinsics")
+    p.add_argument("--size", type=int, default=d.size, help="long side of training renders in pixels")
+    p.add_argument("--steps", type=int, default=d.steps, help="optimisation steps (one random view each)")
+    p.add_argument("--loss", choices=LOSSES, default=d.loss, help="style loss")
+    p.add_argument("--style-weight", type=float, default=d.style_weight)
+    p.add_argument("--content-weight", type=float, default=d.content_weight,
+                   help="weight of the VGG feature MSE against the original renders (Caffe-scale features)")
+    p.add_argument("--tv-weight", type=float, default=d.tv_weight, help="image total-variation weight")
+    p.add_argument("--optimize", choices=OPTIMIZE_CHOICES, default=d.optimize,
+                   help="parameters to train: color (view-independent SH DC), color+opacity, all (SH, opacity, scales)")
+    p.add_argument("--geometry-weight", type=float, default=d.geometry_weight,
+                   help="L1 pull of opacity/scales back to the original (with --optimize color+opacity|all)")
+    p.add_argument("--sh-degree", type=int, default=None, help="SH degree used for rendering (0-3; default: the scene's)")
+    p.add_argument("--no-color-transfer", action="store_true", help="skip the colour transfer before and after")
+    p.add_argument("--lr", type=float, default=d.lr, help="Adam learning rate")
+    p.add_argument("--video-frames", type=int, default=48, help="frames of orbit.mp4 and side_by_side.mp4 (0: none)")
+    p.add_argument("--fps", type=float, default=24.0)
+    p.add_argument("--checkpoint-every", type=int, default=25, help="steps between checkpoints")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted run from OUTDIR's checkpoint")
+    p.add_argument("--prompt", default=None, help="text prompt for an SDS (diffusion) term; needs --model")
+    p.add_argument("--model", default=None, help="local Stable Diffusion folder (diffusers layout) for --prompt")
+    p.add_argument("--sds-weight", type=float, default=1.0, help="weight of the SDS term")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_common_options(p)
+    p.set_defaults(func=run_scene)
+
+
+def _register_render(subparsers) -> None:
+    p = add_command(subparsers, "render", "render a Gaussian splat scene along a camera path to a video",
+                    description="Render SCENE.ply along a camera path into OUT (.mp4 H.264 or .gif).\n\n"
+                                "example: stylize render scenes/splats/sample_scene.ply -o orbit.mp4 --frames 96")
+    p.add_argument("scene", metavar="SCENE.ply")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.mp4")
+    _add_path_options(p, default_frames=96)
+    p.add_argument("--fps", type=float, default=24.0)
+    p.add_argument("--sh-degree", type=int, default=None, help="SH degree used for rendering (default: the scene's)")
+    p.add_argument("--background", type=float, nargs=3, default=(1.0, 1.0, 1.0), metavar=("R", "G", "B"))
+    p.add_argument("--save-path", metavar="FILE.json", default=None, help="also write the camera path as JSON")
+    add_common_options(p, seed=False)
+    p.set_defaults(func=run_render)
+
+
+def _register_metrics(subparsers) -> None:
+    p = add_command(subparsers, "metrics-3d", "view consistency (reprojection RMSE) of an original and a stylized scene",
+                    description="Render both scenes along a camera path, warp frame t+k into frame t with the "
+                                "rendered depth and known cameras, mask occlusions by a depth test, and report the "
+                                "masked RMSE for k=1 and k=7 (and the style distance with --style).")
+    p.add_argument("original", metavar="ORIGINAL.ply")
+    p.add_argument("stylized", metavar="STYLIZED.ply")
+    _add_path_options(p, default_frames=32)
+    p.add_argument("--style", metavar="STYLE_IMAGE", default=None, help="style image for the style distance")
+    p.add_argument("--long-range", type=int, default=7, help="frame gap k of the long-range score")
+    add_common_options(p, seed=False)
+    p.set_defaults(func=run_metrics)
+
+
+# ----------------------------------------------------------------------------------------------- helpers
+
+
+def _load_scene(path: str, device: torch.device) -> GaussianScene:
+    return read_ply(path).to(device)
+
+
+def _even_size(cameras: Cameras, long_side: int) -> tuple[int, int]:
+    """Render size with the cameras' aspect, ``long_side`` on the long side, both even (H.264 needs it)."""
+    if long_side < 16:
+        raise InputError(f"--size {long_side} is too small; use at least 16")
+    w, h = int(cameras.widths[0]), int(cameras.heights[0])
+    scale = long_side / max(w, h)
+    return max(16, 2 * round(w * scale / 2)), max(16, 2 * round(h * scale / 2))
+
+
+def _camera_path(args, scene: GaussianScene, size: int) -> Cameras:
+    """The camera path of ``--path`` (a kind or a JSON file), fitted to ``--cameras`` when given."""
+    if args.path.endswith(".json"):
+        return read_camera_path(args.path)
+    train = load_transforms(args.cameras) if args.cameras else None
+    return path_around(args.path, args.frames, size, size, scene=scene, cameras=train) if train is None else \
+        path_around(args.path, args.frames, *_even_size(train, size), cameras=train)
+
+
+@torch.no_grad()
+def _render_frames(scene: GaussianScene, cameras: Cameras, width: int, height: int, backend: str,
+                   background=(1.0, 1.0, 1.0), sh_degree=None):
+    """Yield ``(rgb 1,3,H,W, alpha, depth)`` for each camera."""
+    for i in range(len(cameras)):
+        out = render(scene, cameras[i], width, height, background, sh_degree, backend=backend)
+        yield out.rgb.clamp(0, 1), out.alpha, out.depth
+
+
+def _check_video_output(path: Path) -> None:
+    if path.suffix.lower() not in VIDEO_SUFFIXES:
+        raise InputError(f"output {path} must end in one of {', '.join(VIDEO_SUFFIXES)}")
+
+
+# ----------------------------------------------------------------------------------------------- commands
+
+
+def run_render(args) -> int:
+    output = Path(args.output)
+    _check_video_output(output)
+    refuse_overwriting_inputs(output, [args.scene, args.cameras])
+    if args.frames < 2:
+        raise InputError(f"--frames must be at least 2, got {args.frames}")
+    device = resolve_device(args.device)
+    report = Report("render", vars(args))
+    report.device = device
+    with report.phase("load"):
+        scene = _load_scene(args.scene, device)
+        path = _camera_path(args, scene, args.size)
+        width, height = _even_size(path, args.size)
+    with report.phase("render"):
+        frames = (rgb for rgb, _, _ in _render_frames(scene, path, width, height, args.backend, args.background,
+                                                      args.sh_degree))
+        write_frames(frames, output, width, height, args.fps)
+    outputs = [str(output)]
+    if args.save_path:
+        from stylize3d.camera_paths import write_camera_path
+
+        write_camera_path(path.scaled_to(width, height), args.save_path)
+        outputs.append(args.save_path)
+    report.inputs = [args.scene] + ([args.cameras] if args.cameras else [])
+    report.outputs = outputs
+    report.sizes = {"gaussians": scene.num_gaussians, "frames": len(path), "width": width, "height": height}
+    report.write(args.report)
+    return 0
+
+
+def _training_cameras(args, scene: GaussianScene) -> Cameras:
+    if args.cameras:
+        return load_transforms(args.cameras, downscale=args.downscale)
+    views = 24 if args.orbit is None else args.orbit
+    if views < 2:
+        raise InputError(f"--orbit needs at least 2 views, got {views}")
+    return path_around("orbit", views, args.size, args.size, scene=scene)
+
+
+def _build_sds(args, device):
+    if args.prompt is None and args.model is None:
+        return None
+    if not (args.prompt and args.model):
+        raise InputError("--prompt and --model go together (SDS needs both a text and a local diffusion model)")
+    from core.priors.sds import SDSLoss
+
+    return SDSLoss(args.model, args.prompt, weight=args.sds_weight, seed=args.seed, device=device)
+
+
+def run_scene(args) -> int:
+    out_dir = Path(args.output)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError(f"output {out_dir} exists and is not a folder")
+    stem = Path(args.scene).stem
+    ply_out = out_dir / f"{stem}_stylized.ply"
+    refuse_overwriting_inputs(ply_out, [args.scene, args.style])
+    if args.video_frames and args.video_frames < 2:
+        raise InputError("--video-frames must be 0 or at least 2")
+    config = SceneStyleConfig(steps=args.steps, size=args.size, loss=args.loss, style_weight=args.style_weight,
+                              content_weight=args.content_weight, tv_weight=args.tv_weight,
+                              geometry_weight=args.geometry_weight, optimize=args.optimize, sh_degree=args.sh_degree,
+                              color_transfer=not args.no_color_transfer, lr=args.lr, seed=args.seed)
+    config.validate()
+    device = resolve_device(args.device)
+    torch.manual_seed(args.seed)
+    report = Report("scene", vars(args))
+    report.device = device
+    with report.phase("load"):
+        style = load_image(args.style, long_side=args.size, device=device)
+        scene = _load_scene(args.scene, device)
+        cameras = _training_cameras(args, scene)
+        sds = _build_sds(args, device)
+    report.inputs = [args.scene, args.style] + ([args.cameras] if args.cameras else [])
+    checkpoint = Checkpoint(out_dir / ".stylize3d_checkpoint.pt", every=args.checkpoint_every,
+                            meta={"scene": str(Path(args.scene).resolve()), "style": str(Path(args.style).resolve()),
+                                  "cameras": args.cameras, "orbit": args.orbit, "config": repr(config),
+                                  "prompt": args.prompt})
+    with report.phase("stylize"):
+        result = stylize_scene(scene, cameras, style, config, checkpoint=checkpoint, resume=args.resume,
+                               progress=not args.quiet, extra_loss=sds)
+    with report.phase("write_ply"):
+        write_ply(result.scene, ply_out)
+    outputs = [str(ply_out)]
+    if not result.optimization.interrupted:
+        with report.phase("previews"):
+            outputs += _write_previews(scene, result.scene, cameras, out_dir, args)
+    report_path = out_dir / "report.json"
+    report.outputs = outputs + [str(report_path)]
+    report.set_steps(result.optimization.steps_done, result.optimization.seconds)
+    report.sizes = {"gaussians": scene.num_gaussians, "training_views": len(cameras), "train_size": args.size}
+    report.metrics = {"first_step": result.first_terms, "last_step": result.last_terms,
+                      "best_loss": result.optimization.best_loss, "interrupted": result.optimization.interrupted,
+                      "colour_maps": [{"A": a.tolist(), "b": b.tolist()} for a, b in result.colour_maps],
+                      "loss_history": [h.get("total") for h in result.optimization.history]}
+    report.write(report_path)
+    report.write(args.report)
+    if result.optimization.interrupted:
+        print(f"stylize scene: interrupted; wrote the best scene so far to {ply_out} (no final colour transfer, no "
+              f"videos; continue with the same command plus --resume)", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return 0
+
+
+def _write_previews(original: GaussianScene, stylized: GaussianScene, cameras: Cameras, out_dir: Path, args) -> list:
+    """Preview PNGs (original | stylized) of a few views, ``orbit.mp4`` and ``side_by_side.mp4``."""
+    outputs = []
+    picks = torch.linspace(0, len(cameras) - 1, min(PREVIEW_VIEWS, len(cameras))).round().long().tolist()
+    width, height = _even_size(cameras, args.size)
+    for n, i in enumerate(picks):
+        (a, _, _), = _render_frames(original, cameras[i], width, height, "auto")
+        (b, _, _), = _render_frames(stylized, cameras[i], width, height, "auto")
+        path = out_dir / "views" / f"view_{n:02d}.png"
+        save_image(torch.cat([a, b], dim=3), path)
+        outputs.append(str(path))
+    if args.video_frames:
+        path = path_around("orbit", args.video_frames, width, height, cameras=cameras)
+        frames = [(a, b) for (a, _, _), (b, _, _) in zip(_render_frames(original, path, width, height, "auto"),
+                                                          _render_frames(stylized, path, width, height, "auto"))]
+        write_frames((b for _, b in frames), out_dir / "orbit.mp4", width, height, args.fps)
+        write_frames((torch.cat([a, b], dim=3) for a, b in frames), out_dir / "side_by_side.mp4", 2 * width, height,
+                     args.fps)
+        outputs += [str(out_dir / "orbit.mp4"), str(out_dir / "side_by_side.mp4")]
+    return outputs
+
+
+def run_metrics(args) -> int:
+    if args.frames <= args.long_range:
+        raise InputError(f"--frames ({args.frames}) must exceed --long-range ({args.long_range})")
+    device = resolve_device(args.device)
+    report = Report("metrics-3d", vars(args))
+    report.device = device
+    with report.phase("load"):
+        original = _load_scene(args.original, device)
+        stylized = _load_scene(args.stylized, device)
+        style = load_image(args.style, long_side=256, device=device) if args.style else None
+        path = _camera_path(args, original, args.size)
+        width, height = _even_size(path, args.size)
+        path = path.scaled_to(width, height)
+    metrics = {}
+    for name, scene in (("original", original), ("stylized", stylized)):
+        with report.phase(f"render_{name}"):
+            rgb, alpha, depth = (torch.cat(parts).cpu() for parts in
+                                 zip(*_render_frames(scene, path, width, height, args.backend)))
+        for label, k in (("short_range_k1", 1), ("long_range_k%d" % args.long_range, args.long_range)):
+            score = warp_rmse(rgb, depth, alpha, path, k)
+            metrics[f"{name}_{label}_rmse"] = score.rmse
+            metrics[f"{name}_{label}_valid_fraction"] = score.valid_fraction
+        if style is not None and name == "stylized":
+            from core.metrics import style_distance
+
+            picks = range(0, len(path), max(1, len(path) // 8))
+            metrics["stylized_style_distance"] = sum(style_distance(rgb[i:i + 1].to(device), style)
+                                                     for i in picks) / len(picks)
+    report.inputs = [args.original, args.stylized] + ([args.style] if args.style else [])
+    report.metrics = metrics
+    report.sizes = {"frames": len(path), "width": width, "height": height}
+    report.write(args.report)
+    print(json.dumps(metrics, indent=1))
+    return 0
