@@ -10,6 +10,8 @@ layer's bounding box (for inside/outside) or an outline's padded box (for distan
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 
@@ -18,7 +20,7 @@ from vector.coverage import FAR, Grid, soft_min_into_entries, quad_signed_distan
 from vector.flatten import Lines, close_for_fill, device_points, flatten, scene_index, shape_to_device
 from vector.model import Gradient, Scene, SolidPaint
 from vector.paint import gradient_rgba, gradient_to_device
-from vector.stroke import CAPS, JOINS, stroke_primitives
+from vector.stroke import CAPS, JOINS, Primitives, stroke_primitives
 
 #: Refuse scenes whose per-pixel work exceeds this many (pixel, primitive) evaluations (memory bound).
 MAX_PAIR_PIXELS = 12_000_000
@@ -76,18 +78,32 @@ def _layers(scene: Scene, mats: torch.Tensor):
     return (torch.tensor(shape_ids, device=dev), torch.tensor(strokes, device=dev), torch.stack(alphas), torch.stack(rgbs), scale)
 
 
-def _render(scene: Scene, width: int, height: int, tile: int, tolerance: float) -> torch.Tensor:
+@dataclass
+class _Geometry:
+    """Everything a frame needs, in output pixels: layers, fill edges and stroke primitives tagged by layer."""
+
+    mats: torch.Tensor
+    lines: Lines
+    sub_shape: torch.Tensor
+    layer_shape: torch.Tensor
+    layer_stroke: torch.Tensor
+    layer_alpha: torch.Tensor
+    layer_rgb: torch.Tensor
+    edges: Lines
+    edge_layer: torch.Tensor
+    prims: Primitives
+
+
+def _geometry(scene: Scene, width: int, height: int, tolerance: float) -> "_Geometry | None":
     dev = _device(scene)
-    empty = torch.zeros(1, 4, height, width, device=dev)
     mats = shape_to_device(scene, width, height)
-    layers = _layers(scene, mats) if scene.shapes else None
+    layers = _layers(scene, mats)
     if layers is None:
-        return empty
+        return None
     layer_shape, layer_stroke, layer_alpha, layer_rgb, scale = layers
     n_layers = layer_shape.shape[0]
     index = scene_index(scene)
-    points = device_points(scene, mats)
-    lines = flatten(scene, points, tolerance)
+    lines = flatten(scene, device_points(scene, mats), tolerance)
     sub_shape = index.subpath_shape.to(dev)
     closed = index.subpath_closed.to(dev)
     fill_layer_of = torch.full((len(scene.shapes),), -1, dtype=torch.long, device=dev)
@@ -95,38 +111,52 @@ def _render(scene: Scene, width: int, height: int, tile: int, tolerance: float) 
     ids = torch.arange(n_layers, device=dev)
     fill_layer_of[layer_shape[~layer_stroke]] = ids[~layer_stroke]
     stroke_layer_of[layer_shape[layer_stroke]] = ids[layer_stroke]
-
-    # Fill edges (outlines closed) and stroke primitives, each tagged with its layer.
     line_shape = sub_shape[lines.subpath]
     filled = fill_layer_of[line_shape] >= 0
-    fl = close_for_fill(Lines(lines.start[filled], lines.end[filled], lines.subpath[filled]), closed)
-    edge_layer = fill_layer_of[sub_shape[fl.subpath]]
+    edges = close_for_fill(Lines(lines.start[filled], lines.end[filled], lines.subpath[filled]), closed)
     stroked = stroke_layer_of[line_shape] >= 0
     s_sub = lines.subpath[stroked]
     s_shape = sub_shape[s_sub]
     widths = torch.stack([s.stroke_width for s in scene.shapes]).clamp_min(0) * scale
-    codes = lambda table, attr, default: torch.tensor([table.get(getattr(s, attr), default) for s in scene.shapes], device=dev)  # noqa: E731
+    codes = lambda table, attr: torch.tensor([table.get(getattr(s, attr), 0) for s in scene.shapes], device=dev)  # noqa: E731
     prims = stroke_primitives(
         lines.start[stroked], lines.end[stroked], s_sub, closed, widths[s_shape] / 2,
-        codes(JOINS, "line_join", 0)[s_shape], codes(CAPS, "line_cap", 0)[s_shape],
+        codes(JOINS, "line_join")[s_shape], codes(CAPS, "line_cap")[s_shape],
         torch.tensor([s.miter_limit for s in scene.shapes], device=dev)[s_shape], stroke_layer_of[s_shape],
     )
+    return _Geometry(mats, lines, sub_shape, layer_shape, layer_stroke, layer_alpha, layer_rgb, edges,
+                     fill_layer_of[sub_shape[edges.subpath]], prims)
 
-    # Padded boxes of every primitive; layer boxes are their union.
-    e_lo = torch.minimum(fl.start, fl.end).detach() - MARGIN
-    e_hi = torch.maximum(fl.start, fl.end).detach() + MARGIN
-    c_r = prims.cap_r.detach()[:, None] + MARGIN
-    c_lo = torch.minimum(prims.cap_a, prims.cap_b).detach() - c_r
-    c_hi = torch.maximum(prims.cap_a, prims.cap_b).detach() + c_r
-    q_lo = prims.quads.detach().amin(1) - MARGIN
-    q_hi = prims.quads.detach().amax(1) + MARGIN
-    all_layer = torch.cat([edge_layer, prims.cap_layer, prims.quad_layer])
-    all_lo = torch.cat([e_lo, c_lo, q_lo])
-    all_hi = torch.cat([e_hi, c_hi, q_hi])
-    lay_lo = torch.full((n_layers, 2), float("inf"), device=dev).scatter_reduce(0, all_layer[:, None].expand(-1, 2), all_lo, "amin")
-    lay_hi = torch.full((n_layers, 2), -float("inf"), device=dev).scatter_reduce(0, all_layer[:, None].expand(-1, 2), all_hi, "amax")
+
+def _padded_boxes(g: _Geometry):
+    """Detached (lo, hi) boxes of fill edges, capsules and quads, padded by the anti-aliasing margin."""
+    e, p = g.edges, g.prims
+    radius = p.cap_r.detach()[:, None] + MARGIN
+    return (
+        (torch.minimum(e.start, e.end).detach() - MARGIN, torch.maximum(e.start, e.end).detach() + MARGIN),
+        (torch.minimum(p.cap_a, p.cap_b).detach() - radius, torch.maximum(p.cap_a, p.cap_b).detach() + radius),
+        (p.quads.detach().amin(1) - MARGIN, p.quads.detach().amax(1) + MARGIN),
+    )
+
+
+def _render(scene: Scene, width: int, height: int, tile: int, tolerance: float) -> torch.Tensor:
+    dev = _device(scene)
+    empty = torch.zeros(1, 4, height, width, device=dev)
+    g = _geometry(scene, width, height, tolerance) if scene.shapes else None
+    if g is None:
+        return empty
+    n_layers = g.layer_shape.shape[0]
+    edge_box, cap_box, quad_box = _padded_boxes(g)
+    prim_layer = torch.cat([g.edge_layer, g.prims.cap_layer, g.prims.quad_layer])
+    index2 = prim_layer[:, None].expand(-1, 2)
+    lay_lo = torch.full((n_layers, 2), float("inf"), device=dev).scatter_reduce(
+        0, index2, torch.cat([edge_box[0], cap_box[0], quad_box[0]]), "amin")
+    lay_hi = torch.full((n_layers, 2), -float("inf"), device=dev).scatter_reduce(
+        0, index2, torch.cat([edge_box[1], cap_box[1], quad_box[1]]), "amax")
+
+    # Entries: (layer, tile) for every tile of each layer's box; primitives pair with the tiles they touch.
     grid = Grid(width, height, tile)
-    x0, y0, x1, y1, valid = grid.tile_ranges(lay_lo, lay_hi)
+    x0, y0, x1, y1, _valid = grid.tile_ranges(lay_lo, lay_hi)
     layer_box = torch.stack([x0, y0, x1, y1], dim=1)
     entry_layer, entry_tile = grid.pairs(lay_lo, lay_hi)
     n_entries = entry_layer.shape[0]
@@ -134,19 +164,17 @@ def _render(scene: Scene, width: int, height: int, tile: int, tolerance: float) 
         return empty
     entry_key = entry_layer * grid.count + entry_tile
     P = tile * tile
-
     offsets = grid.offsets(dev)
 
-    def pair_up(lo, hi, prim_layer):
-        prim, tiles = grid.pairs(lo, hi)
-        entry = torch.searchsorted(entry_key, prim_layer[prim] * grid.count + tiles)
+    def pair_up(box, layer):
+        prim, tiles = grid.pairs(*box)
+        entry = torch.searchsorted(entry_key, layer[prim] * grid.count + tiles)
         return prim, entry, grid.origin(tiles)[:, None, :] + offsets[None]
 
-    budget = n_entries * P
-    e_prim, e_entry, e_pix = pair_up(e_lo, e_hi, edge_layer)
-    c_prim, c_entry, c_pix = pair_up(c_lo, c_hi, prims.cap_layer)
-    q_prim, q_entry, q_pix = pair_up(q_lo, q_hi, prims.quad_layer)
-    budget += (e_prim.shape[0] + c_prim.shape[0] + 4 * q_prim.shape[0]) * P
+    e_prim, e_entry, e_pix = pair_up(edge_box, g.edge_layer)
+    c_prim, c_entry, c_pix = pair_up(cap_box, g.prims.cap_layer)
+    q_prim, q_entry, q_pix = pair_up(quad_box, g.prims.quad_layer)
+    budget = (n_entries + e_prim.shape[0] + c_prim.shape[0] + 4 * q_prim.shape[0]) * P
     if budget > MAX_PAIR_PIXELS:
         raise InputError(
             f"scene too complex to rasterize at {width}x{height} within the memory bound "
@@ -154,41 +182,51 @@ def _render(scene: Scene, width: int, height: int, tile: int, tolerance: float) 
         )
 
     # Inside/outside of fills from winding numbers at pixel centres (no gradient).
-    is_stroke_entry = layer_stroke[entry_layer]
+    is_stroke_entry = g.layer_stroke[entry_layer]
     fill_entries = torch.nonzero(~is_stroke_entry).squeeze(1)
     wind = torch.zeros(n_entries, P, dtype=torch.int32, device=dev)
-    evenodd = torch.tensor([s.fill_rule == "evenodd" for s in scene.shapes], device=dev)[layer_shape[entry_layer]]
+    evenodd = torch.tensor([s.fill_rule == "evenodd" for s in scene.shapes], device=dev)[g.layer_shape[entry_layer]]
     if fill_entries.numel():
-        wind[fill_entries] = winding_numbers(fl.start, fl.end, edge_layer, entry_layer[fill_entries], entry_tile[fill_entries], layer_box, grid)
+        wind[fill_entries] = winding_numbers(g.edges.start, g.edges.end, g.edge_layer, entry_layer[fill_entries],
+                                             entry_tile[fill_entries], layer_box, grid)
     inside = torch.where(evenodd[:, None], wind % 2 != 0, wind != 0)
 
-    # Distances: fill entries get the squared distance to the nearest edge that separates inside from
-    # outside at that pixel (under nonzero, an edge between windings 1 and 2 is interior); strokes get
-    # their signed distance.
-    a, b = fl.start[e_prim][:, None], fl.end[e_prim][:, None]
-    d2 = segment_distance_sq(e_pix, a, b)
-    w_here = wind[e_entry]
-    e_vec = (b - a).detach()
-    rel = e_pix.detach() - a.detach()
-    lower_side = (e_vec[..., 0] * rel[..., 1] - e_vec[..., 1] * rel[..., 0]) < 0  # the side with winding + 1
-    w_other = torch.where(lower_side, w_here - 1, w_here + 1)
-    boundary = evenodd[e_entry][:, None] | (w_here == 0) | (w_other == 0)
-    edge_d = torch.where(boundary, (d2 + 1e-12).sqrt(), torch.full_like(d2, FAR))
-    fill_d = soft_min_into_entries(edge_d, e_entry, n_entries, FAR)
-    cap_sd = (segment_distance_sq(c_pix, prims.cap_a[c_prim][:, None], prims.cap_b[c_prim][:, None]) + 1e-12).sqrt() - prims.cap_r[c_prim][:, None]
-    quad_sd = quad_signed_distance(q_pix, prims.quads[q_prim])
+    # Fills: distance to the nearest edge that separates inside from outside at that pixel (under nonzero an
+    # edge between windings 1 and 2 is interior). Strokes: signed distance to the union of their primitives.
+    fill_d = soft_min_into_entries(_boundary_distance(g.edges, e_prim, e_entry, e_pix, wind, evenodd), e_entry, n_entries, FAR)
+    cap_sd = (segment_distance_sq(c_pix, g.prims.cap_a[c_prim][:, None], g.prims.cap_b[c_prim][:, None]) + 1e-12).sqrt()
+    cap_sd = cap_sd - g.prims.cap_r[c_prim][:, None]
+    quad_sd = quad_signed_distance(q_pix, g.prims.quads[q_prim])
     stroke_sd = soft_min_into_entries(torch.cat([cap_sd, quad_sd]), torch.cat([c_entry, q_entry]), n_entries, FAR)
 
     signed = torch.where(is_stroke_entry[:, None], stroke_sd, torch.where(inside, -fill_d, fill_d))
-    alpha = (0.5 - signed).clamp(0.0, 1.0) * layer_alpha[entry_layer][:, None]
-    rgb = layer_rgb[entry_layer][:, None, :].expand(n_entries, P, 3)
-    rgb, alpha = _gradient_paint(scene, mats, lines, sub_shape, layer_shape, layer_stroke, entry_layer, entry_tile, grid, rgb, alpha)
+    alpha = (0.5 - signed).clamp(0.0, 1.0) * g.layer_alpha[entry_layer][:, None]
+    rgb = g.layer_rgb[entry_layer][:, None, :].expand(n_entries, P, 3)
+    rgb, alpha = _gradient_paint(scene, g, entry_layer, entry_tile, grid, rgb, alpha)
     return _composite(rgb * alpha[..., None], alpha, entry_layer, entry_tile, n_layers, grid)
 
 
-def _gradient_paint(scene, mats, lines, sub_shape, layer_shape, layer_stroke, entry_layer, entry_tile, grid, rgb, alpha):
+def _boundary_distance(edges: Lines, prim, entry, pix, wind, evenodd) -> torch.Tensor:
+    """Distance (N, P) from pixels to fill edges, or FAR where the edge does not bound the fill there.
+
+    Crossing an edge changes the winding number by one: the side where ``edge × (p − a) < 0`` has the higher
+    winding. The edge is a boundary at a pixel when either side's winding is 0 (always under even-odd).
+    """
+    a, b = edges.start[prim][:, None], edges.end[prim][:, None]
+    d2 = segment_distance_sq(pix, a, b)
+    w_here = wind[entry]
+    e_vec = (b - a).detach()
+    rel = pix.detach() - a.detach()
+    higher_side = (e_vec[..., 0] * rel[..., 1] - e_vec[..., 1] * rel[..., 0]) < 0
+    w_other = torch.where(higher_side, w_here - 1, w_here + 1)
+    boundary = evenodd[entry][:, None] | (w_here == 0) | (w_other == 0)
+    return torch.where(boundary, (d2 + 1e-12).sqrt(), torch.full_like(d2, FAR))
+
+
+def _gradient_paint(scene, g: _Geometry, entry_layer, entry_tile, grid, rgb, alpha):
     """Replace the colour of gradient-painted layers' entries by the gradient at each pixel centre."""
-    line_shape = sub_shape[lines.subpath]
+    line_shape = g.sub_shape[g.lines.subpath]
+    layer_shape, layer_stroke = g.layer_shape, g.layer_stroke
     offsets = grid.offsets(alpha.device)
     for layer in range(layer_shape.shape[0]):
         shape = scene.shapes[int(layer_shape[layer])]
@@ -198,9 +236,9 @@ def _gradient_paint(scene, mats, lines, sub_shape, layer_shape, layer_stroke, en
         sel = torch.nonzero(entry_layer == layer).squeeze(1)
         if sel.numel() == 0:
             continue
-        m = mats[int(layer_shape[layer])]
+        m = g.mats[int(layer_shape[layer])]
         own = line_shape == int(layer_shape[layer])
-        pts = torch.cat([lines.start[own], lines.end[own]])
+        pts = torch.cat([g.lines.start[own], g.lines.end[own]])
         inv_lin = torch.linalg.inv(m[:, :2])
         user = (pts - m[:, 2]) @ inv_lin.T
         bbox = torch.cat([user.amin(0), user.amax(0)])

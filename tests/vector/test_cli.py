@@ -126,3 +126,31 @@ class _nothing:
 
     def __exit__(self, *exc):
         return False
+
+
+def test_ctrl_c_keeps_best_result_and_resume_finishes(tmp_path, monkeypatch, capsys):
+    import vector.restyle as restyle
+
+    calls = {"n": 0}
+    real = restyle.xing_loss
+
+    def interrupting(ctrl):
+        calls["n"] += 1
+        if calls["n"] == 4:  # 1: initial losses, 2-3: steps 1-2, 4: inside step 3
+            raise KeyboardInterrupt
+        return real(ctrl)
+
+    out = tmp_path / "o.svg"
+    argv = ["svg", str(SCENES / "palette.svg"), str(STYLE), "-o", str(out), "--size", "32", "--steps", "4",
+            "--crops", "0", "--quiet", "--optimize", "colors,points", "--report", str(tmp_path / "r.json")]
+    monkeypatch.setattr(restyle, "xing_loss", interrupting)
+    assert main(argv) == 130
+    assert "interrupted; wrote the best result so far" in capsys.readouterr().err
+    assert out.exists() and out.with_suffix(".png").exists()
+    checkpoint = tmp_path / ".o.svg.ckpt"
+    assert checkpoint.exists()
+    monkeypatch.setattr(restyle, "xing_loss", real)
+    assert main(argv + ["--resume"]) == 0
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["timings"]["steps"] == 2  # steps 3 and 4 only
+    assert not checkpoint.exists()
