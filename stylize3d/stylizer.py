@@ -4,7 +4,7 @@
    style picture's (core's ``fit_affine_colour_map``), applied to the SH coefficients so that every view's
    colour moves the same way: ``f_dc' = A f_dc + (A·0.5 + b − 0.5)/C0``, ``f_rest' = A f_rest``.
 2. Optimisation with core's loop: each step renders a random training view, and minimises
-   ``style_weight · style_loss + content_weight · MSE(VGG(render), VGG(original render)) + tv_weight · TV``
+   ``style_weight · style_loss + content_weight · MSE(VGG(render), VGG(recoloured original render)) + tv_weight · TV``
    (+ L1 pulls of opacity/scales back to the original when those are optimised, + optional SDS).
    Style losses: ``nnfm`` (ARF, VGG relu3_1..relu3_3 concatenated; content on the same features),
    ``gram`` or ``meanstd`` (relu1_1..relu5_1; content on relu4_2). Geometry is frozen by default.
@@ -18,7 +18,7 @@ from typing import Callable, Optional
 
 import torch
 
-from core.colour import fit_affine_colour_map, image_pixels
+from core.colour import apply_affine_colour, fit_affine_colour_map, image_pixels
 from core.errors import InputError
 from core.losses import content_loss, feature_stats, gram_matrix, gram_style_loss, meanstd_style_loss, nnfm_loss
 from core.losses import total_variation
@@ -47,7 +47,7 @@ class SceneStyleConfig:
     size: int = 256
     loss: str = "nnfm"
     style_weight: float = 1.0
-    content_weight: float = 2e-5
+    content_weight: float = 1e-5
     tv_weight: float = 1.0
     geometry_weight: float = 0.1
     optimize: str = "color"
@@ -185,6 +185,7 @@ def stylize_scene(scene: GaussianScene, cameras: Cameras, style: torch.Tensor, c
     if config.color_transfer:
         maps.append(fit_scene_colour_map(originals, alphas, style))
         current = transfer_sh_colours(current, *maps[-1])
+        originals = apply_affine_colour(originals, *maps[-1])  # content targets get the same recolouring (ARF)
 
     objective = _StyleObjective(config, style, device)
     params = {"sh_dc": current.sh[:, :1].clone(), "sh_rest": current.sh[:, 1:].clone(),
