@@ -52,6 +52,8 @@ def register(subparsers) -> None:
     p.add_argument("--prompt", default=None, help="text prompt for a score-distillation (SDS) term; needs --model")
     p.add_argument("--model", default=None, metavar="PATH", help="local Stable Diffusion folder for --prompt")
     p.add_argument("--sds-weight", type=float, default=1.0, help="weight of the SDS term")
+    p.add_argument("--sds-resolution", type=int, default=512, metavar="PX",
+                   help="long side the render is resized to for the diffusion model (512 for SD 1.5/2.1-base)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run from its checkpoint")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_common_options(p)
@@ -83,7 +85,8 @@ def _sds_term(args, device):
         raise InputError("--prompt and --model go together (the SDS term needs a text and a local Stable Diffusion folder)")
     from core.priors.sds import SDSLoss
 
-    return SDSLoss(args.model, args.prompt, weight=args.sds_weight, seed=args.seed, device=device)
+    return SDSLoss(args.model, args.prompt, weight=args.sds_weight, resolution=args.sds_resolution, seed=args.seed,
+                   device=device)
 
 
 def _write_outputs(text: str, svg_path: Path, png_path: Path, aspect: tuple) -> None:

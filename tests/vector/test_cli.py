@@ -154,3 +154,19 @@ def test_ctrl_c_keeps_best_result_and_resume_finishes(tmp_path, monkeypatch, cap
     report = json.loads((tmp_path / "r.json").read_text())
     assert report["timings"]["steps"] == 2  # steps 3 and 4 only
     assert not checkpoint.exists()
+
+
+def test_sds_prompt_term_with_a_tiny_local_model(tmp_path):
+    pytest.importorskip("diffusers", reason="the SDS term needs diffusers")
+    from tests.core.priors.conftest import build_tiny_model
+
+    model = tmp_path / "tiny_sd"
+    build_tiny_model(model)
+    common = [str(SCENES / "palette.svg"), str(STYLE), "--size", "32", "--steps", "2", "--crops", "0", "--quiet",
+              "--optimize", "colors"]
+    plain, guided = tmp_path / "plain.svg", tmp_path / "guided.svg"
+    assert main(["svg", *common, "-o", str(plain)]) == 0
+    assert main(["svg", *common, "-o", str(guided), "--prompt", "a red fox", "--model", str(model),
+                 "--sds-weight", "1000", "--sds-resolution", "32", "--report", str(tmp_path / "r.json")]) == 0
+    assert guided.read_text() != plain.read_text()  # the diffusion term moved the colours
+    assert json.loads((tmp_path / "r.json").read_text())["args"]["prompt"] == "a red fox"
