@@ -82,6 +82,8 @@ class SceneParams:
         for v in self.vars:
             if v.kind == "width":
                 value = v.base * torch.exp(v.step * v.delta)
+            elif v.kind == "add01":  # the projection keeps it in range; the clamp only absorbs rounding
+                value = (v.base + v.step * v.delta).clamp(0.0, 1.0)
             else:
                 value = v.base + v.step * v.delta
             setattr(v.owner, v.name, value)
