@@ -59,7 +59,10 @@ class Shape:
     subpath's last point duplicates its first and is not used: its last cubic ends at the first point.
     ``transform``: (2, 3) accumulated transform from user space to document pixels (viewBox included).
     ``stroke_width`` in user units; opacities are scalars in [0, 1]; ``inherited_opacity`` is the product of
-    the ancestors' ``opacity`` (applied per shape, an approximation of group compositing).
+    the ancestors' ``opacity``; ``groups`` lists the ancestors with ``opacity < 1`` from the outermost in, as
+    (element index in document order, opacity): the rasterizer composites each such group's content first and
+    then applies its opacity to the group as a whole, as SVG renderers do. The shape's own ``opacity`` scales its
+    fill and its stroke separately, as cairosvg does (browsers treat it as a group of the two).
     ``frozen`` shapes (instances of ``<use>``, contents of ``<defs>``) are rendered but never optimised.
     """
 
@@ -74,6 +77,7 @@ class Shape:
     opacity: torch.Tensor
     stroke_width: torch.Tensor
     inherited_opacity: float = 1.0
+    groups: tuple = ()
     fill_rule: str = "nonzero"
     line_join: str = "miter"
     line_cap: str = "butt"

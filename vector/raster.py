@@ -71,7 +71,8 @@ def _layers(scene: Scene, mats: torch.Tensor):
                 continue
             shape_ids.append(i)
             strokes.append(is_stroke)
-            alphas.append(opacity.clamp(0, 1) * s.opacity.clamp(0, 1) * s.inherited_opacity)
+            # ancestors' opacities are applied when their groups are composited (see _composite)
+            alphas.append(opacity.clamp(0, 1) * s.opacity.clamp(0, 1) * (1.0 if s.groups else s.inherited_opacity))
             rgbs.append(paint.rgb.clamp(0, 1) if isinstance(paint, SolidPaint) else torch.zeros(3, device=dev))
     if not shape_ids:
         return None
@@ -203,7 +204,7 @@ def _render(scene: Scene, width: int, height: int, tile: int, tolerance: float) 
     alpha = (0.5 - signed).clamp(0.0, 1.0) * g.layer_alpha[entry_layer][:, None]
     rgb = g.layer_rgb[entry_layer][:, None, :].expand(n_entries, P, 3)
     rgb, alpha = _gradient_paint(scene, g, entry_layer, entry_tile, grid, rgb, alpha)
-    return _composite(rgb * alpha[..., None], alpha, entry_layer, entry_tile, n_layers, grid)
+    return _composite(scene, g, rgb * alpha[..., None], alpha, entry_layer, entry_tile, grid)
 
 
 def _boundary_distance(edges: Lines, prim, entry, pix, wind, evenodd) -> torch.Tensor:
@@ -249,22 +250,66 @@ def _gradient_paint(scene, g: _Geometry, entry_layer, entry_tile, grid, rgb, alp
     return rgb, alpha
 
 
-def _composite(premult, alpha, entry_layer, entry_tile, n_layers, grid: Grid) -> torch.Tensor:
-    """Composite entries "over" in layer order within each tile -> (1, 4, H, W) premultiplied."""
+def _over(segment, order, premult, alpha):
+    """Composite entries "over" in ``order`` within each ``segment``.
+
+    ``premult`` (N, P, 3), ``alpha`` (N, P) -> (segments (S,), premult (S, P, 3), alpha (S, P)).
+    """
     dev = alpha.device
     P = alpha.shape[1]
-    order = torch.argsort(entry_tile * n_layers + entry_layer)
-    tiles_sorted = entry_tile[order]
-    used, counts = torch.unique_consecutive(tiles_sorted, return_counts=True)
-    group = torch.repeat_interleave(torch.arange(used.shape[0], device=dev), counts)
-    rank = torch.arange(order.shape[0], device=dev) - (torch.cumsum(counts, 0) - counts)[group]
+    idx = torch.argsort(segment * (int(order.max()) + 1) + order)
+    used, counts = torch.unique_consecutive(segment[idx], return_counts=True)
+    seg = torch.repeat_interleave(torch.arange(used.shape[0], device=dev), counts)
+    rank = torch.arange(idx.shape[0], device=dev) - (torch.cumsum(counts, 0) - counts)[seg]
     depth = int(counts.max())
-    a = torch.zeros(used.shape[0], depth, P, device=dev).index_put((group, rank), alpha[order])
-    c = torch.zeros(used.shape[0], depth, P, 3, device=dev).index_put((group, rank), premult[order])
+    a = torch.zeros(used.shape[0], depth, P, device=dev).index_put((seg, rank), alpha[idx])
+    c = torch.zeros(used.shape[0], depth, P, 3, device=dev).index_put((seg, rank), premult[idx])
     clear = (1 - a).flip(1).cumprod(1)
     behind = torch.cat([torch.ones_like(clear[:, :1]), clear[:, :-1]], dim=1).flip(1)
-    rgb = (c * behind[..., None]).sum(1)
-    out = torch.cat([rgb, (1 - clear[:, -1])[..., None]], dim=-1)  # T', P, 4
+    return used, (c * behind[..., None]).sum(1), 1 - clear[:, -1]
+
+
+def _composite(scene, g: _Geometry, premult, alpha, entry_layer, entry_tile, grid: Grid) -> torch.Tensor:
+    """Composite all entries into a (1, 4, H, W) premultiplied image.
+
+    Groups with ``opacity < 1`` are resolved from the innermost out: per tile their content is composited,
+    scaled by the group's opacity, and the result takes the place of the group's first layer one level up.
+    """
+    dev = alpha.device
+    P = alpha.shape[1]
+    depth_max = max((len(s.groups) for s in scene.shapes), default=0)
+    group_ids = sorted({gid for s in scene.shapes for gid, _ in s.groups})
+    compact = {gid: i for i, gid in enumerate(group_ids)}
+    opacity_of = torch.ones(max(1, len(group_ids)), device=dev)
+    paths = torch.full((len(scene.shapes), max(1, depth_max)), -1, dtype=torch.long)
+    for i, s in enumerate(scene.shapes):
+        for d, (gid, value) in enumerate(s.groups):
+            paths[i, d] = compact[gid]
+            opacity_of[compact[gid]] = value
+    paths = paths.to(dev)
+    n_groups = max(1, len(group_ids))
+    tile, order, rep = entry_tile, entry_layer, g.layer_shape[entry_layer]
+    depth = paths[rep].ge(0).sum(1)
+    for level in range(depth_max, 0, -1):
+        sel = depth == level
+        if not bool(sel.any()):
+            continue
+        gid = paths[rep[sel], level - 1]
+        seg = tile[sel] * n_groups + gid
+        used, c, a = _over(seg, order[sel], premult[sel], alpha[sel])
+        slot = torch.searchsorted(used, seg)
+        first = torch.full((used.shape[0],), 1 << 30, dtype=torch.long, device=dev).scatter_reduce(0, slot, order[sel], "amin")
+        members_rep = torch.zeros(used.shape[0], dtype=torch.long, device=dev).index_copy(0, slot, rep[sel])
+        o = opacity_of[used % n_groups]
+        keep = ~sel
+        tile = torch.cat([tile[keep], used // n_groups])
+        order = torch.cat([order[keep], first])
+        rep = torch.cat([rep[keep], members_rep])
+        depth = torch.cat([depth[keep], torch.full_like(first, level - 1)])
+        premult = torch.cat([premult[keep], c * o[:, None, None]])
+        alpha = torch.cat([alpha[keep], a * o[:, None]])
+    used, rgb, a = _over(tile, order, premult, alpha)
+    out = torch.cat([rgb, a[..., None]], dim=-1)  # T', P, 4
     canvas = torch.zeros(grid.count, P, 4, device=dev).index_copy(0, used, out)
     ts = grid.tile
     image = canvas.reshape(grid.rows, grid.cols, ts, ts, 4).permute(4, 0, 2, 1, 3).reshape(4, grid.rows * ts, grid.cols * ts)

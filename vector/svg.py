@@ -154,6 +154,7 @@ class _Parser:
         self.name = name
         self.device = device
         self.elements = list(self.root.iter())
+        self.index = {el: i for i, el in enumerate(self.elements)}
         self.parents = {child: parent for parent in self.elements for child in parent}
         self.by_id = {el.get("id"): el for el in self.elements if el.get("id")}
         self.gradients: dict = {}
@@ -222,9 +223,12 @@ class _Parser:
             return None
         tensor = lambda v: torch.tensor(v, dtype=torch.float32, device=self.device)  # noqa: E731
         own_opacity = parse_number(property_value(xml_el, "opacity"), 1.0)
-        inherited = 1.0
+        inherited, groups = 1.0, []
         for el in list(self.ancestors(xml_el))[1:]:
-            inherited *= parse_number(property_value(el, "opacity"), 1.0)
+            value = parse_number(property_value(el, "opacity"), 1.0)
+            inherited *= value
+            if value < 1.0:
+                groups.insert(0, (self.index[el], value))
         m = element.transform
         shape = Shape(
             element=xml_el,
@@ -238,6 +242,7 @@ class _Parser:
             opacity=tensor(own_opacity),
             stroke_width=tensor(float(element.stroke_width if element.stroke_width is not None else 1.0)),
             inherited_opacity=inherited,
+            groups=tuple(groups),
             fill_rule=values.get("fill-rule", "nonzero"),
             line_join=values.get("stroke-linejoin", "miter"),
             line_cap=values.get("stroke-linecap", "butt"),

@@ -37,4 +37,11 @@ FEATURES = {
     + '<rect x="2" y="2" width="18" height="18" fill="#e74c3c"/>'
     + '<g opacity="0.6"><circle cx="20" cy="20" r="9" fill="#3498db" fill-opacity="0.7"/></g>'
     + '<path d="M2 29 L30 25" stroke="#2ecc71" stroke-width="2" stroke-opacity="0.5"/></svg>',
+    "opacity_fill_and_stroke": HEAD
+    + '<rect x="3" y="3" width="26" height="12" fill="#2c3e50"/>'
+    + '<circle cx="16" cy="16" r="10" fill="#e67e22" stroke="#8e44ad" stroke-width="4" stroke-opacity="0.8" opacity="0.6"/></svg>',
+    "group_opacity": HEAD
+    + '<g opacity="0.5"><rect x="2" y="2" width="16" height="16" fill="#00f"/><rect x="9" y="9" width="16" height="16" fill="#f00"/>'
+    + '<g opacity="0.8"><circle cx="24" cy="24" r="6" fill="#0a0" stroke="#000" stroke-width="2"/></g></g>'
+    + '<g opacity="0.7"><ellipse cx="9" cy="26" rx="6" ry="3" fill="#1abc9c" stroke="#c0392b" stroke-width="2"/></g></svg>',
 }

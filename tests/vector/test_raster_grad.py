@@ -71,3 +71,20 @@ def test_gradient_stop_colour_offset_and_opacity():
 def test_gradient_geometry():
     scene = parse_svg(SCENE)
     _check(scene.shapes[1].fill.geometry, (2,), _loss_fn(scene), eps=0.02)
+
+
+GROUPED = """<svg xmlns="http://www.w3.org/2000/svg" width="24" height="24">
+  <g opacity="0.6"><rect x="3" y="3" width="12" height="12" fill="#2050c0"/>
+  <g opacity="0.7"><circle cx="14" cy="14" r="7" fill="#e04010" stroke="#000" stroke-width="1.5"/></g></g>
+</svg>"""
+
+
+@pytest.mark.parametrize("shape, attr, index, eps", [(0, "fill", (2,), 0.02), (1, "fill", (0,), 0.02), (1, "stroke", (1,), 0.02)])
+def test_colours_inside_opacity_groups(shape, attr, index, eps):
+    scene = parse_svg(GROUPED)
+    _check(getattr(scene.shapes[shape], attr).rgb, index, _loss_fn(scene), eps=eps)
+
+
+def test_points_inside_opacity_groups():
+    scene = parse_svg(GROUPED)
+    _check(scene.shapes[1].points, (1, 0), _loss_fn(scene), eps=0.004)
