@@ -19,6 +19,15 @@ from vector.model import Gradient
 XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
 
 
+def unit_clamp(x: torch.Tensor) -> torch.Tensor:
+    """Clamp to [0, 1] in the forward pass but pass gradients straight through.
+
+    torch's clamp has a zero gradient at the bounds themselves, which would freeze every black, white or fully
+    opaque paint; paint values are kept in range by the optimiser's projection, so the clamp only guards input.
+    """
+    return x + (x.clamp(0.0, 1.0) - x).detach()
+
+
 def local_name(tag) -> str:
     """Element tag without its namespace (``{ns}rect`` -> ``rect``); '' for comments."""
     return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""

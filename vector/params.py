@@ -16,6 +16,7 @@ import torch
 
 from vector.flatten import shape_to_device
 from vector.model import Gradient, Scene, SolidPaint
+from vector.paint import unit_clamp
 
 POINT_STEP_PX = 0.25
 COLOR_STEP = 0.01
@@ -83,7 +84,7 @@ class SceneParams:
             if v.kind == "width":
                 value = v.base * torch.exp(v.step * v.delta)
             elif v.kind == "add01":  # the projection keeps it in range; the clamp only absorbs rounding
-                value = (v.base + v.step * v.delta).clamp(0.0, 1.0)
+                value = unit_clamp(v.base + v.step * v.delta)
             else:
                 value = v.base + v.step * v.delta
             setattr(v.owner, v.name, value)

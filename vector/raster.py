@@ -19,7 +19,7 @@ from core.errors import InputError
 from vector.coverage import FAR, Grid, soft_min_into_entries, quad_signed_distance, segment_distance_sq, winding_numbers
 from vector.flatten import Lines, close_for_fill, device_points, flatten, scene_index, shape_to_device
 from vector.model import Gradient, Scene, SolidPaint
-from vector.paint import gradient_rgba, gradient_to_device
+from vector.paint import gradient_rgba, gradient_to_device, unit_clamp
 from vector.stroke import CAPS, JOINS, Primitives, stroke_primitives
 
 #: Refuse scenes whose per-pixel work exceeds this many (pixel, primitive) evaluations (memory bound).
@@ -72,8 +72,8 @@ def _layers(scene: Scene, mats: torch.Tensor):
             shape_ids.append(i)
             strokes.append(is_stroke)
             # ancestors' opacities are applied when their groups are composited (see _composite)
-            alphas.append(opacity.clamp(0, 1) * s.opacity.clamp(0, 1) * (1.0 if s.groups else s.inherited_opacity))
-            rgbs.append(paint.rgb.clamp(0, 1) if isinstance(paint, SolidPaint) else torch.zeros(3, device=dev))
+            alphas.append(unit_clamp(opacity) * unit_clamp(s.opacity) * (1.0 if s.groups else s.inherited_opacity))
+            rgbs.append(unit_clamp(paint.rgb) if isinstance(paint, SolidPaint) else torch.zeros(3, device=dev))
     if not shape_ids:
         return None
     return (torch.tensor(shape_ids, device=dev), torch.tensor(strokes, device=dev), torch.stack(alphas), torch.stack(rgbs), scale)
@@ -245,8 +245,8 @@ def _gradient_paint(scene, g: _Geometry, entry_layer, entry_tile, grid, rgb, alp
         bbox = torch.cat([user.amin(0), user.amax(0)])
         pix = (grid.origin(entry_tile[sel])[:, None, :] + offsets[None]).reshape(-1, 2)
         rgba = gradient_rgba(paint, pix, gradient_to_device(paint, m, bbox)).reshape(sel.shape[0], -1, 4)
-        rgb = rgb.index_copy(0, sel, rgba[..., :3].clamp(0, 1))
-        alpha = alpha.index_copy(0, sel, alpha[sel] * rgba[..., 3].clamp(0, 1))
+        rgb = rgb.index_copy(0, sel, unit_clamp(rgba[..., :3]))
+        alpha = alpha.index_copy(0, sel, alpha[sel] * unit_clamp(rgba[..., 3]))
     return rgb, alpha
 
 

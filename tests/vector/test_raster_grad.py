@@ -75,7 +75,7 @@ def test_gradient_geometry():
 
 GROUPED = """<svg xmlns="http://www.w3.org/2000/svg" width="24" height="24">
   <g opacity="0.6"><rect x="3" y="3" width="12" height="12" fill="#2050c0"/>
-  <g opacity="0.7"><circle cx="14" cy="14" r="7" fill="#e04010" stroke="#000" stroke-width="1.5"/></g></g>
+  <g opacity="0.7"><circle cx="14" cy="14" r="7" fill="#e04010" stroke="#203040" stroke-width="1.5"/></g></g>
 </svg>"""
 
 
@@ -88,3 +88,16 @@ def test_colours_inside_opacity_groups(shape, attr, index, eps):
 def test_points_inside_opacity_groups():
     scene = parse_svg(GROUPED)
     _check(scene.shapes[1].points, (1, 0), _loss_fn(scene), eps=0.004)
+
+
+def test_paints_at_their_bounds_still_get_gradients():
+    """Black strokes and fully opaque fills must be able to move (torch's clamp has a zero gradient at 0 and 1)."""
+    scene = parse_svg('<svg xmlns="http://www.w3.org/2000/svg" width="16" height="16">'
+                      '<rect x="2" y="2" width="12" height="12" fill="#ffffff" stroke="#000000" stroke-width="2"/></svg>')
+    rect = scene.shapes[0]
+    for t in (rect.fill.rgb, rect.stroke.rgb, rect.fill_opacity):
+        t.requires_grad_(True)
+    image = render(scene, 16, 16, background=(0.5, 0.5, 0.5))
+    image[:, :3].sum().backward()
+    assert (rect.stroke.rgb.grad > 0).all() and (rect.fill.rgb.grad > 0).all()
+    assert rect.fill_opacity.grad.abs() > 0
