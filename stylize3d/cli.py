@@ -80,6 +80,7 @@ def _register_scene(subparsers) -> None:
     p.add_argument("--prompt", default=None, help="text prompt for an SDS (diffusion) term; needs --model")
     p.add_argument("--model", default=None, help="local Stable Diffusion folder (diffusers layout) for --prompt")
     p.add_argument("--sds-weight", type=float, default=1.0, help="weight of the SDS term")
+    p.add_argument("--sds-resolution", type=int, default=512, help="renders are resized to this long side for SDS")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_common_options(p)
     p.set_defaults(func=run_scene)
@@ -202,7 +203,8 @@ def _build_sds(args, device):
         raise InputError("--prompt and --model go together (SDS needs both a text and a local diffusion model)")
     from core.priors.sds import SDSLoss
 
-    return SDSLoss(args.model, args.prompt, weight=args.sds_weight, seed=args.seed, device=device)
+    return SDSLoss(args.model, args.prompt, weight=args.sds_weight, seed=args.seed, device=device,
+                   resolution=args.sds_resolution)
 
 
 def run_scene(args) -> int:

@@ -19,7 +19,7 @@ from stylize3d.stylizer import SceneStyleConfig, stylize_scene
 from stylize3d.video import write_frames
 
 STYLE = "starry_night.jpg"
-TRAIN_SIZE, VIDEO_SIZE, STEPS, TRAIN_VIEWS, FRAMES = 128, 192, 40, 12, 36
+TRAIN_SIZE, VIDEO_SIZE, STEPS, TRAIN_VIEWS, FRAMES, LR = 128, 192, 40, 12, 36, 0.2
 
 
 @torch.no_grad()
@@ -39,7 +39,7 @@ def demo_section(out_dir: Path, device: torch.device) -> Section:
     train = load_transforms(splats / "transforms.json")
     train = train[torch.linspace(0, len(train) - 1, TRAIN_VIEWS).round().long()]
     style = load_image(scenes_dir() / "images" / STYLE, long_side=TRAIN_SIZE * 2, device=device)
-    config = SceneStyleConfig(steps=STEPS, size=TRAIN_SIZE)
+    config = SceneStyleConfig(steps=STEPS, size=TRAIN_SIZE, lr=LR)
     result = stylize_scene(scene, train, style, config, progress=True)
     write_ply(result.scene, folder / "sample_scene_stylized.ply")
     save_image(style, folder / "style.jpg")
@@ -53,7 +53,7 @@ def demo_section(out_dir: Path, device: torch.device) -> Section:
         media += [(f"{name} (preview)", f"stylize3d/{name}_orbit.gif"), (f"{name} (MP4)", f"stylize3d/{name}_orbit.mp4")]
     seconds = time.perf_counter() - started
     caption = (f"stylize scene scenes/splats/sample_scene.ply scenes/images/{STYLE} -o out "
-               f"--cameras scenes/splats/transforms.json --size {TRAIN_SIZE} --steps {STEPS} (demo: {TRAIN_VIEWS} of the "
+               f"--cameras scenes/splats/transforms.json --size {TRAIN_SIZE} --steps {STEPS} --lr {LR} (demo: {TRAIN_VIEWS} of the "
                f"32 views)\n{scene.num_gaussians} Gaussians, {seconds:.0f} s in all on {device}; NNFM loss "
                f"{result.first_terms.get('style', float('nan')):.3f} -> {result.last_terms.get('style', float('nan')):.3f}"
                f" (single random views); reprojection RMSE k=1 original {scores['original']:.4f}, stylized "

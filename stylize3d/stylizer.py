@@ -39,7 +39,8 @@ BACKGROUND = (1.0, 1.0, 1.0)
 class SceneStyleConfig:
     """Settings of :func:`stylize_scene` (defaults tuned on the bundled scene at 256 px, CPU).
 
-    ``content_weight`` multiplies an MSE of Caffe-scale VGG features (values in the hundreds), hence its size.
+    ``content_weight`` multiplies an MSE of Caffe-scale VGG features: on the bundled scene it grows from ~3e3 to
+    ~2e5 within 30 steps while NNFM falls from 0.27 to 0.21, hence its size.
     ``optimize``: ``color`` (SH DC only: view-independent), ``color+opacity``, ``all`` (all SH, opacity, scales).
     """
 
@@ -47,13 +48,13 @@ class SceneStyleConfig:
     size: int = 256
     loss: str = "nnfm"
     style_weight: float = 1.0
-    content_weight: float = 1e-5
+    content_weight: float = 2e-7
     tv_weight: float = 1.0
     geometry_weight: float = 0.1
     optimize: str = "color"
     sh_degree: Optional[int] = None
     color_transfer: bool = True
-    lr: float = 0.05
+    lr: float = 0.1
     seed: int = 0
 
     def validate(self) -> None:

@@ -5,8 +5,8 @@ front-to-back alpha compositing per tile with gsplat's rules: ``alpha = min(0.99
 intersections with ``alpha < 1/255`` skipped (gsplat's ``sigma < 0`` skip cannot trigger for the positive-definite
 conics produced here, up to rounding, so it is not applied), a pixel stops (exclusively) at the Gaussian that
 would bring its transmittance to ``<= 1e-4``. Tiles are processed in chunks, and inside a chunk in depth blocks
-of 32 Gaussians so that finished tiles stop early; with gradients on, each chunk is checkpointed so that
-backward memory is bounded by one chunk too.
+of 32 Gaussians so that finished tiles stop early; the compositing has a hand-written backward pass that
+recomputes each block, so backward memory is bounded by one block too.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 
 import torch
-from torch.utils.checkpoint import checkpoint
 
 from stylize3d.render.projection import ALPHA_THRESHOLD, project_gaussians, quat_scale_to_covar
 from stylize3d.render.sh import eval_sh
@@ -50,39 +49,80 @@ def _power_coefficients(means2d: torch.Tensor, conics: torch.Tensor, opacity: to
     return torch.stack([-0.5 * a, -0.5 * c, -b, a * mx + b * my, c * my + b * mx, torch.log(opacity) - const], dim=-1)
 
 
-def _composite_tiles(coeffs: torch.Tensor, features: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
-    """Composite T tiles front to back, ``DEPTH_BLOCK`` Gaussians at a time, dropping finished tiles.
+def _depth_block(coeffs: torch.Tensor, counts: torch.Tensor, start: int, log_in: torch.Tensor,
+                 basis_t: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """Evaluate one depth block of A tiles: coeffs ``A,b,6`` for slots ``start..start+b-1``, counts ``A``,
+    log transmittance entering the block ``A,P``.
 
-    Per tile up to K depth-sorted Gaussians: coeffs ``T,K,6`` (see :func:`_power_coefficients`), features
-    ``T,K,F`` (colour, depth); counts ``T`` real Gaussians per tile (the rest is padding).
-    Returns ``T,P,F+1``: the weighted feature sums and the accumulated alpha last.
+    Returns alpha ``A,b,P`` (clamped, 0 where skipped), ``differentiable`` (alpha = o·e^-sigma, not clamped nor
+    skipped), transmittance before each Gaussian, ``keep`` (the pixel has not stopped), weights
+    ``alpha · T · keep`` and the log transmittance leaving the block ``A,P``.
     """
-    n_tiles, n_pix = coeffs.shape[0], TILE * TILE
-    basis_t = _pixel_basis(coeffs.dtype, coeffs.device).T
-    log_trans = coeffs.new_zeros(n_tiles, n_pix)  # log transmittance, floored at LOG_TRANS_FLOOR (no denormals)
-    where, parts = [], []
-    for start in range(0, coeffs.shape[1], DEPTH_BLOCK):
-        with torch.no_grad():
+    # clamping the exponent keeps exp() out of slow denormals; exp(-20) is far below the 1/255 cut-off
+    raw = torch.exp(torch.clamp_min(coeffs @ basis_t, -20.0))
+    slot = torch.arange(start, start + coeffs.shape[1], device=counts.device)
+    used = (slot[None, :] < counts[:, None])[..., None] & (raw >= ALPHA_THRESHOLD)
+    alpha = torch.clamp_max(raw, MAX_ALPHA) * used
+    log_after = torch.clamp_min(log_in[:, None, :] + torch.cumsum(torch.log1p(-alpha), dim=1), LOG_TRANS_FLOOR)
+    trans_after = torch.exp(log_after)
+    trans_before = torch.cat([torch.exp(log_in)[:, None, :], trans_after[:, :-1]], dim=1)
+    keep = log_after > LOG_STOP
+    return alpha, used & (raw < MAX_ALPHA), trans_before, keep, alpha * trans_before * keep, log_after[:, -1]
+
+
+class _CompositeTiles(torch.autograd.Function):
+    """Front-to-back compositing of T tiles with a hand-written backward (back to front, as in 3DGS/gsplat).
+
+    Forward: coeffs ``T,K,6`` (see :func:`_power_coefficients`), features ``T,K,F`` (colour, depth), counts ``T``
+    real Gaussians per tile (the rest is padding) → ``T,P,F+1`` weighted feature sums and accumulated alpha.
+    Depth blocks of ``DEPTH_BLOCK`` Gaussians; tiles whose pixels have all stopped are dropped. Backward
+    recomputes each block from the saved per-block transmittance, so memory stays that of one block.
+    For ``out = Σ_k w_k f_k``, ``w_k = α_k T_k``: ``∂out/∂α_k = T_k f_k − Σ_{j>k} w_j f_j / (1 − α_k)``.
+    """
+
+    @staticmethod
+    def forward(ctx, coeffs, features, counts):
+        basis_t = _pixel_basis(coeffs.dtype, coeffs.device).T
+        n_tiles, n_pix = coeffs.shape[0], basis_t.shape[1]
+        log_trans = coeffs.new_zeros(n_tiles, n_pix)  # floored at LOG_TRANS_FLOOR (no denormals)
+        out = coeffs.new_zeros(n_tiles, n_pix, features.shape[-1] + 1)
+        blocks = []
+        for start in range(0, coeffs.shape[1], DEPTH_BLOCK):
             alive = torch.nonzero((counts > start) & (log_trans.amax(dim=1) > LOG_STOP)).squeeze(1)
-        if len(alive) == 0:
-            break
-        block = slice(start, start + DEPTH_BLOCK)
-        # clamping the exponent keeps exp() out of slow denormals; exp(-20) is far below the 1/255 cut-off
-        alpha = torch.clamp_max(torch.exp(torch.clamp_min(coeffs[alive, block] @ basis_t, -20.0)), MAX_ALPHA)
-        slot = torch.arange(start, start + alpha.shape[1], device=counts.device)
-        used = (slot[None, :] < counts[alive, None])[..., None] & (alpha >= ALPHA_THRESHOLD)
-        alpha = alpha * used  # A,b,P
-        log_in = log_trans[alive, None, :]
-        log_after = torch.clamp_min(log_in + torch.cumsum(torch.log1p(-alpha), dim=1), LOG_TRANS_FLOOR)
-        trans_after = torch.exp(log_after)
-        trans_before = torch.cat([torch.exp(log_in), trans_after[:, :-1]], dim=1)
-        weights = alpha * trans_before * (log_after > LOG_STOP)
-        feats = torch.einsum("akp,akf->apf", weights, features[alive, block])
-        where.append(alive)
-        parts.append(torch.cat([feats, weights.sum(dim=1)[..., None]], dim=-1))
-        log_trans = log_trans.index_copy(0, alive, log_after[:, -1])
-    acc = coeffs.new_zeros(n_tiles, n_pix, features.shape[-1] + 1)
-    return acc.index_add(0, torch.cat(where), torch.cat(parts)) if parts else acc
+            if len(alive) == 0:
+                break
+            block = slice(start, start + DEPTH_BLOCK)
+            log_in = log_trans[alive]
+            *_, weights, log_out = _depth_block(coeffs[alive, block], counts[alive], start, log_in, basis_t)
+            out[alive, :, :-1] += torch.einsum("akp,akf->apf", weights, features[alive, block])
+            out[alive, :, -1] += weights.sum(dim=1)
+            log_trans[alive] = log_out
+            blocks.append((start, alive, log_in))
+        ctx.save_for_backward(coeffs, features, counts)
+        ctx.blocks = blocks
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        coeffs, features, counts = ctx.saved_tensors
+        basis = _pixel_basis(coeffs.dtype, coeffs.device)
+        g_feat, g_alpha = grad_out[..., :-1], grad_out[..., -1]
+        d_coeffs, d_features = torch.zeros_like(coeffs), torch.zeros_like(features)
+        later = coeffs.new_zeros(grad_out.shape[:2])  # Σ over later blocks of w_j (g·f_j + g_alpha)
+        for start, alive, log_in in reversed(ctx.blocks):
+            block = slice(start, start + DEPTH_BLOCK)
+            alpha, differentiable, trans_before, keep, weights, _ = _depth_block(
+                coeffs[alive, block], counts[alive], start, log_in, basis.T)
+            g_alive = g_feat[alive]
+            per_gaussian = torch.einsum("apf,akf->akp", g_alive, features[alive, block]) + g_alpha[alive][:, None, :]
+            contrib = weights * per_gaussian
+            behind = torch.flip(torch.cumsum(torch.flip(contrib, [1]), dim=1), [1]) - contrib + later[alive][:, None, :]
+            d_alpha = keep * trans_before * per_gaussian - behind / (1 - alpha)
+            d_power = d_alpha * alpha * differentiable
+            d_coeffs[alive, block] += d_power @ basis
+            d_features[alive, block] += torch.einsum("akp,apf->akf", weights, g_alive)
+            later[alive] += contrib.sum(dim=1)
+        return d_coeffs, d_features, None
 
 
 def rasterize(means2d: torch.Tensor, conics: torch.Tensor, opacity: torch.Tensor, features: torch.Tensor,
@@ -90,8 +130,8 @@ def rasterize(means2d: torch.Tensor, conics: torch.Tensor, opacity: torch.Tensor
     """Composite one image. Inputs per Gaussian: means2d ``N,2``, conics ``N,3``, opacity ``N`` in (0,1),
     features ``N,F``. Returns ``H,W,F+1`` (weighted features, accumulated alpha), zero where nothing lands.
 
-    Tiles go in chunks of ``chunk_tiles`` (sorted by Gaussian count so that padding stays small); with
-    gradients on, each chunk is checkpointed, so memory is bounded by one chunk in both passes.
+    Tiles go in chunks of ``chunk_tiles`` (sorted by Gaussian count so that padding stays small); inside a chunk
+    the work goes in depth blocks, so memory is bounded by one block in both passes.
     """
     n_feat = features.shape[1] + 1
     counts = bins.counts
@@ -103,11 +143,7 @@ def rasterize(means2d: torch.Tensor, conics: torch.Tensor, opacity: torch.Tensor
         slot = torch.arange(k, device=chunk.device)
         index = bins.gaussian_ids[torch.clamp(bins.offsets[chunk, None] + slot[None, :], max=len(bins.gaussian_ids) - 1)]
         coeffs = _power_coefficients(means2d[index], conics[index], opacity[index], chunk, bins.tiles_x)
-        args = (coeffs, features[index], counts[chunk])
-        if torch.is_grad_enabled() and any(t.requires_grad for t in args):
-            results.append(checkpoint(_composite_tiles, *args, use_reentrant=False))
-        else:
-            results.append(_composite_tiles(*args))
+        results.append(_CompositeTiles.apply(coeffs, features[index], counts[chunk]))
     out = means2d.new_zeros(bins.tiles_x * bins.tiles_y, TILE * TILE, n_feat)
     if results:
         out = out.index_copy(0, tiles, torch.cat(results))
