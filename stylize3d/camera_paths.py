@@ -189,6 +189,8 @@ def path_around(kind: str, frames: int, width: int, height: int, scene=None, cam
         raise InputError(f"unknown camera path {kind!r}: use {', '.join(PATH_KINDS)} or a camera-path .json file")
     if frames < 2:
         raise InputError(f"a camera path needs at least 2 frames, got {frames}")
+    if up is not None:
+        up = torch.nn.functional.normalize(up.to(torch.float64), dim=0)
     if cameras is not None and len(cameras) >= 2:
         origins = cameras.centers().to(torch.float64)
         centre = _nearest_point_to_axes(origins, cameras.forward_dirs().to(torch.float64))

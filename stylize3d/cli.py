@@ -42,6 +42,8 @@ def _add_path_options(p, default_frames: int) -> None:
     p.add_argument("--frames", type=int, default=default_frames, help="frames of the camera path")
     p.add_argument("--size", type=int, default=256, help="long side of the rendered frames in pixels")
     p.add_argument("--backend", default="auto", choices=BACKENDS, help="renderer: torch, gsplat (CUDA) or auto")
+    p.add_argument("--up", type=float, nargs=3, default=None, metavar=("X", "Y", "Z"),
+                   help="world up direction for paths fitted to the scene (default +z; from --cameras when given)")
 
 
 def _register_scene(subparsers) -> None:
@@ -135,9 +137,13 @@ def _camera_path(args, scene: GaussianScene, size: int) -> Cameras:
     """The camera path of ``--path`` (a kind or a JSON file), fitted to ``--cameras`` when given."""
     if args.path.endswith(".json"):
         return read_camera_path(args.path)
-    train = load_transforms(args.cameras) if args.cameras else None
-    return path_around(args.path, args.frames, size, size, scene=scene, cameras=train) if train is None else \
-        path_around(args.path, args.frames, *_even_size(train, size), cameras=train)
+    up = torch.tensor(args.up, dtype=torch.float64) if args.up else None
+    if up is not None and not (torch.isfinite(up).all() and up.norm() > 0):
+        raise InputError("--up must be a finite, non-zero direction")
+    if args.cameras:
+        train = load_transforms(args.cameras)
+        return path_around(args.path, args.frames, *_even_size(train, size), cameras=train, up=up)
+    return path_around(args.path, args.frames, size, size, scene=scene, up=up)
 
 
 @torch.no_grad()

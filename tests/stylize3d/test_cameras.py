@@ -132,3 +132,16 @@ def test_camera_path_json_round_trip_and_errors(tmp_path):
     (tmp_path / "bad.json").write_text('{"frames": []}')
     with pytest.raises(InputError, match="not a stylize3d-camera-path"):
         read_camera_path(tmp_path / "bad.json")
+
+
+def test_path_fitted_to_cameras_recovers_their_orbit():
+    from stylize3d.camera_paths import path_around
+
+    centre = torch.tensor([0.5, -1.0, 0.3])
+    train = orbit(centre, 3.0, 30.0, 7, fov_deg=40, width=64, height=48)
+    path = path_around("orbit", 5, 64, 48, cameras=train)
+    offset = path.centers() - centre
+    assert torch.allclose(offset[:, :2].norm(dim=1), torch.full((5,), 3.0), atol=1e-4)
+    assert torch.allclose(offset[:, 2], torch.full((5,), 3.0 * math.tan(math.radians(30))), atol=1e-4)
+    assert torch.allclose(path.Ks[0], train.Ks[0], atol=1e-3)  # same field of view
+    assert torch.allclose(project(path, centre[None])[:, 0, :2], torch.tensor([32.0, 24.0]), atol=1e-3)
