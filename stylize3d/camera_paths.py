@@ -170,7 +170,9 @@ def read_camera_path(path: "str | os.PathLike") -> Cameras:
     return Cameras(viewmats, Ks, widths, heights)
 
 
-PATH_KINDS = ("orbit", "spiral")
+PATH_KINDS = ("orbit", "ellipse", "spiral")
+ELLIPSE_ASPECT = 0.7
+"""Minor/major semi-axis ratio of the fitted ``ellipse`` path."""
 
 
 def _nearest_point_to_axes(origins: torch.Tensor, dirs: torch.Tensor) -> torch.Tensor:
@@ -181,10 +183,11 @@ def _nearest_point_to_axes(origins: torch.Tensor, dirs: torch.Tensor) -> torch.T
 
 
 def path_around(kind: str, frames: int, width: int, height: int, scene=None, cameras: Cameras | None = None,
-                up: torch.Tensor | None = None, fov_deg: float = 50.0) -> Cameras:
-    """An ``orbit`` or ``spiral`` fitted to the training ``cameras`` when given (centre: the point nearest to all
-    optical axes; radius, height and up direction from the cameras), else to the ``scene``'s robust bounds
-    (centre of the 2-98 % box, radius 0.6 × its diagonal, elevation 25°, ``up`` default +z)."""
+                up: torch.Tensor | None = None, fov_deg: float = 50.0, elevation_deg: float | None = None) -> Cameras:
+    """An ``orbit``, ``ellipse`` (semi-axes r and 0.7 r) or ``spiral`` fitted to the training ``cameras`` when
+    given (centre: the point nearest to all optical axes; radius, elevation, field of view and up direction from
+    the cameras), else to the ``scene``'s robust bounds (centre of the 2-98 % box, radius 0.6 × its diagonal,
+    elevation 25°, ``up`` default +z). ``elevation_deg`` overrides the fitted elevation."""
     if kind not in PATH_KINDS:
         raise InputError(f"unknown camera path {kind!r}: use {', '.join(PATH_KINDS)} or a camera-path .json file")
     if frames < 2:
@@ -208,8 +211,12 @@ def path_around(kind: str, frames: int, width: int, height: int, scene=None, cam
         elevation, up_dir = 25.0, torch.tensor([0.0, 0.0, 1.0]) if up is None else up
     else:
         raise ValueError("path_around needs a scene or cameras")
+    if elevation_deg is not None:
+        elevation = float(elevation_deg)
     common = dict(up=up_dir.float(), fov_deg=fov_deg, width=width, height=height)
     if kind == "orbit":
         return orbit(centre.float(), radius, elevation, frames, **common)
+    if kind == "ellipse":
+        return ellipse(centre.float(), radius, ELLIPSE_ASPECT * radius, elevation, frames, **common)
     return spiral(centre.float(), radius, frames, turns=2.0,
                   elevation_range_deg=(max(5.0, elevation - 15), elevation + 15), **common)

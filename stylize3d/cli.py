@@ -42,6 +42,8 @@ def _add_path_options(p, default_frames: int) -> None:
     p.add_argument("--frames", type=int, default=default_frames, help="frames of the camera path")
     p.add_argument("--size", type=int, default=256, help="long side of the rendered frames in pixels")
     p.add_argument("--backend", default="auto", choices=BACKENDS, help="renderer: torch, gsplat (CUDA) or auto")
+    p.add_argument("--elevation", type=float, default=None, metavar="DEG",
+                   help="camera elevation above the centre in degrees (default: fitted; 25 without --cameras)")
     p.add_argument("--up", type=float, nargs=3, default=None, metavar=("X", "Y", "Z"),
                    help="world up direction for paths fitted to the scene (default +z; from --cameras when given)")
 
@@ -142,8 +144,9 @@ def _camera_path(args, scene: GaussianScene, size: int) -> Cameras:
         raise InputError("--up must be a finite, non-zero direction")
     if args.cameras:
         train = load_transforms(args.cameras)
-        return path_around(args.path, args.frames, *_even_size(train, size), cameras=train, up=up)
-    return path_around(args.path, args.frames, size, size, scene=scene, up=up)
+        return path_around(args.path, args.frames, *_even_size(train, size), cameras=train, up=up,
+                           elevation_deg=args.elevation)
+    return path_around(args.path, args.frames, size, size, scene=scene, up=up, elevation_deg=args.elevation)
 
 
 @torch.no_grad()

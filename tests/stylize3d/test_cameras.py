@@ -145,3 +145,5 @@ def test_path_fitted_to_cameras_recovers_their_orbit():
     assert torch.allclose(offset[:, 2], torch.full((5,), 3.0 * math.tan(math.radians(30))), atol=1e-4)
     assert torch.allclose(path.Ks[0], train.Ks[0], atol=1e-3)  # same field of view
     assert torch.allclose(project(path, centre[None])[:, 0, :2], torch.tensor([32.0, 24.0]), atol=1e-3)
+    ell = path_around("ellipse", 4, 64, 48, cameras=train, elevation_deg=0.0)
+    assert (ell.centers() - centre).norm(dim=1).tolist() == pytest.approx([3.0, 2.1, 3.0, 2.1], abs=1e-4)
