@@ -20,7 +20,7 @@ from core.video.stylizers import GatysFrameStylizer
 
 CLIP = "video/bbb_clip.mp4"
 STYLE = "images/starry_night.jpg"
-FRAMES, SIZE, STEPS, FIRST_STEPS = 16, 160, 10, 30
+FRAMES, SIZE, STEPS, FIRST_STEPS = 16, 160, 8, 24
 
 
 def _write(path: Path, frames, fps) -> None:

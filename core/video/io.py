@@ -271,6 +271,7 @@ class VideoWriter:
         suffix = self.path.suffix.lower()
         self._container = self._video = None
         self._audio = None
+        self._pending_audio = None  # first audio packet past the video written so far
         if suffix == "":
             self.path.mkdir(parents=True, exist_ok=True)
             return
@@ -316,7 +317,7 @@ class VideoWriter:
             return
         source, in_stream, out_stream, packets, offset = self._audio
         limit = int(until_s / in_stream.time_base) + offset
-        pending = getattr(self, "_pending_audio", None)
+        pending = self._pending_audio
         while True:
             packet = pending if pending is not None else next(packets, None)
             pending = None
@@ -373,6 +374,9 @@ def staged_output(target: Path) -> _Staged:
 
 def publish(staged: _Staged) -> None:
     """Move a finished staged output onto its target (replacing a previous file or folder)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(staged.tmp, (0o777 if staged.tmp.is_dir() else 0o666) & ~umask)  # temp files are created 0600
     if staged.target.is_dir():
         shutil.rmtree(staged.target)
     os.replace(staged.tmp, staged.target)
