@@ -125,6 +125,12 @@ class _CompositeTiles(torch.autograd.Function):
         return d_coeffs, d_features, None
 
 
+def _gather(values: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """``values[index]`` for any index shape, through ``index_select`` (its backward is a fast ``index_add``;
+    advanced indexing's backward accumulates with a slow sort on the CPU when indices repeat)."""
+    return values.index_select(0, index.reshape(-1)).reshape(index.shape + values.shape[1:])
+
+
 def rasterize(means2d: torch.Tensor, conics: torch.Tensor, opacity: torch.Tensor, features: torch.Tensor,
               bins: TileBins, width: int, height: int, chunk_tiles: int = DEFAULT_CHUNK_TILES) -> torch.Tensor:
     """Composite one image. Inputs per Gaussian: means2d ``N,2``, conics ``N,3``, opacity ``N`` in (0,1),
@@ -142,8 +148,9 @@ def rasterize(means2d: torch.Tensor, conics: torch.Tensor, opacity: torch.Tensor
         k = int(counts[chunk[0]])
         slot = torch.arange(k, device=chunk.device)
         index = bins.gaussian_ids[torch.clamp(bins.offsets[chunk, None] + slot[None, :], max=len(bins.gaussian_ids) - 1)]
-        coeffs = _power_coefficients(means2d[index], conics[index], opacity[index], chunk, bins.tiles_x)
-        results.append(_CompositeTiles.apply(coeffs, features[index], counts[chunk]))
+        coeffs = _power_coefficients(_gather(means2d, index), _gather(conics, index), _gather(opacity, index),
+                                     chunk, bins.tiles_x)
+        results.append(_CompositeTiles.apply(coeffs, _gather(features, index), counts[chunk]))
     out = means2d.new_zeros(bins.tiles_x * bins.tiles_y, TILE * TILE, n_feat)
     if results:
         out = out.index_copy(0, tiles, torch.cat(results))
@@ -165,14 +172,14 @@ def render_torch(scene: GaussianScene, viewmats: torch.Tensor, Ks: torch.Tensor,
     for i in range(viewmats.shape[0]):
         bins = bin_gaussians(proj.means2d[i], proj.radii[i], proj.depths[i], width, height)
         used = torch.unique(bins.gaussian_ids)
-        colour = eval_sh(sh_degree, scene.means[used] - cam_centers[i], scene.sh[used])
+        colour = eval_sh(sh_degree, _gather(scene.means, used) - cam_centers[i], _gather(scene.sh, used))
         colour = torch.clamp_min(colour + 0.5, 0.0)
         remap = torch.zeros(scene.num_gaussians, dtype=torch.long, device=used.device)
         remap[used] = torch.arange(len(used), device=used.device)
         local = TileBins(remap[bins.gaussian_ids], bins.offsets, bins.tiles_x, bins.tiles_y)
-        features = torch.cat([colour, proj.depths[i, used, None]], dim=1)
-        image = rasterize(proj.means2d[i, used], proj.conics[i, used], opacity[used], features, local,
-                          width, height, chunk_tiles)
+        features = torch.cat([colour, _gather(proj.depths[i], used)[:, None]], dim=1)
+        image = rasterize(_gather(proj.means2d[i], used), _gather(proj.conics[i], used), _gather(opacity, used),
+                          features, local, width, height, chunk_tiles)
         alpha = image[..., 4:5]
         rgbs.append(image[..., :3] + (1 - alpha) * background[i])
         depths.append(torch.where(alpha > 0, image[..., 3:4] / alpha.clamp(min=1e-10), torch.zeros_like(alpha)))
