@@ -46,6 +46,9 @@ def register(subparsers) -> None:
     p.add_argument("style", metavar="STYLE_IMAGE", help="style image")
     p.add_argument("-o", "--output", required=True, help="output .mp4/.mov/.mkv/.gif, or a folder name without suffix")
     p.add_argument("--method", choices=sorted(METHODS), default="gatys", help="per-frame stylizer")
+    p.add_argument("--decoder", default=None, metavar="FILE.safetensors",
+                   help="adain/wct: decoder weights (default: the one shipped in core/nn/weights)")
+    p.add_argument("--alpha", type=float, default=1.0, help="adain/wct: style strength in [0, 1]")
     p.add_argument("--consistency", choices=MODES, default="optimize",
                    help="none: frames independently; optimize: temporal loss + warped init; blend: fuse with the "
                         "warped previous output")
@@ -56,7 +59,8 @@ def register(subparsers) -> None:
     p.add_argument("--flow", choices=FLOW_METHODS, default="dis", help="optical flow method (OpenCV)")
     p.add_argument("--size", type=int, default=None,
                    help=f"long side of the output in pixels (default: the source size, at most {DEFAULT_LONG_SIDE})")
-    p.add_argument("--steps", type=int, default=40, help="optimisation steps per frame")
+    p.add_argument("--steps", type=int, default=40,
+                   help="optimisation steps per frame (adain/wct: pixel refinement steps in optimize mode)")
     p.add_argument("--first-steps", type=int, default=None, help="steps for the first frame (default: 2 x --steps)")
     p.add_argument("--style-weight", type=float, default=GatysConfig.style_weight, help="weight of the style term")
     p.add_argument("--content-weight", type=float, default=GatysConfig.content_weight, help="weight of the content term")
@@ -90,7 +94,7 @@ def _checkpoint_dir(output: Path) -> Path:
 
 def _job_meta(args, size) -> dict:
     source = Path(args.input).resolve()
-    keys = ("style", "method", "consistency", "temporal_weight", "blend_strength", "refine_steps", "flow", "steps",
+    keys = ("style", "method", "decoder", "alpha", "consistency", "temporal_weight", "blend_strength", "refine_steps", "flow", "steps",
             "first_steps", "style_weight", "content_weight", "start", "end", "max_frames", "seed")
     meta = {k: getattr(args, k) for k in keys}
     meta.update(input=str(source), input_bytes=source.stat().st_size if source.is_file() else None,
@@ -148,8 +152,11 @@ def run_video(args) -> int:
                                  long_side=args.size, max_long_side=DEFAULT_LONG_SIDE, device=device)
         style = load_image(args.style, long_side=max(reader.size), device=device)
     report.inputs = [args.input, args.style]
+    if not 0.0 <= args.alpha <= 1.0:
+        raise InputError(f"--alpha {args.alpha} must be in [0, 1]")
     stylizer = make_frame_stylizer(args.method, [style], {"style_weight": args.style_weight,
-                                                          "content_weight": args.content_weight, "seed": args.seed})
+                                                          "content_weight": args.content_weight, "seed": args.seed,
+                                                          "decoder": args.decoder, "alpha": args.alpha})
     consistency = TemporalConsistency(stylizer, settings, OpticalFlowLinker(method=args.flow))
     frames = iter(reader)
     first = next(frames)  # raises InputError for zero frames before anything is written
@@ -179,6 +186,8 @@ def run_video(args) -> int:
     except BaseException:
         writer.close()
         vio.discard(staged)
+        if writer.frames_written == 0:
+            shutil.rmtree(checkpoint, ignore_errors=True)
         raise
     finally:
         bar.close()

@@ -1,7 +1,14 @@
 """Per-frame stylizers for the video path, by ``--method`` name.
 
 Each entry builds a :class:`core.video.consistency.FrameStylizer` from style images and options. Adding a
-method (e.g. a feed-forward AdaIN decoder once it exists in core) means adding one builder to ``METHODS``.
+method means adding one builder to ``METHODS``.
+
+* ``gatys``: optimisation (:func:`core.image.gatys.stylize_gatys`); ``init``/``extra_loss``/``steps`` act
+  on its own loss.
+* ``adain`` / ``wct``: one decoder pass (:func:`core.image.feedforward.stylize_feedforward`). With an
+  ``extra_loss`` (``optimize`` mode, ``blend`` refinement) the frame is then refined in pixel space from
+  ``init``: L-BFGS on ``mean((255·(x − decoded))²) + extra_loss(x)``, so the decoder's result plays the role
+  of the per-frame objective.
 """
 
 import dataclasses
@@ -9,7 +16,9 @@ from typing import Callable, Dict, Optional, Sequence
 
 import torch
 
+from core.image.feedforward import load_decoder, stylize_feedforward
 from core.image.gatys import GatysConfig, stylize_gatys
+from core.optimize import optimize
 from core.video.consistency import ExtraLoss, FrameStylizer
 
 
@@ -34,12 +43,47 @@ class GatysFrameStylizer:
         return result.image
 
 
+class FeedForwardFrameStylizer:
+    """A feed-forward decoder (``method`` ``adain`` or ``wct``) as a frame stylizer; see the module docstring."""
+
+    def __init__(self, styles: Sequence[torch.Tensor], method: str, decoder: Optional[str] = None,
+                 alpha: float = 1.0, refine_steps: int = 30):
+        self.styles = list(styles)
+        self.method, self.decoder, self.alpha, self.refine_steps = method, decoder, alpha, refine_steps
+        load_decoder(decoder, self.styles[0].device)  # fail now (ModelError) rather than at the first frame
+
+    def __call__(self, content: torch.Tensor, init: Optional[torch.Tensor] = None,
+                 extra_loss: Optional[ExtraLoss] = None, steps: Optional[int] = None) -> torch.Tensor:
+        decoded = stylize_feedforward(content, self.styles, method=self.method, decoder_path=self.decoder,
+                                      alpha=self.alpha, device=content.device)
+        if extra_loss is None:
+            return decoded
+        x = (decoded if init is None else init).detach().clone().requires_grad_(True)
+
+        def loss_fn():
+            terms = {"decoded": (255.0 * (x - decoded)).square().mean(), **extra_loss(x)}
+            terms["total"] = sum(terms.values())
+            return terms
+
+        result = optimize([x], loss_fn, steps or self.refine_steps, optimizer="lbfgs", lr=1.0,
+                          project=lambda: x.clamp_(0, 1), progress=False)
+        if result.interrupted:
+            raise KeyboardInterrupt
+        return x.detach()
+
+
 def _gatys(styles: Sequence[torch.Tensor], options: dict) -> FrameStylizer:
     names = {f.name for f in dataclasses.fields(GatysConfig)}
     return GatysFrameStylizer(styles, GatysConfig(**{k: v for k, v in options.items() if k in names and v is not None}))
 
 
-METHODS: Dict[str, Callable[[Sequence[torch.Tensor], dict], FrameStylizer]] = {"gatys": _gatys}
+def _feedforward(method: str) -> Callable[[Sequence[torch.Tensor], dict], FrameStylizer]:
+    return lambda styles, options: FeedForwardFrameStylizer(styles, method, options.get("decoder"),
+                                                            options.get("alpha", 1.0))
+
+
+METHODS: Dict[str, Callable[[Sequence[torch.Tensor], dict], FrameStylizer]] = {
+    "gatys": _gatys, "adain": _feedforward("adain"), "wct": _feedforward("wct")}
 """``--method`` name → builder ``(styles, options) -> FrameStylizer``; options hold CLI values by field name."""
 
 
