@@ -68,6 +68,14 @@ class Cameras:
         n = len(self)
         return Cameras(self.viewmats, Ks, torch.full((n,), width), torch.full((n,), height))
 
+    def size_for(self, long_side: int, even: bool = False) -> tuple[int, int]:
+        """``(width, height)`` with the first camera's aspect ratio and ``long_side`` pixels on the long side;
+        ``even`` rounds both to even numbers (H.264 needs them). At least 8 pixels each."""
+        w, h = int(self.widths[0]), int(self.heights[0])
+        scale = long_side / max(w, h)
+        step = 2 if even else 1
+        return max(8, step * round(w * scale / step)), max(8, step * round(h * scale / step))
+
     def centers(self) -> torch.Tensor:
         """``B,3`` camera positions in world coordinates."""
         R, t = self.viewmats[:, :3, :3], self.viewmats[:, :3, 3:]

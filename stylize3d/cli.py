@@ -19,7 +19,7 @@ from stylize3d.camera_paths import PATH_KINDS, path_around, read_camera_path
 from stylize3d.cameras import Cameras, load_transforms
 from stylize3d.consistency import warp_rmse
 from stylize3d.ply import read_ply, write_ply
-from stylize3d.render import BACKENDS, render
+from stylize3d.render import BACKENDS, render_all
 from stylize3d.scene import GaussianScene
 from stylize3d.stylizer import LOSSES, OPTIMIZE_CHOICES, SceneStyleConfig, stylize_scene
 from stylize3d.video import write_frames
@@ -126,13 +126,10 @@ def _load_scene(path: str, device: torch.device) -> GaussianScene:
     return read_ply(path).to(device)
 
 
-def _even_size(cameras: Cameras, long_side: int) -> tuple[int, int]:
-    """Render size with the cameras' aspect, ``long_side`` on the long side, both even (H.264 needs it)."""
+def _video_size(cameras: Cameras, long_side: int) -> tuple[int, int]:
     if long_side < 16:
         raise InputError(f"--size {long_side} is too small; use at least 16")
-    w, h = int(cameras.widths[0]), int(cameras.heights[0])
-    scale = long_side / max(w, h)
-    return max(16, 2 * round(w * scale / 2)), max(16, 2 * round(h * scale / 2))
+    return cameras.size_for(long_side, even=True)
 
 
 def _camera_path(args, scene: GaussianScene, size: int) -> Cameras:
@@ -144,18 +141,9 @@ def _camera_path(args, scene: GaussianScene, size: int) -> Cameras:
         raise InputError("--up must be a finite, non-zero direction")
     if args.cameras:
         train = load_transforms(args.cameras)
-        return path_around(args.path, args.frames, *_even_size(train, size), cameras=train, up=up,
+        return path_around(args.path, args.frames, *_video_size(train, size), cameras=train, up=up,
                            elevation_deg=args.elevation)
     return path_around(args.path, args.frames, size, size, scene=scene, up=up, elevation_deg=args.elevation)
-
-
-@torch.no_grad()
-def _render_frames(scene: GaussianScene, cameras: Cameras, width: int, height: int, backend: str,
-                   background=(1.0, 1.0, 1.0), sh_degree=None):
-    """Yield ``(rgb 1,3,H,W, alpha, depth)`` for each camera."""
-    for i in range(len(cameras)):
-        out = render(scene, cameras[i], width, height, background, sh_degree, backend=backend)
-        yield out.rgb.clamp(0, 1), out.alpha, out.depth
 
 
 def _check_video_output(path: Path) -> None:
@@ -178,11 +166,10 @@ def run_render(args) -> int:
     with report.phase("load"):
         scene = _load_scene(args.scene, device)
         path = _camera_path(args, scene, args.size)
-        width, height = _even_size(path, args.size)
+        width, height = _video_size(path, args.size)
     with report.phase("render"):
-        frames = (rgb for rgb, _, _ in _render_frames(scene, path, width, height, args.backend, args.background,
-                                                      args.sh_degree))
-        write_frames(frames, output, width, height, args.fps)
+        frames = render_all(scene, path, width, height, tuple(args.background), args.sh_degree, args.backend)
+        write_frames(frames.rgb, output, width, height, args.fps)
     outputs = [str(output)]
     if args.save_path:
         from stylize3d.camera_paths import write_camera_path
@@ -274,20 +261,19 @@ def _write_previews(original: GaussianScene, stylized: GaussianScene, cameras: C
     """Preview PNGs (original | stylized) of a few views, ``orbit.mp4`` and ``side_by_side.mp4``."""
     outputs = []
     picks = torch.linspace(0, len(cameras) - 1, min(PREVIEW_VIEWS, len(cameras))).round().long().tolist()
-    width, height = _even_size(cameras, args.size)
-    for n, i in enumerate(picks):
-        (a, _, _), = _render_frames(original, cameras[i], width, height, "auto")
-        (b, _, _), = _render_frames(stylized, cameras[i], width, height, "auto")
+    width, height = _video_size(cameras, args.size)
+    before = render_all(original, cameras[picks], width, height).rgb
+    after = render_all(stylized, cameras[picks], width, height).rgb
+    for n in range(len(picks)):
         path = out_dir / "views" / f"view_{n:02d}.png"
-        save_image(torch.cat([a, b], dim=3), path)
+        save_image(torch.cat([before[n], after[n]], dim=2), path)
         outputs.append(str(path))
     if args.video_frames:
         path = path_around("orbit", args.video_frames, width, height, cameras=cameras)
-        frames = [(a, b) for (a, _, _), (b, _, _) in zip(_render_frames(original, path, width, height, "auto"),
-                                                          _render_frames(stylized, path, width, height, "auto"))]
-        write_frames((b for _, b in frames), out_dir / "orbit.mp4", width, height, args.fps)
-        write_frames((torch.cat([a, b], dim=3) for a, b in frames), out_dir / "side_by_side.mp4", 2 * width, height,
-                     args.fps)
+        before = render_all(original, path, width, height).rgb
+        after = render_all(stylized, path, width, height).rgb
+        write_frames(after, out_dir / "orbit.mp4", width, height, args.fps)
+        write_frames(torch.cat([before, after], dim=3), out_dir / "side_by_side.mp4", 2 * width, height, args.fps)
         outputs += [str(out_dir / "orbit.mp4"), str(out_dir / "side_by_side.mp4")]
     return outputs
 
@@ -303,13 +289,13 @@ def run_metrics(args) -> int:
         stylized = _load_scene(args.stylized, device)
         style = load_image(args.style, long_side=256, device=device) if args.style else None
         path = _camera_path(args, original, args.size)
-        width, height = _even_size(path, args.size)
+        width, height = _video_size(path, args.size)
         path = path.scaled_to(width, height)
     metrics = {}
     for name, scene in (("original", original), ("stylized", stylized)):
         with report.phase(f"render_{name}"):
-            rgb, alpha, depth = (torch.cat(parts).cpu() for parts in
-                                 zip(*_render_frames(scene, path, width, height, args.backend)))
+            frames = render_all(scene, path, width, height, backend=args.backend)
+            rgb, alpha, depth = frames.rgb, frames.alpha, frames.depth
         for label, k in (("short_range_k1", 1), ("long_range_k%d" % args.long_range, args.long_range)):
             score = warp_rmse(rgb, depth, alpha, path, k)
             metrics[f"{name}_{label}_rmse"] = score.rmse

@@ -14,19 +14,12 @@ from stylize3d.camera_paths import path_around
 from stylize3d.cameras import load_transforms
 from stylize3d.consistency import warp_rmse
 from stylize3d.ply import read_ply, write_ply
-from stylize3d.render import render
+from stylize3d.render import render_all
 from stylize3d.stylizer import SceneStyleConfig, stylize_scene
 from stylize3d.video import write_frames
 
 STYLE = "starry_night.jpg"
 TRAIN_SIZE, VIDEO_SIZE, STEPS, TRAIN_VIEWS, FRAMES, LR = 128, 192, 40, 12, 36, 0.2
-
-
-@torch.no_grad()
-def _orbit_frames(scene, path, size: int):
-    """``F,3,H,W`` rgb, ``F,1,H,W`` alpha and depth along ``path`` (white background)."""
-    outs = [render(scene, path[i], size, size, (1.0, 1.0, 1.0)) for i in range(len(path))]
-    return (torch.cat([getattr(o, name) for o in outs]).cpu() for name in ("rgb", "alpha", "depth"))
 
 
 def demo_section(out_dir: Path, device: torch.device) -> Section:
@@ -46,8 +39,9 @@ def demo_section(out_dir: Path, device: torch.device) -> Section:
     path = path_around("orbit", FRAMES, VIDEO_SIZE, VIDEO_SIZE, cameras=train)
     media, scores = [("style", "stylize3d/style.jpg")], {}
     for name, splat in (("original", scene), ("stylized", result.scene)):
-        rgb, alpha, depth = _orbit_frames(splat, path, VIDEO_SIZE)
-        scores[name] = warp_rmse(rgb.clamp(0, 1), depth, alpha, path.scaled_to(VIDEO_SIZE, VIDEO_SIZE), k=1).rmse
+        frames = render_all(splat, path, VIDEO_SIZE, VIDEO_SIZE)
+        rgb = frames.rgb
+        scores[name] = warp_rmse(rgb, frames.depth, frames.alpha, path.scaled_to(VIDEO_SIZE, VIDEO_SIZE), k=1).rmse
         for suffix in ("mp4", "gif"):
             write_frames(rgb, folder / f"{name}_orbit.{suffix}", VIDEO_SIZE, VIDEO_SIZE, fps=12)
         media += [(f"{name} (preview)", f"stylize3d/{name}_orbit.gif"), (f"{name} (MP4)", f"stylize3d/{name}_orbit.mp4")]

@@ -25,7 +25,7 @@ from core.losses import total_variation
 from core.nn.vgg import load_vgg19
 from core.optimize import Checkpoint, OptimizeResult, optimize
 from stylize3d.cameras import Cameras
-from stylize3d.render import render
+from stylize3d.render import render, render_all
 from stylize3d.scene import SH_C0, GaussianScene
 
 LOSSES = ("nnfm", "gram", "meanstd")
@@ -89,25 +89,6 @@ def transfer_sh_colours(scene: GaussianScene, A: torch.Tensor, b: torch.Tensor) 
     dc = scene.sh[:, 0] @ A.T + (A @ torch.full_like(b, 0.5) + b - 0.5) / SH_C0
     rest = scene.sh[:, 1:] @ A.T
     return dataclasses.replace(scene, sh=torch.cat([dc[:, None], rest], dim=1))
-
-
-def render_size(cameras: Cameras, long_side: int) -> tuple[int, int]:
-    """``(width, height)`` with the first camera's aspect ratio and the given long side."""
-    w, h = int(cameras.widths[0]), int(cameras.heights[0])
-    scale = long_side / max(w, h)
-    return max(8, round(w * scale)), max(8, round(h * scale))
-
-
-@torch.no_grad()
-def render_views(scene: GaussianScene, cameras: Cameras, width: int, height: int, sh_degree: Optional[int] = None,
-                 batch: int = 4):
-    """Render every camera (in batches, without gradient): rgb ``B,3,H,W`` and alpha ``B,1,H,W``."""
-    rgbs, alphas = [], []
-    for start in range(0, len(cameras), batch):
-        out = render(scene, cameras[start:start + batch], width, height, BACKGROUND, sh_degree, backend="auto")
-        rgbs.append(out.rgb.clamp(0, 1))
-        alphas.append(out.alpha)
-    return torch.cat(rgbs), torch.cat(alphas)
 
 
 def fit_scene_colour_map(renders: torch.Tensor, alphas: torch.Tensor, style: torch.Tensor):
@@ -178,9 +159,10 @@ def stylize_scene(scene: GaussianScene, cameras: Cameras, style: torch.Tensor, c
     """
     config.validate()
     device = scene.device
-    width, height = render_size(cameras, config.size)
+    width, height = cameras.size_for(config.size)
     degree = scene.sh_degree if config.sh_degree is None else min(config.sh_degree, scene.sh_degree)
-    originals, alphas = render_views(scene, cameras, width, height, degree)
+    views = render_all(scene, cameras, width, height, BACKGROUND, degree)
+    originals, alphas = views.rgb.to(device), views.alpha.to(device)
     maps = []
     current = scene.detached_clone()
     if config.color_transfer:
@@ -224,8 +206,8 @@ def stylize_scene(scene: GaussianScene, cameras: Cameras, style: torch.Tensor, c
                       checkpoint=checkpoint, resume=resume, progress=progress, desc="stylizing scene")
     stylized = scene_now().detached_clone()
     if config.color_transfer and not result.interrupted:
-        renders, alphas = render_views(stylized, cameras, width, height, degree)
-        maps.append(fit_scene_colour_map(renders, alphas, style))
+        views = render_all(stylized, cameras, width, height, BACKGROUND, degree)
+        maps.append(fit_scene_colour_map(views.rgb.to(device), views.alpha.to(device), style))
         stylized = transfer_sh_colours(stylized, *maps[-1])
     return SceneStyleResult(stylized, result, maps, terms_seen[0] if terms_seen else {},
                             terms_seen[-1] if terms_seen else {})

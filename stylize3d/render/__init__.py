@@ -55,3 +55,14 @@ def render(scene: GaussianScene, cameras: Cameras, width: int, height: int,
     from stylize3d.render.torch_backend import render_torch
 
     return RenderOutput(*render_torch(scene, viewmats, Ks, width, height, bg, degree))
+
+
+@torch.no_grad()
+def render_all(scene: GaussianScene, cameras: Cameras, width: int, height: int,
+               background: "torch.Tensor | tuple[float, float, float]" = (1.0, 1.0, 1.0), sh_degree: int | None = None,
+               backend: str = "auto", batch: int = 4) -> RenderOutput:
+    """:func:`render` without gradient, ``batch`` cameras at a time; rgb clamped to [0,1], results on the CPU."""
+    parts = [render(scene, cameras[i:i + batch], width, height, background, sh_degree, backend)
+             for i in range(0, len(cameras), batch)]
+    rgb, alpha, depth = (torch.cat([getattr(p, name) for p in parts]).cpu() for name in ("rgb", "alpha", "depth"))
+    return RenderOutput(rgb.clamp(0, 1), alpha, depth)

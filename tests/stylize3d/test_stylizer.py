@@ -8,7 +8,8 @@ import torch
 from core.optimize import Checkpoint
 from stylize3d.camera_paths import orbit
 from stylize3d.render.sh import eval_sh
-from stylize3d.stylizer import SceneStyleConfig, fit_scene_colour_map, render_views, stylize_scene, transfer_sh_colours
+from stylize3d.render import render_all
+from stylize3d.stylizer import SceneStyleConfig, fit_scene_colour_map, stylize_scene, transfer_sh_colours
 
 
 def test_colour_transfer_acts_on_rendered_colour_from_every_direction(make_scene):
@@ -31,9 +32,11 @@ def test_fitted_colour_map_moves_render_statistics_to_the_style(make_scene):
     scene.sh.mul_(0.3)  # muted colours, so the mapped colours stay inside [0, 1]
     cams = orbit(torch.zeros(3), 2.5, 20.0, 3, width=48, height=48)
     style = torch.stack([torch.full((40, 40), 0.7), torch.full((40, 40), 0.3), torch.linspace(0.2, 0.6, 40).expand(40, 40)])[None]
-    rgb, alpha = render_views(scene, cams, 48, 48)
+    out = render_all(scene, cams, 48, 48)
+    rgb, alpha = out.rgb, out.alpha
     A, b = fit_scene_colour_map(rgb, alpha, style)
-    rgb2, alpha2 = render_views(transfer_sh_colours(scene, A, b), cams, 48, 48)
+    out2 = render_all(transfer_sh_colours(scene, A, b), cams, 48, 48)
+    rgb2, alpha2 = out2.rgb, out2.alpha
     covered = alpha2[:, 0] > 0.99
     mean = rgb2.permute(0, 2, 3, 1)[covered].mean(0)
     assert torch.allclose(mean, style.mean(dim=(0, 2, 3)), atol=0.03)
