@@ -21,10 +21,9 @@ import torch
 from svgelements import SVG, Arc, Close, CubicBezier, Line, Move, Path, QuadraticBezier, Shape as SvgShape, Text
 
 from core.errors import InputError
-from vector.model import Document, Gradient, Scene, Shape, SolidPaint
+from vector.model import Document, Scene, Shape, SolidPaint
 from vector.paint import (
     local_name,
-    matrix_tensor,
     paint_reference,
     parse_color,
     parse_number,
@@ -33,9 +32,7 @@ from vector.paint import (
 )
 
 INDEX_ATTR = "data-stylize-index"
-SVG_NS = "http://www.w3.org/2000/svg"
 GEOMETRY_ATTRS = ("d", "points", "x", "y", "width", "height", "cx", "cy", "r", "rx", "ry", "x1", "y1", "x2", "y2", "transform")
-UNSUPPORTED_TAGS = {"text", "image", "foreignObject", "pattern", "mask", "clipPath", "filter", "marker"}
 UNSUPPORTED_PROPS = ("clip-path", "mask", "filter", "marker-start", "marker-mid", "marker-end", "marker")
 MAX_BYTES = 50_000_000
 _NONFINITE = re.compile(r"(?i)(nan|inf)")
