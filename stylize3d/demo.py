@@ -24,8 +24,22 @@ TRAIN_SIZE, VIDEO_SIZE, STEPS, TRAIN_VIEWS, FRAMES, LR = 128, 192, 40, 12, 36, 0
 
 def demo_section(out_dir: Path, device: torch.device) -> Section:
     """Stylize ``scenes/splats/sample_scene.ply`` after Starry Night at 128 px (40 steps on 12 views), then
-    render a 36-frame orbit of the original and the stylized scene at 192 px (MP4 and GIF each)."""
-    folder = Path(out_dir) / "stylize3d"
+    render a 36-frame orbit of the original and the stylized scene at 192 px (MP4 and GIF each).
+
+    On the CPU it runs on one intra-op thread (restored afterwards): on the shared 2-core build machine two
+    threads made the renderer about 6x slower (BENCHMARKS.md); with one thread the section took 82 s there.
+    """
+    threads = torch.get_num_threads()
+    if device.type == "cpu":
+        torch.set_num_threads(1)
+    try:
+        return _stylized_orbits(Path(out_dir), device)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _stylized_orbits(out_dir: Path, device: torch.device) -> Section:
+    folder = out_dir / "stylize3d"
     splats = scenes_dir() / "splats"
     started = time.perf_counter()
     scene = read_ply(splats / "sample_scene.ply").to(device)

@@ -16,3 +16,13 @@ def test_demo_section_writes_the_media_it_lists(tmp_path, monkeypatch):
         assert (tmp_path / rel).stat().st_size > 0
     assert (tmp_path / "stylize3d" / "sample_scene_stylized.ply").exists()
     assert "reprojection RMSE k=1" in item.caption
+
+
+def test_demo_section_restores_the_thread_count(tmp_path, monkeypatch):
+    monkeypatch.setattr(demo, "_stylized_orbits", lambda out_dir, device: torch.get_num_threads())
+    torch.set_num_threads(2)
+    try:
+        assert demo.demo_section(tmp_path, torch.device("cpu")) == 1
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(1)
