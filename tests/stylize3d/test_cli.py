@@ -59,11 +59,23 @@ def test_render_command_and_camera_path_json(scene_ply, tmp_path):
         assert gif.n_frames == 4
 
 
-def test_metrics_command_reports_consistency(scene_ply, tmp_path, capsys):
+def test_scene_command_with_transforms_cameras(scene_ply, style_png, tmp_path):
+    cams = tmp_path / "transforms.json"
+    cams.write_text(json.dumps(transforms_dict(orbit(torch.zeros(3), 2.5, 20.0, 3, width=40, height=30))))
+    out = tmp_path / "out"
+    assert main(["scene", str(scene_ply), str(style_png), "-o", str(out), "--cameras", str(cams), "--steps", "1",
+                 "--size", "40", "--video-frames", "0", "--quiet", "--loss", "gram"]) == 0
+    assert Image.open(out / "views" / "view_00.png").size == (80, 30)  # the cameras' 4:3 aspect, side by side
+    assert json.loads((out / "report.json").read_text())["sizes"]["training_views"] == 3
+    assert not (out / "orbit.mp4").exists()
+
+
+def test_metrics_command_reports_consistency(scene_ply, style_png, tmp_path, capsys):
     report = tmp_path / "m.json"
     assert main(["metrics-3d", str(scene_ply), str(scene_ply), "--frames", "9", "--size", "32",
-                 "--report", str(report)]) == 0
+                 "--style", str(style_png), "--report", str(report)]) == 0
     metrics = json.loads(report.read_text())["metrics"]
+    assert metrics["stylized_style_distance"] > 0
     assert metrics["original_short_range_k1_rmse"] == metrics["stylized_short_range_k1_rmse"]
     assert 0 < metrics["original_long_range_k7_rmse"] < 0.5
     assert "original_short_range_k1_rmse" in capsys.readouterr().out
