@@ -1,7 +1,7 @@
 """Camera paths for novel-view videos: orbit, ellipse, spiral, smooth interpolation; JSON read/write.
 
 Every path is a :class:`~stylize3d.cameras.Cameras` batch (one camera per frame, OpenCV world-to-camera).
-The camera-path JSON is our own small format::
+The camera-path JSON is our own small format (nerfstudio viewer ``camera_path.json`` files are read too)::
 
     {"format": "stylize3d-camera-path", "version": 1, "convention": "opencv-world-to-camera",
      "frames": [{"viewmat": 4x4, "K": 3x3, "width": W, "height": H}, ...]}
@@ -18,7 +18,7 @@ import torch
 
 from core.atomic import atomic_output
 from core.errors import InputError
-from stylize3d.cameras import Cameras, check_rigid, intrinsics_from_fov, look_at
+from stylize3d.cameras import Cameras, c2w_opengl_to_viewmat, check_rigid, intrinsics, intrinsics_from_fov, look_at
 
 PATH_FORMAT = "stylize3d-camera-path"
 
@@ -147,27 +147,42 @@ def write_camera_path(cameras: Cameras, path: "str | os.PathLike") -> None:
         tmp.write_text(json.dumps(doc, indent=1))
 
 
+def _nerfstudio_viewer_path(doc: dict) -> Cameras:
+    """Cameras of a nerfstudio viewer ``camera_path.json``: ``render_width``/``render_height`` and a
+    ``camera_path`` list of ``camera_to_world`` (16 numbers, OpenGL) with a vertical ``fov`` in degrees."""
+    width, height = int(doc["render_width"]), int(doc["render_height"])
+    c2w = torch.tensor([f["camera_to_world"] for f in doc["camera_path"]], dtype=torch.float64).reshape(-1, 4, 4)
+    fy = [0.5 * height / math.tan(math.radians(float(f["fov"])) / 2) for f in doc["camera_path"]]
+    Ks = torch.stack([intrinsics(f, f, width / 2, height / 2) for f in fy])
+    n = len(fy)
+    return Cameras(c2w_opengl_to_viewmat(c2w), Ks, torch.full((n,), width), torch.full((n,), height))
+
+
 def read_camera_path(path: "str | os.PathLike") -> Cameras:
-    """Read a camera-path JSON written by :func:`write_camera_path`; :class:`InputError` when malformed."""
+    """Read a camera-path JSON written by :func:`write_camera_path`, or a nerfstudio viewer ``camera_path.json``;
+    :class:`InputError` when malformed."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"camera path {path} does not exist")
     try:
         doc = json.loads(path.read_text())
-        if doc.get("format") != PATH_FORMAT:
-            raise InputError(f"{path} is not a {PATH_FORMAT} file (format field is {doc.get('format')!r})")
-        frames = doc["frames"]
-        viewmats = torch.tensor([f["viewmat"] for f in frames], dtype=torch.float32)
-        Ks = torch.tensor([f["K"] for f in frames], dtype=torch.float32)
-        widths = torch.tensor([int(f["width"]) for f in frames])
-        heights = torch.tensor([int(f["height"]) for f in frames])
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
+        if isinstance(doc, dict) and "camera_path" in doc:
+            cameras = _nerfstudio_viewer_path(doc)
+        elif isinstance(doc, dict) and doc.get("format") == PATH_FORMAT:
+            frames = doc["frames"]
+            cameras = Cameras(torch.tensor([f["viewmat"] for f in frames], dtype=torch.float32),
+                              torch.tensor([f["K"] for f in frames], dtype=torch.float32),
+                              torch.tensor([int(f["width"]) for f in frames]),
+                              torch.tensor([int(f["height"]) for f in frames]))
+        else:
+            raise InputError(f"{path} is neither a {PATH_FORMAT} file nor a nerfstudio camera_path.json")
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError, RuntimeError) as exc:
         raise InputError(f"{path}: malformed camera path ({type(exc).__name__}: {exc})") from None
-    if len(frames) == 0 or viewmats.shape[1:] != (4, 4) or Ks.shape[1:] != (3, 3):
-        raise InputError(f"{path}: camera path needs frames with a 4x4 viewmat and a 3x3 K")
-    for i in range(len(frames)):
-        check_rigid(viewmats[i], f"{path} frame {i}")
-    return Cameras(viewmats, Ks, widths, heights)
+    if len(cameras) == 0:
+        raise InputError(f"{path}: the camera path has no frames")
+    for i in range(len(cameras)):
+        check_rigid(cameras.viewmats[i], f"{path} frame {i}")
+    return cameras
 
 
 PATH_KINDS = ("orbit", "ellipse", "spiral")

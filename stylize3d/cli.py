@@ -36,7 +36,8 @@ def register(subparsers) -> None:
 
 def _add_path_options(p, default_frames: int) -> None:
     p.add_argument("--path", default="orbit", help=f"camera path: {' or '.join(PATH_KINDS)} (fitted to --cameras when "
-                   "given, else to the scene) or a camera-path .json file")
+                   "given, else to the scene) or a camera-path .json file (written by --save-path, or a "
+                   "nerfstudio viewer camera_path.json)")
     p.add_argument("--cameras", metavar="transforms.json", default=None,
                    help="nerfstudio/Blender cameras of the capture (used to fit the path)")
     p.add_argument("--frames", type=int, default=default_frames, help="frames of the camera path")

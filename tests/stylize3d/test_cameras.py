@@ -130,8 +130,22 @@ def test_camera_path_json_round_trip_and_errors(tmp_path):
     assert torch.equal(back.viewmats, cams.viewmats) and torch.equal(back.Ks, cams.Ks)
     assert back.widths.tolist() == [40] * 5
     (tmp_path / "bad.json").write_text('{"frames": []}')
-    with pytest.raises(InputError, match="not a stylize3d-camera-path"):
+    with pytest.raises(InputError, match="neither a stylize3d-camera-path"):
         read_camera_path(tmp_path / "bad.json")
+    (tmp_path / "short.json").write_text('{"format": "stylize3d-camera-path", "frames": [{"K": 1}]}')
+    with pytest.raises(InputError, match="malformed"):
+        read_camera_path(tmp_path / "short.json")
+
+
+def test_reads_nerfstudio_viewer_camera_path(tmp_path):
+    c2w = [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 4, 0, 0, 0, 1]  # OpenGL camera at z = 4 looking down -z
+    doc = {"render_width": 64, "render_height": 32, "camera_path": [{"camera_to_world": c2w, "fov": 90, "aspect": 2}] * 2}
+    (tmp_path / "camera_path.json").write_text(json.dumps(doc))
+    cams = read_camera_path(tmp_path / "camera_path.json")
+    assert len(cams) == 2 and cams.widths.tolist() == [64, 64]
+    assert cams.Ks[0].flatten().tolist() == pytest.approx([16, 0, 32, 0, 16, 16, 0, 0, 1])  # fy = 16 / tan(45°)
+    uvd = project(cams, torch.tensor([[0.0, 1.0, 0.0]]))  # world +y is up: above the image centre
+    assert uvd[0, 0].tolist() == pytest.approx([32, 12, 4])
 
 
 def test_path_fitted_to_cameras_recovers_their_orbit():
