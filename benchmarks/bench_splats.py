@@ -52,21 +52,23 @@ def measure(n: int, size: int, repeat: int, threads: int) -> dict:
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     with torch.no_grad():
         render(scene, cams, size, size, backend="torch")
-    fwd = []
+    fwd, fwd_cpu = [], []
     for _ in range(repeat):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         with torch.no_grad():
             render(scene, cams, size, size, backend="torch")
         fwd.append(time.perf_counter() - start)
+        fwd_cpu.append(time.process_time() - start_cpu)
     params = scene.map(lambda t: t.clone().requires_grad_())
     weights = torch.rand(1, 3, size, size)
-    both = []
+    both, both_cpu = [], []
     for _ in range(repeat + 1):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         out = render(params, cams, size, size, backend="torch")
         (out.rgb * weights).sum().backward()
         both.append(time.perf_counter() - start)
-    both = both[1:]  # the first backward pays one-off autograd set-up
+        both_cpu.append(time.process_time() - start_cpu)
+    both, both_cpu = both[1:], both_cpu[1:]  # the first backward pays one-off autograd set-up
     with torch.no_grad():
         covars = quat_scale_to_covar(scene.quats, torch.exp(scene.log_scales))
         proj = project_gaussians(scene.means, covars, cams.viewmats, cams.Ks, size, size,
@@ -85,6 +87,7 @@ def measure(n: int, size: int, repeat: int, threads: int) -> dict:
             ref_bin, same = float("nan"), None
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {"n": n, "size": size, "fwd_s": statistics.median(fwd), "fwdbwd_s": statistics.median(both),
+            "fwd_cpu_s": statistics.median(fwd_cpu), "fwdbwd_cpu_s": statistics.median(both_cpu),
             "intersections_16px": int(bins.gaussian_ids.numel()), "bin_ours_s": ours_bin, "bin_gsplat_s": ref_bin,
             "same_intersections": same, "peak_rss_gb": peak / 2**20, "rss_before_gb": rss_before / 2**20}
 
@@ -103,7 +106,8 @@ def main() -> None:
     import torch
 
     print(f"torch {torch.__version__}, {args.threads} thread(s), median of {args.repeat}; one view, SH degree 3")
-    print(f"{'N':>7s} {'px':>4s} {'fwd s':>7s} {'fwd+bwd s':>9s} {'isect':>8s} {'bin ours s':>10s} "
+    print("wall = elapsed seconds; cpu = this process's CPU seconds (less sensitive to other load on the machine)")
+    print(f"{'N':>7s} {'px':>4s} {'fwd s':>7s} {'fwd+bwd s':>9s} {'fwd cpu':>7s} {'f+b cpu':>7s} {'isect':>8s} {'bin ours s':>10s} "
           f"{'bin gsplat s':>12s} {'ratio':>6s} {'peak RSS GB':>11s} {'RSS at start':>12s}")
     for n in args.counts:
         for size in args.sizes:
@@ -114,7 +118,8 @@ def main() -> None:
                 continue
             r = json.loads(child.stdout.strip().splitlines()[-1])
             ratio = r["bin_gsplat_s"] / r["bin_ours_s"]
-            print(f"{n:7d} {size:4d} {r['fwd_s']:7.2f} {r['fwdbwd_s']:9.2f} {r['intersections_16px']:8d} "
+            print(f"{n:7d} {size:4d} {r['fwd_s']:7.2f} {r['fwdbwd_s']:9.2f} {r['fwd_cpu_s']:7.2f} {r['fwdbwd_cpu_s']:7.2f} "
+                  f"{r['intersections_16px']:8d} "
                   f"{r['bin_ours_s']:10.3f} {r['bin_gsplat_s']:12.3f} {ratio:6.1f} {r['peak_rss_gb']:11.2f} {r['rss_before_gb']:12.2f}"
                   + ("" if r["same_intersections"] in (True, None) else "  (intersection counts differ!)"))
             sys.stdout.flush()

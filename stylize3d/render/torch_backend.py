@@ -24,6 +24,8 @@ MAX_ALPHA = 0.999
 TRANSMITTANCE_STOP = 1e-4
 LOG_STOP = math.log(TRANSMITTANCE_STOP)
 LOG_TRANS_FLOOR = -30.0  # far below LOG_STOP: only pixels that already stopped are floored
+PADDING_COEFFS = torch.tensor([0.0, 0.0, 0.0, 0.0, 0.0, -1e4])
+"""Power coefficients of padding slots: alpha = e^-1e4, below the cut-off everywhere."""
 DEPTH_BLOCK = 32
 DEFAULT_CHUNK_TILES = 1024
 
@@ -49,32 +51,31 @@ def _power_coefficients(means2d: torch.Tensor, conics: torch.Tensor, opacity: to
     return torch.stack([-0.5 * a, -0.5 * c, -b, a * mx + b * my, c * my + b * mx, torch.log(opacity) - const], dim=-1)
 
 
-def _depth_block(coeffs: torch.Tensor, counts: torch.Tensor, start: int, log_in: torch.Tensor,
-                 basis_t: torch.Tensor) -> tuple[torch.Tensor, ...]:
-    """Evaluate one depth block of A tiles: coeffs ``A,b,6`` for slots ``start..start+b-1``, counts ``A``,
-    log transmittance entering the block ``A,P``.
+def _depth_block(coeffs: torch.Tensor, log_in: torch.Tensor, basis_t: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """Evaluate one depth block of A tiles: coeffs ``A,b,6`` (padding slots have a very negative constant, so
+    their alpha falls under the cut-off), log transmittance entering the block ``A,P``.
 
-    Returns alpha ``A,b,P`` (clamped, 0 where skipped), ``differentiable`` (alpha = o·e^-sigma, not clamped nor
-    skipped), transmittance before each Gaussian, ``keep`` (the pixel has not stopped), weights
-    ``alpha · T · keep`` and the log transmittance leaving the block ``A,P``.
+    Returns alpha ``A,b,P`` (clamped, 0 where skipped), the unclamped ``o·e^-sigma``, transmittance before each
+    Gaussian, ``keep`` (the pixel has not stopped), weights ``alpha · T · keep`` and the log transmittance
+    leaving the block ``A,P``.
     """
     # clamping the exponent keeps exp() out of slow denormals; exp(-20) is far below the 1/255 cut-off
     raw = torch.exp(torch.clamp_min(coeffs @ basis_t, -20.0))
-    slot = torch.arange(start, start + coeffs.shape[1], device=counts.device)
-    used = (slot[None, :] < counts[:, None])[..., None] & (raw >= ALPHA_THRESHOLD)
+    used = raw >= ALPHA_THRESHOLD
     alpha = torch.clamp_max(raw, MAX_ALPHA) * used
     log_after = torch.clamp_min(log_in[:, None, :] + torch.cumsum(torch.log1p(-alpha), dim=1), LOG_TRANS_FLOOR)
     trans_after = torch.exp(log_after)
     trans_before = torch.cat([torch.exp(log_in)[:, None, :], trans_after[:, :-1]], dim=1)
     keep = log_after > LOG_STOP
-    return alpha, used & (raw < MAX_ALPHA), trans_before, keep, alpha * trans_before * keep, log_after[:, -1]
+    return alpha, raw, trans_before, keep, alpha * trans_before * keep, log_after[:, -1]
 
 
 class _CompositeTiles(torch.autograd.Function):
     """Front-to-back compositing of T tiles with a hand-written backward (back to front, as in 3DGS/gsplat).
 
-    Forward: coeffs ``T,K,6`` (see :func:`_power_coefficients`), features ``T,K,F`` (colour, depth), counts ``T``
-    real Gaussians per tile (the rest is padding) → ``T,P,F+1`` weighted feature sums and accumulated alpha.
+    Forward: coeffs ``T,K,6`` (see :func:`_power_coefficients`), features ``T,K,F`` (colour, depth and a last
+    column of ones, whose weighted sum is the accumulated alpha), counts ``T`` real Gaussians per tile (the rest
+    is padding) → ``T,P,F`` weighted feature sums.
     Depth blocks of ``DEPTH_BLOCK`` Gaussians; tiles whose pixels have all stopped are dropped. Backward
     recomputes each block from the saved per-block transmittance, so memory stays that of one block.
     For ``out = Σ_k w_k f_k``, ``w_k = α_k T_k``: ``∂out/∂α_k = T_k f_k − Σ_{j>k} w_j f_j / (1 − α_k)``.
@@ -85,7 +86,7 @@ class _CompositeTiles(torch.autograd.Function):
         basis_t = _pixel_basis(coeffs.dtype, coeffs.device).T
         n_tiles, n_pix = coeffs.shape[0], basis_t.shape[1]
         log_trans = coeffs.new_zeros(n_tiles, n_pix)  # floored at LOG_TRANS_FLOOR (no denormals)
-        out = coeffs.new_zeros(n_tiles, n_pix, features.shape[-1] + 1)
+        out = coeffs.new_zeros(n_tiles, n_pix, features.shape[-1])
         blocks = []
         for start in range(0, coeffs.shape[1], DEPTH_BLOCK):
             alive = torch.nonzero((counts > start) & (log_trans.amax(dim=1) > LOG_STOP)).squeeze(1)
@@ -93,9 +94,8 @@ class _CompositeTiles(torch.autograd.Function):
                 break
             block = slice(start, start + DEPTH_BLOCK)
             log_in = log_trans[alive]
-            *_, weights, log_out = _depth_block(coeffs[alive, block], counts[alive], start, log_in, basis_t)
-            out[alive, :, :-1] += torch.einsum("akp,akf->apf", weights, features[alive, block])
-            out[alive, :, -1] += weights.sum(dim=1)
+            *_, weights, log_out = _depth_block(coeffs[alive, block], log_in, basis_t)
+            out[alive] += torch.einsum("akp,akf->apf", weights, features[alive, block])
             log_trans[alive] = log_out
             blocks.append((start, alive, log_in))
         ctx.save_for_backward(coeffs, features, counts)
@@ -106,22 +106,21 @@ class _CompositeTiles(torch.autograd.Function):
     def backward(ctx, grad_out):
         coeffs, features, counts = ctx.saved_tensors
         basis = _pixel_basis(coeffs.dtype, coeffs.device)
-        g_feat, g_alpha = grad_out[..., :-1], grad_out[..., -1]
         d_coeffs, d_features = torch.zeros_like(coeffs), torch.zeros_like(features)
-        later = coeffs.new_zeros(grad_out.shape[:2])  # Σ over later blocks of w_j (g·f_j + g_alpha)
+        later = coeffs.new_zeros(grad_out.shape[:2])  # Σ over later blocks of w_j g·f_j
         for start, alive, log_in in reversed(ctx.blocks):
             block = slice(start, start + DEPTH_BLOCK)
-            alpha, differentiable, trans_before, keep, weights, _ = _depth_block(
-                coeffs[alive, block], counts[alive], start, log_in, basis.T)
-            g_alive = g_feat[alive]
-            per_gaussian = torch.einsum("apf,akf->akp", g_alive, features[alive, block]) + g_alpha[alive][:, None, :]
+            alpha, raw, trans_before, keep, weights, _ = _depth_block(coeffs[alive, block], log_in, basis.T)
+            g_alive = grad_out[alive]
+            per_gaussian = torch.einsum("apf,akf->akp", g_alive, features[alive, block])
             contrib = weights * per_gaussian
-            behind = torch.flip(torch.cumsum(torch.flip(contrib, [1]), dim=1), [1]) - contrib + later[alive][:, None, :]
+            block_sum = contrib.sum(dim=1)
+            behind = (block_sum + later[alive])[:, None, :] - torch.cumsum(contrib, dim=1)  # Σ_{j>k} w_j g·f_j
             d_alpha = keep * trans_before * per_gaussian - behind / (1 - alpha)
-            d_power = d_alpha * alpha * differentiable
+            d_power = d_alpha * alpha * ((alpha > 0) & (raw < MAX_ALPHA))  # d alpha / d power = alpha where smooth
             d_coeffs[alive, block] += d_power @ basis
             d_features[alive, block] += torch.einsum("akp,apf->akf", weights, g_alive)
-            later[alive] += contrib.sum(dim=1)
+            later[alive] += block_sum
         return d_coeffs, d_features, None
 
 
@@ -139,7 +138,8 @@ def rasterize(means2d: torch.Tensor, conics: torch.Tensor, opacity: torch.Tensor
     Tiles go in chunks of ``chunk_tiles`` (sorted by Gaussian count so that padding stays small); inside a chunk
     the work goes in depth blocks, so memory is bounded by one block in both passes.
     """
-    n_feat = features.shape[1] + 1
+    features = torch.cat([features, features.new_ones(features.shape[0], 1)], dim=1)  # the last sum is alpha
+    n_feat = features.shape[1]
     counts = bins.counts
     tiles = torch.nonzero(counts > 0).squeeze(1)
     tiles = tiles[torch.argsort(counts[tiles], descending=True, stable=True)]
@@ -150,6 +150,8 @@ def rasterize(means2d: torch.Tensor, conics: torch.Tensor, opacity: torch.Tensor
         index = bins.gaussian_ids[torch.clamp(bins.offsets[chunk, None] + slot[None, :], max=len(bins.gaussian_ids) - 1)]
         coeffs = _power_coefficients(_gather(means2d, index), _gather(conics, index), _gather(opacity, index),
                                      chunk, bins.tiles_x)
+        padding = slot[None, :] >= counts[chunk, None]
+        coeffs = torch.where(padding[..., None], PADDING_COEFFS.to(coeffs), coeffs)
         results.append(_CompositeTiles.apply(coeffs, _gather(features, index), counts[chunk]))
     out = means2d.new_zeros(bins.tiles_x * bins.tiles_y, TILE * TILE, n_feat)
     if results:
