@@ -78,7 +78,7 @@ def load_image(path: "str | os.PathLike", long_side: "int | None" = None, device
     w, h = img.size
     if min(w, h) < MIN_SIDE:
         raise InputError(f"{path}: image is {w}x{h}; at least {MIN_SIDE}x{MIN_SIDE} pixels are needed")
-    tensor = torch.from_numpy(_to_rgb_array(img).copy()).permute(2, 0, 1).unsqueeze(0)
+    tensor = torch.from_numpy(_to_rgb_array(img).copy()).permute(2, 0, 1).unsqueeze(0).contiguous()
     if long_side is not None:
         if long_side < MIN_SIDE:
             raise InputError(f"--size {long_side} is too small; use at least {MIN_SIDE}")
