@@ -207,7 +207,8 @@ def run_video(args) -> int:
                                "fps": float(reader.fps)}}
     report.metrics = {"consistency": args.consistency, "frames_stylized": new_frames, "frames_resumed": min(done, frames_written),
                       "seconds_per_frame": seconds / new_frames if new_frames else None,
-                      "seconds_flow": consistency.seconds_linking, "interrupted": interrupted}
+                      "seconds_stylizing": consistency.seconds_stylizing, "seconds_flow": consistency.seconds_linking,
+                      "interrupted": interrupted}
     report.write(args.report)
     if interrupted:
         where = f"wrote the {frames_written} finished frames to {output}" if frames_written else "no frame was finished"
