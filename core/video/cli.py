@@ -67,6 +67,7 @@ def register(subparsers) -> None:
     p.add_argument("--start", type=float, default=0.0, help="start time in seconds")
     p.add_argument("--end", type=float, default=None, help="end time in seconds")
     p.add_argument("--max-frames", type=int, default=None, help="stop after this many frames")
+    p.add_argument("--fps", type=float, default=float(vio.SEQUENCE_FPS), help="frame rate of an image-folder INPUT")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run from its checkpoint")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_common_options(p)
@@ -95,7 +96,7 @@ def _checkpoint_dir(output: Path) -> Path:
 def _job_meta(args, size) -> dict:
     source = Path(args.input).resolve()
     keys = ("style", "method", "decoder", "alpha", "consistency", "temporal_weight", "blend_strength", "refine_steps", "flow", "steps",
-            "first_steps", "style_weight", "content_weight", "start", "end", "max_frames", "seed")
+            "first_steps", "style_weight", "content_weight", "start", "end", "max_frames", "fps", "seed")
     meta = {k: getattr(args, k) for k in keys}
     meta.update(input=str(source), input_bytes=source.stat().st_size if source.is_file() else None,
                 style=str(Path(args.style).resolve()), size=list(size))
@@ -149,7 +150,8 @@ def run_video(args) -> int:
     report.device = device
     with report.phase("load"):
         reader = vio.VideoReader(args.input, start=args.start, end=args.end, max_frames=args.max_frames,
-                                 long_side=args.size, max_long_side=DEFAULT_LONG_SIDE, device=device)
+                                 long_side=args.size, max_long_side=DEFAULT_LONG_SIDE, device=device,
+                                 sequence_fps=args.fps)
         style = load_image(args.style, long_side=max(reader.size), device=device)
     report.inputs = [args.input, args.style]
     if not 0.0 <= args.alpha <= 1.0:

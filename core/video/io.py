@@ -74,8 +74,9 @@ def _stream_fps(stream) -> Fraction:
     return Fraction(rate)
 
 
-def probe_video(path: "str | os.PathLike") -> VideoInfo:
-    """Read size, frame rate, duration and audio presence of a video file or image-sequence folder.
+def probe_video(path: "str | os.PathLike", sequence_fps: "Fraction | float" = SEQUENCE_FPS) -> VideoInfo:
+    """Read size, frame rate, duration and audio presence of a video file or image-sequence folder
+    (whose frame rate is ``sequence_fps``).
 
     Raises :class:`InputError` for a missing path, an unreadable/corrupt file, a file without a video
     stream, or an empty image folder.
@@ -86,8 +87,10 @@ def probe_video(path: "str | os.PathLike") -> VideoInfo:
         if not files:
             raise InputError(f"{path}: folder holds no images ({', '.join(IMAGE_SUFFIXES)}); zero frames")
         first = load_image(files[0])
-        return VideoInfo(path, first.shape[-1], first.shape[-2], SEQUENCE_FPS, len(files) / float(SEQUENCE_FPS),
-                         len(files), False, True)
+        fps = Fraction(sequence_fps).limit_denominator(1001)
+        if fps <= 0:
+            raise InputError(f"--fps {sequence_fps}: must be positive")
+        return VideoInfo(path, first.shape[-1], first.shape[-2], fps, len(files) / float(fps), len(files), False, True)
     with _open_container(path) as container:
         if not container.streams.video:
             raise InputError(f"{path}: has no video stream")
@@ -146,14 +149,16 @@ class VideoReader:
     """Iterate over the frames of a video file or image folder, resized to :func:`working_size`.
 
     ``start``/``end`` are seconds from the beginning of the video, ``max_frames`` caps the count; ``long_side``
-    and ``max_long_side`` pick the size as in :func:`working_size`. Frames
+    and ``max_long_side`` pick the size as in :func:`working_size`; ``sequence_fps`` is the rate of an image
+    folder. Frames
     are resampled to the constant rate ``info.fps``: output frame ``n`` is the source frame on screen at
     ``start + n / fps`` (a no-op for constant-rate input; variable-rate input gets a notice).
     """
 
     def __init__(self, path, start: float = 0.0, end: "float | None" = None, max_frames: "int | None" = None,
-                 long_side: "int | None" = None, max_long_side: "int | None" = None, device="cpu"):
-        self.info = probe_video(path)
+                 long_side: "int | None" = None, max_long_side: "int | None" = None, device="cpu",
+                 sequence_fps: "Fraction | float" = SEQUENCE_FPS):
+        self.info = probe_video(path, sequence_fps)
         if start < 0 or (end is not None and end <= start):
             raise InputError(f"--start {start} / --end {end}: need 0 <= start < end")
         if max_frames is not None and max_frames < 1:

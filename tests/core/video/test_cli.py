@@ -93,6 +93,9 @@ def test_odd_sized_gif_to_folder_and_gif(tmp_path, style, index_frames):
     assert sorted(p.name for p in (tmp_path / "frames").iterdir()) == [f"frame_0000{i}.png" for i in (1, 2, 3)]
     assert main(["video", str(gif), str(style), "-o", str(tmp_path / "out.gif"), *FAST, "--consistency", "none"]) == 0
     assert len(list(VideoReader(tmp_path / "out.gif"))) == 3
+    assert main(["video", str(tmp_path / "frames"), str(style), "-o", str(tmp_path / "again.mp4"), *FAST,
+                 "--consistency", "none", "--fps", "12"]) == 0
+    assert probe_video(tmp_path / "again.mp4").fps == 12
 
 
 def test_large_input_is_downscaled_with_a_notice(tmp_path, clip4, style, monkeypatch, capsys):
@@ -117,6 +120,8 @@ def _bad_inputs(tmp_path, clip4, style):
         container.mux(stream.encode(frame))
         container.mux(stream.encode(None))
     (tmp_path / "empty").mkdir()
+    (tmp_path / "one").mkdir()
+    (tmp_path / "one" / "f1.png").write_bytes(style.read_bytes())
     return [
         ([str(garbage), str(style)], "cannot read video"),
         ([str(truncated), str(style)], "truncated or corrupt"),
@@ -125,6 +130,7 @@ def _bad_inputs(tmp_path, clip4, style):
         ([str(clip4), str(style), "--start", "9"], "past the end"),
         ([str(clip4), str(tmp_path / "nostyle.png")], "not found"),
         ([str(clip4), str(style), "--steps", "0"], "at least 1"),
+        ([str(tmp_path / "one"), str(style), "--fps", "0"], "must be positive"),
     ]
 
 
