@@ -28,10 +28,18 @@ def atomic_output(path: "str | os.PathLike") -> Iterator[Path]:
     tmp = Path(tmp_name)
     try:
         yield tmp
+        if tmp.exists():  # mkstemp makes files private (0600); give the result the usual umask-based mode
+            os.chmod(tmp, 0o666 & ~_current_umask())
         os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def refuse_overwriting_inputs(output: "str | os.PathLike", inputs: Iterable["str | os.PathLike"]) -> None:

@@ -153,7 +153,7 @@ def stylize_gatys(
         level_content = F.interpolate(content, size=size, mode="bilinear", align_corners=False) if factor > 1 else content
         level_mask = None if mask is None else F.interpolate(mask.to(device), size=size, mode="bilinear", align_corners=False)
         x = F.interpolate(image, size=size, mode="bilinear", align_corners=False) if image.shape[-2:] != size else image
-        x = x.detach().clone().requires_grad_(True)
+        x = x.detach().clone(memory_format=torch.contiguous_format).requires_grad_(True)
         targets = style_grams(encoder, styles, config.style_layers, max(size), config.style_scale, blend)
         layer_weights = {name: 1.0 / (len(targets) * float(g.pow(2).mean().clamp_min(1e-12))) for name, g in targets.items()}
         with torch.no_grad():

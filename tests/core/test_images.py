@@ -82,3 +82,11 @@ def test_save_rejects_unknown_extension_without_leaving_files(tmp_path):
     with pytest.raises(InputError, match="extension"):
         save_image(torch.rand(1, 3, 4, 4), tmp_path / "out.xyz")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_outputs_get_the_usual_file_mode(tmp_path):
+    import os
+    save_image(torch.rand(1, 3, 4, 4), tmp_path / "m.png")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (tmp_path / "m.png").stat().st_mode & 0o777 == 0o666 & ~mask
