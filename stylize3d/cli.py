@@ -8,7 +8,7 @@ from pathlib import Path
 
 import torch
 
-from core.atomic import atomic_output, refuse_overwriting_inputs
+from core.atomic import refuse_overwriting_inputs
 from core.cli import EXIT_INTERRUPTED, add_command, add_common_options
 from core.device import resolve_device
 from core.errors import InputError

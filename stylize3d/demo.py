@@ -27,7 +27,7 @@ def demo_section(out_dir: Path, device: torch.device) -> Section:
     render a 36-frame orbit of the original and the stylized scene at 192 px (MP4 and GIF each).
 
     On the CPU it runs on one intra-op thread (restored afterwards): on the shared 2-core build machine two
-    threads made the renderer about 6x slower (BENCHMARKS.md); with one thread the section took 82 s there.
+    threads made the renderer about 6-9x slower (BENCHMARKS.md); with one thread the section took 82-90 s there.
     """
     threads = torch.get_num_threads()
     if device.type == "cpu":
