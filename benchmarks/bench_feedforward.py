@@ -63,7 +63,7 @@ def speed(args, work: Path) -> None:
     for side in args.sizes:
         content = square(args.content, side, work / f"content{side}.png")
         style = square(args.style, side, work / f"style{side}.png")
-        image = load_image(content)
+        image = load_image(content).contiguous()  # L-BFGS needs a contiguous image (load_image may return a permuted view)
         cfg = GatysConfig(steps=args.gatys_probe_steps)
         start = time.perf_counter()
         stylize_gatys(image, [load_image(style)], cfg, progress=False)
