@@ -7,9 +7,17 @@ from PIL import Image
 
 
 @pytest.fixture(autouse=True)
-def _small_torch():
+def _seeded_single_thread_torch():
+    """Every test starts from seed 0 on one intra-op thread (restored afterwards).
+
+    The tests' tensors are tiny: thread start-up and OpenMP spin-waiting cost more than a second thread gains,
+    and on a loaded 2-core machine two threads were measured 2–10× slower than one.
+    """
     torch.manual_seed(0)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
     yield
+    torch.set_num_threads(threads)
 
 
 def write_png(path, height=40, width=56, seed=0):

@@ -14,15 +14,6 @@ from core.nn.decoder import Decoder
 from core.nn.vgg import load_vgg19
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One intra-op thread: on the shared 2-core machine, two threads were ~10× slower for these tiny convs."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture
 def decoder_file(tmp_path):
     return save_decoder(Decoder(), tmp_path / "dec.safetensors")

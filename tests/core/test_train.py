@@ -13,15 +13,6 @@ from core.train.plot import plot_losses, smoothed
 from tests.conftest import write_png
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One intra-op thread: on the shared 2-core machine, two threads were ~10× slower for these tiny convs."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _folder(root, name, count, size=(40, 56)):
     folder = root / name
     folder.mkdir()

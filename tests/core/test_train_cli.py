@@ -11,15 +11,6 @@ from core.image.feedforward import load_decoder
 from tests.conftest import write_png
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One intra-op thread: on the shared 2-core machine, two threads were ~10× slower for these tiny convs."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture
 def folders(tmp_path):
     for name, seed in (("content", 1), ("styles", 2)):

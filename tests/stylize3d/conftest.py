@@ -29,11 +29,3 @@ def make_scene():
     return random_scene
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Run these tiny workloads on one thread: on the shared, overloaded CI machine two OpenMP threads made the
-    renderer's many small kernels 5-10x slower (spin-waiting), see BENCHMARKS.md."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)

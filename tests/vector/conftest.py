@@ -4,20 +4,9 @@ import io
 import pathlib
 
 import numpy as np
-import pytest
-import torch
 
 SCENES = pathlib.Path(__file__).resolve().parents[2] / "scenes" / "svg"
 BUNDLED = sorted(SCENES.glob("*.svg"))
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Small tensors on this shared 2-core machine run far faster on one intra-op thread."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def cairo_rgb(svg, width, height) -> np.ndarray:

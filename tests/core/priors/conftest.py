@@ -68,15 +68,6 @@ def build_tiny_model(root) -> None:
     ).save_pretrained(root / "scheduler")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Run this area's tests on one thread, restoring the previous setting after each module."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory):
     """Path of the saved tiny model folder (shared by the session; tests must not modify it)."""

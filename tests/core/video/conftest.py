@@ -5,7 +5,6 @@ from fractions import Fraction
 import av
 import numpy as np
 import pytest
-import torch
 
 
 def _index_frames(count: int, width: int = 64, height: int = 48) -> list:
@@ -74,10 +73,3 @@ def clip(tmp_path):
     return _encode_clip(tmp_path / "clip.mp4", _index_frames(20))
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Tiny convolutions run far faster on one thread on a shared, busy machine (no spin-waiting workers)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
