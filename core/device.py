@@ -1,4 +1,7 @@
-"""Pick the compute device from a user-facing name."""
+"""Pick the compute device from a user-facing name, and scope the CPU thread count."""
+
+import contextlib
+from typing import Iterator
 
 import torch
 
@@ -23,3 +26,15 @@ def resolve_device(name: str = "auto") -> torch.device:
             raise DeviceError(f"--device {name} was requested but CUDA is not available on this machine; use --device cpu")
         return torch.device(name)
     raise DeviceError(f"unknown device {name!r}: choose one of {', '.join(DEVICE_CHOICES)}")
+
+
+@contextlib.contextmanager
+def cpu_threads(device: torch.device, threads: int) -> Iterator[None]:
+    """Within the block, use ``threads`` intra-op threads when ``device`` is the CPU; restore the count after."""
+    before = torch.get_num_threads()
+    if device.type == "cpu":
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

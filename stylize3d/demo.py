@@ -7,6 +7,7 @@ from pathlib import Path
 
 import torch
 
+from core.device import cpu_threads
 from core.gallery import Item, Section
 from core.io.images import load_image, save_image
 from core.scenes import scenes_dir
@@ -29,13 +30,8 @@ def demo_section(out_dir: Path, device: torch.device) -> Section:
     On the CPU it runs on one intra-op thread (restored afterwards): on the shared 2-core build machine two
     threads made the renderer about 6-9x slower (BENCHMARKS.md); with one thread the section took 82-90 s there.
     """
-    threads = torch.get_num_threads()
-    if device.type == "cpu":
-        torch.set_num_threads(1)
-    try:
+    with cpu_threads(device, 1):
         return _stylized_orbits(Path(out_dir), device)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _stylized_orbits(out_dir: Path, device: torch.device) -> Section:

@@ -8,6 +8,7 @@ from pathlib import Path
 import cairosvg
 import torch
 
+from core.device import cpu_threads
 from core.gallery import Item, Section
 from core.io.images import load_image, save_image
 from core.scenes import scenes_dir
@@ -27,13 +28,8 @@ def demo_section(out_dir: Path, device: torch.device) -> Section:
     thread hand-offs, and on the shared 2-core build machine the section took 284 s with torch's default
     2 threads against 40 s with one.
     """
-    threads = torch.get_num_threads()
-    if device.type == "cpu":
-        torch.set_num_threads(1)
-    try:
+    with cpu_threads(device, 1):
         return _restyle_logos(Path(out_dir), device)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _restyle_logos(out_dir: Path, device: torch.device) -> Section:
