@@ -56,8 +56,8 @@ def _register_scene(subparsers) -> None:
                                 "preview PNGs, orbit.mp4, side_by_side.mp4 and report.json.\n\nexample: stylize "
                                 "scene scenes/splats/sample_scene.ply scenes/images/starry_night.jpg -o out/scene "
                                 "--cameras scenes/splats/transforms.json --steps 150")
-    p.add_argument("scene", metavar="SCENE.ply")
-    p.add_argument("style", metavar="STYLE_IMAGE")
+    p.add_argument("scene", metavar="SCENE.ply", help="3D Gaussian Splatting scene (standard 3DGS .ply)")
+    p.add_argument("style", metavar="STYLE_IMAGE", help="style image (any common image format)")
     p.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="output folder (created)")
     views = p.add_mutually_exclusive_group()
     views.add_argument("--cameras", metavar="transforms.json", default=None, help="training cameras of the capture")
@@ -67,7 +67,7 @@ def _register_scene(subparsers) -> None:
     p.add_argument("--size", type=int, default=d.size, help="long side of training renders in pixels")
     p.add_argument("--steps", type=int, default=d.steps, help="optimisation steps (one random view each)")
     p.add_argument("--loss", choices=LOSSES, default=d.loss, help="style loss")
-    p.add_argument("--style-weight", type=float, default=d.style_weight)
+    p.add_argument("--style-weight", type=float, default=d.style_weight, help="weight of the style loss term")
     p.add_argument("--content-weight", type=float, default=d.content_weight,
                    help="weight of the VGG feature MSE against the original renders (Caffe-scale features)")
     p.add_argument("--tv-weight", type=float, default=d.tv_weight, help="image total-variation weight")
@@ -79,7 +79,7 @@ def _register_scene(subparsers) -> None:
     p.add_argument("--no-color-transfer", action="store_true", help="skip the colour transfer before and after")
     p.add_argument("--lr", type=float, default=d.lr, help="Adam learning rate")
     p.add_argument("--video-frames", type=int, default=48, help="frames of orbit.mp4 and side_by_side.mp4 (0: none)")
-    p.add_argument("--fps", type=float, default=24.0)
+    p.add_argument("--fps", type=float, default=24.0, help="frame rate of the written videos")
     p.add_argument("--checkpoint-every", type=int, default=25, help="steps between checkpoints")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run from OUTDIR's checkpoint")
     p.add_argument("--prompt", default=None, help="text prompt for an SDS (diffusion) term; needs --model")
@@ -95,12 +95,13 @@ def _register_render(subparsers) -> None:
     p = add_command(subparsers, "render", "render a Gaussian splat scene along a camera path to a video",
                     description="Render SCENE.ply along a camera path into OUT (.mp4 H.264 or .gif).\n\n"
                                 "example: stylize render scenes/splats/sample_scene.ply -o orbit.mp4 --frames 96")
-    p.add_argument("scene", metavar="SCENE.ply")
-    p.add_argument("-o", "--output", required=True, metavar="OUT.mp4")
+    p.add_argument("scene", metavar="SCENE.ply", help="3D Gaussian Splatting scene (standard 3DGS .ply)")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.mp4", help="output video (.mp4/.mov/.mkv/.gif)")
     _add_path_options(p, default_frames=96)
-    p.add_argument("--fps", type=float, default=24.0)
+    p.add_argument("--fps", type=float, default=24.0, help="frame rate of the written videos")
     p.add_argument("--sh-degree", type=int, default=None, help="SH degree used for rendering (default: the scene's)")
-    p.add_argument("--background", type=float, nargs=3, default=(1.0, 1.0, 1.0), metavar=("R", "G", "B"))
+    p.add_argument("--background", type=float, nargs=3, default=(1.0, 1.0, 1.0), metavar=("R", "G", "B"),
+                   help="background colour, each channel in [0, 1]")
     p.add_argument("--save-path", metavar="FILE.json", default=None, help="also write the camera path as JSON")
     add_common_options(p, seed=False)
     p.set_defaults(func=run_render)
@@ -111,8 +112,8 @@ def _register_metrics(subparsers) -> None:
                     description="Render both scenes along a camera path, warp frame t+k into frame t with the "
                                 "rendered depth and known cameras, mask occlusions by a depth test, and report the "
                                 "masked RMSE for k=1 and k=7 (and the style distance with --style).")
-    p.add_argument("original", metavar="ORIGINAL.ply")
-    p.add_argument("stylized", metavar="STYLIZED.ply")
+    p.add_argument("original", metavar="ORIGINAL.ply", help="the scene before stylization")
+    p.add_argument("stylized", metavar="STYLIZED.ply", help="the stylized scene (same Gaussians)")
     _add_path_options(p, default_frames=32)
     p.add_argument("--style", metavar="STYLE_IMAGE", default=None, help="style image for the style distance")
     p.add_argument("--long-range", type=int, default=7, help="frame gap k of the long-range score")
