@@ -53,7 +53,7 @@ def image_section(out_dir: Path, device: torch.device, size: int, steps: int) ->
         save_image(result.image, folder / f"result_{stem}.png")
         section.items.append(Item(
             title=f"{IMAGE_DEMO_CONTENT} × {name}",
-            media=[("content", f"image/content.jpg"), ("style", f"image/style_{stem}.jpg"),
+            media=[("content", "image/content.jpg"), ("style", f"image/style_{stem}.jpg"),
                    ("result", f"image/result_{stem}.png")],
             caption=f"stylize image scenes/images/{IMAGE_DEMO_CONTENT} scenes/images/{name} -o result.png "
                     f"--size {size} --steps {steps}\n{seconds:.1f} s on {device}; style loss "

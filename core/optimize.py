@@ -61,14 +61,20 @@ class Checkpoint:
         with atomic_output(self.path) as tmp:
             torch.save({"meta": self.meta, **state}, tmp)
 
-    def load(self) -> Optional[dict]:
-        """The saved state, or None when there is no checkpoint file."""
+    def read(self) -> Optional[dict]:
+        """The saved state without checking its meta, or None when there is no checkpoint file."""
         if not self.path.exists():
             return None
         try:
-            state = torch.load(self.path, map_location="cpu", weights_only=False)
+            return torch.load(self.path, map_location="cpu", weights_only=False)
         except Exception as exc:
             raise InputError(f"checkpoint {self.path} is unreadable ({exc}); delete it to start over") from None
+
+    def load(self) -> Optional[dict]:
+        """The saved state, or None when there is no checkpoint file; refuses a state with other meta."""
+        state = self.read()
+        if state is None:
+            return None
         if state.get("meta") != self.meta:
             raise InputError(f"checkpoint {self.path} was made with other inputs or settings; delete it to start over")
         return state

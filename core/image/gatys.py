@@ -12,7 +12,6 @@ Several styles blend their Grams with weights; a mask limits where style applies
 runs coarse-to-fine levels; colour preservation keeps the content's chrominance.
 """
 
-import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Sequence
@@ -204,16 +203,6 @@ def stylize_gatys(
 
 def _checkpoint_level(checkpoint: Checkpoint) -> int:
     """The pyramid level a saved checkpoint belongs to (0 when there is none)."""
-    if not checkpoint.path.exists():
-        return 0
-    try:
-        state = torch.load(checkpoint.path, map_location="cpu", weights_only=False)
-    except Exception as exc:
-        raise InputError(f"checkpoint {checkpoint.path} is unreadable ({exc}); delete it to start over") from None
-    return int(state.get("meta", {}).get("level", 0))
+    state = checkpoint.read()
+    return 0 if state is None else int(state.get("meta", {}).get("level", 0))
 
-
-def config_from_dict(values: dict) -> GatysConfig:
-    """Build a config from a dict, ignoring keys that are not fields (e.g. parsed CLI arguments)."""
-    names = {f.name for f in dataclasses.fields(GatysConfig)}
-    return GatysConfig(**{k: v for k, v in values.items() if k in names and v is not None})

@@ -1,6 +1,6 @@
 """Mean/std (AdaIN) style loss: per-channel first and second moments matched per layer (Huang & Belongie 2017)."""
 
-from typing import Mapping, Optional, Sequence
+from typing import Mapping, Optional
 
 import torch
 
@@ -15,19 +15,6 @@ def feature_stats(features: torch.Tensor, eps: float = EPS) -> "tuple[torch.Tens
     mean = feats.mean(dim=(2, 3))
     var = feats.var(dim=(2, 3), unbiased=False)
     return mean, torch.sqrt(var + eps)
-
-
-def blend_stats(stats: Sequence[Mapping[str, tuple]], weights: Optional[Sequence[float]] = None) -> dict:
-    """Weighted average of several style images' ``{layer: (mean, std)}`` (weights renormalised to sum 1)."""
-    weights = [1.0] * len(stats) if weights is None else [float(w) for w in weights]
-    if not stats or len(weights) != len(stats) or any(w < 0 for w in weights) or sum(weights) <= 0:
-        raise ValueError(f"blend weights {weights} must be {len(stats)} non-negative numbers with a positive sum")
-    total = sum(weights)
-    return {
-        layer: (sum(w / total * s[layer][0] for w, s in zip(weights, stats)),
-                sum(w / total * s[layer][1] for w, s in zip(weights, stats)))
-        for layer in stats[0]
-    }
 
 
 def meanstd_style_loss(

@@ -10,7 +10,7 @@ BGR ImageNet mean ``[103.939, 116.779, 123.68]``. Zero padding, as in the origin
 import functools
 import importlib.util
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable
 
 import torch
 import torch.nn.functional as F
@@ -160,7 +160,3 @@ def cpu_has_fast_bf16() -> bool:
         return False
     return "amx_bf16" in flags
 
-
-def deepest_layer(layers: Sequence[str]) -> str:
-    """The requested layer computed last (forward passes stop there)."""
-    return max(layers, key=LAYER_INDEX.__getitem__)

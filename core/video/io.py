@@ -70,7 +70,7 @@ def _sequence_files(folder: Path) -> list:
 def _stream_fps(stream) -> Fraction:
     rate = stream.average_rate or stream.guessed_rate or stream.base_rate
     if not rate or rate <= 0:
-        raise InputError(f"video stream has no usable frame rate")
+        raise InputError("video stream has no usable frame rate")
     return Fraction(rate)
 
 

@@ -1,4 +1,3 @@
-import pytest
 import torch
 
 from core.colour import (apply_affine_colour, fit_affine_colour_map, histogram_match, image_pixels,

@@ -3,7 +3,6 @@
 import json
 
 import pytest
-import torch
 
 from core.cli import main
 from core.io.images import load_image, save_image
