@@ -2,6 +2,11 @@
 
 It shows a progress bar with the live loss, tracks the best parameters seen, keeps them on Ctrl-C, and saves
 and resumes checkpoints. Front ends only supply the parameters and a loss function.
+
+Deterministic objectives (one image, fixed targets) keep the lowest-loss parameters (``keep="best"``).
+Stochastic ones — a random camera or crop per step — keep the last (``keep="last"``): there the lowest single
+loss only marks the easiest draw, not the best parameters. Their random generator is checkpointed with the
+parameters, so a resumed run draws what the uninterrupted run would have drawn.
 """
 
 import os
@@ -20,11 +25,15 @@ LossFn = Callable[[], Dict[str, torch.Tensor]]
 """Returns a dict of named loss terms; the key ``"total"`` is what gets minimised."""
 
 OPTIMIZERS = ("lbfgs", "adam")
+KEEP = ("best", "last")
 
 
 @dataclass
 class OptimizeResult:
-    """Outcome of :func:`optimize`. ``params`` hold the best values seen when the loop ends."""
+    """Outcome of :func:`optimize`. ``params`` hold the kept values (best or last) when the loop ends.
+
+    ``best_loss`` is the lowest loss seen (``keep="best"``) or the loss of the last evaluated step.
+    """
 
     best_loss: float
     history: List[dict] = field(default_factory=list)
@@ -94,17 +103,23 @@ def optimize(
     resume: bool = False,
     progress: bool = True,
     desc: str = "stylizing",
+    keep: str = "best",
+    generator: Optional[torch.Generator] = None,
 ) -> OptimizeResult:
     """Minimise ``loss_fn()["total"]`` over ``params`` for ``steps`` optimiser steps.
 
     ``project`` runs without gradient after each step (e.g. clamp pixels into [0,1]). On return (also after
-    Ctrl-C, which sets ``interrupted``) the tensors in ``params`` hold the best values seen. With
-    ``checkpoint``, state is saved every ``checkpoint.every`` steps and on Ctrl-C; ``resume=True`` continues
-    from a saved state. The checkpoint file is removed when all steps completed.
+    Ctrl-C, which sets ``interrupted``) the tensors in ``params`` hold the lowest-loss values seen
+    (``keep="best"``) or the last ones (``keep="last"``, for stochastic objectives). With ``checkpoint``, state
+    is saved every ``checkpoint.every`` steps and on Ctrl-C; ``resume=True`` continues from a saved state.
+    ``generator``: the RNG ``loss_fn`` draws from; its state is checkpointed and restored on resume. The
+    checkpoint file is removed when all steps completed.
     """
+    if keep not in KEEP:
+        raise ValueError(f"keep must be one of {KEEP}, got {keep!r}")
     params = list(params)
     opt = make_optimizer(params, optimizer, lr)
-    best = {"loss": float("inf"), "values": [p.detach().clone() for p in params]}
+    best = {"loss": float("inf"), "values": [p.detach().clone() for p in params] if keep == "best" else []}
     history: List[dict] = []
     start_step = 0
     if resume and checkpoint is not None:
@@ -116,6 +131,8 @@ def optimize(
             opt.load_state_dict(state["optimizer"])
             best = {"loss": state["best_loss"], "values": [v.to(p) for v, p in zip(state["best_params"], params)]}
             history, start_step = state["history"], state["step"]
+            if generator is not None and state.get("generator") is not None:
+                generator.set_state(state["generator"])
 
     last_terms: dict = {}
 
@@ -125,22 +142,26 @@ def optimize(
         total = terms["total"]
         total.backward()
         value = float(total.detach())
-        if value < best["loss"]:
+        if keep == "last":
+            best["loss"] = value
+        elif value < best["loss"]:
             best["loss"] = value
             best["values"] = [p.detach().clone() for p in params]
         last_terms.clear()
         last_terms.update({k: float(v.detach()) for k, v in terms.items()})
         return total
 
-    def save(step: int) -> None:
+    def save(step: int, generator_state: Optional[torch.Tensor]) -> None:
         if checkpoint is not None:
             checkpoint.save({"params": [p.detach().cpu() for p in params], "optimizer": opt.state_dict(),
                              "best_loss": best["loss"], "best_params": [v.cpu() for v in best["values"]],
-                             "history": history, "step": step})
+                             "history": history, "step": step,
+                             "generator": generator_state})
 
     interrupted = False
     step = start_step
     bar = tqdm(total=steps, initial=start_step, desc=desc, disable=not progress, dynamic_ncols=True, leave=False)
+    generator_state = generator.get_state() if generator is not None else None
     started = time.perf_counter()
     try:
         while step < steps:
@@ -149,25 +170,28 @@ def optimize(
                 with torch.no_grad():
                     project()
             step += 1
+            # the RNG as the next step starts: an interrupted step is redone from here on resume
+            generator_state = generator.get_state() if generator is not None else None
             history.append({"step": step, **last_terms})
             bar.set_postfix(loss=f"{last_terms.get('total', float('nan')):.4g}")
             bar.update(1)
             if checkpoint is not None and step % checkpoint.every == 0 and step < steps:
-                save(step)
+                save(step, generator_state)
     except KeyboardInterrupt:
         interrupted = True
-        save(step)
+        save(step, generator_state)
     finally:
         bar.close()
     seconds = time.perf_counter() - started
-    # Evaluate the final parameters too, so the best-of includes the last step's result.
-    if not interrupted and steps > start_step:
-        with torch.enable_grad():
-            closure()
-        opt.zero_grad(set_to_none=True)
-    with torch.no_grad():
-        for p, value in zip(params, best["values"]):
-            p.copy_(value)
+    if keep == "best":
+        # Evaluate the final parameters too, so the best-of includes the last step's result.
+        if not interrupted and steps > start_step:
+            with torch.enable_grad():
+                closure()
+            opt.zero_grad(set_to_none=True)
+        with torch.no_grad():
+            for p, value in zip(params, best["values"]):
+                p.copy_(value)
     if checkpoint is not None and not interrupted:
         checkpoint.remove()
     return OptimizeResult(best_loss=best["loss"], history=history, steps_done=step - start_step,

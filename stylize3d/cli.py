@@ -253,7 +253,7 @@ def run_scene(args) -> int:
     report.write(report_path)
     report.write(args.report)
     if result.optimization.interrupted:
-        print(f"stylize scene: interrupted; wrote the best scene so far to {ply_out} (no final colour transfer, no "
+        print(f"stylize scene: interrupted; wrote the scene as of the last step to {ply_out} (no final colour transfer, no "
               f"videos; continue with the same command plus --resume)", file=sys.stderr)
         return EXIT_INTERRUPTED
     return 0

@@ -154,8 +154,10 @@ def stylize_scene(scene: GaussianScene, cameras: Cameras, style: torch.Tensor, c
                   extra_loss: Optional[Callable[[torch.Tensor], torch.Tensor]] = None) -> SceneStyleResult:
     """Stylize ``scene`` (on its device) seen from ``cameras`` after ``style`` (``1,3,H,W`` in [0,1]).
 
-    ``extra_loss`` (e.g. an SDS loss) is added to the objective on each step's render. On Ctrl-C the best
-    parameters so far are kept and the final colour transfer is skipped (``optimization.interrupted``).
+    ``extra_loss`` (e.g. an SDS loss) is added to the objective on each step's render. Each step renders one
+    random camera, so the last parameters are kept (the lowest single-view loss only marks the easiest view),
+    also on Ctrl-C, which skips the final colour transfer (``optimization.interrupted``). The camera RNG is
+    checkpointed: a resumed run visits the views the uninterrupted run would have.
     """
     config.validate()
     device = scene.device
@@ -203,7 +205,8 @@ def stylize_scene(scene: GaussianScene, cameras: Cameras, style: torch.Tensor, c
         return terms
 
     result = optimize([params[n] for n in trainable], loss_fn, config.steps, optimizer="adam", lr=config.lr,
-                      checkpoint=checkpoint, resume=resume, progress=progress, desc="stylizing scene")
+                      checkpoint=checkpoint, resume=resume, progress=progress, desc="stylizing scene",
+                      keep="last", generator=generator)
     stylized = scene_now().detached_clone()
     if config.color_transfer and not result.interrupted:
         views = render_all(stylized, cameras, width, height, BACKGROUND, degree)

@@ -143,7 +143,7 @@ def run_restyle(args) -> int:
                       "loss_history": [h["total"] for h in result.optimization.history]}
     report.write(args.report)
     if result.interrupted:
-        print(f"stylize svg: interrupted; wrote the best result so far to {output} "
+        print(f"stylize svg: interrupted; wrote the result so far to {output} "
               f"(continue with the same command plus --resume)", file=sys.stderr)
         return EXIT_INTERRUPTED
     return 0

@@ -147,8 +147,9 @@ def restyle_scene(
 ) -> RestyleResult:
     """Optimise ``scene`` in place towards the style of ``style`` (``1,3,h,w`` in [0,1]).
 
-    ``extra_loss(render) -> scalar`` adds a term on each full render (e.g. a diffusion prior). The scene's
-    tensors hold the best values seen when this returns (also after Ctrl-C).
+    ``extra_loss(render) -> scalar`` adds a term on each full render (e.g. a diffusion prior). When this returns
+    (also after Ctrl-C) the scene's tensors hold the lowest-loss values seen, or the last values when the
+    objective is stochastic (random crops or an extra loss such as SDS), where a low single loss means little.
     """
     config.validate()
     if not scene.shapes:
@@ -198,7 +199,8 @@ def restyle_scene(
 
     initial = {k: float(v.detach()) for k, v in loss_fn().items()}
     result = optimize(params.leaves, loss_fn, config.steps, optimizer="adam", lr=config.lr, project=params.project,
-                      checkpoint=checkpoint, resume=resume, progress=progress, desc="restyling svg")
+                      checkpoint=checkpoint, resume=resume, progress=progress, desc="restyling svg",
+                      keep="last" if config.crops > 0 or extra_loss is not None else "best", generator=generator)
     params.finish()
     palette = None
     if config.palette_from_style:

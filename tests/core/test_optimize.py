@@ -68,3 +68,46 @@ def test_checkpoint_refuses_other_settings(tmp_path):
     (tmp_path / "bad.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(InputError, match="unreadable"):
         Checkpoint(tmp_path / "bad.pt").load()
+
+
+def test_keep_last_returns_the_final_step_not_the_lowest_loss():
+    x = torch.zeros(1, requires_grad=True)
+    # the same overshooting run as above: keep="best" would restore the start, keep="last" must not
+    result = optimize([x], _quadratic(x, torch.ones(1)), 3, optimizer="adam", lr=50.0, progress=False, keep="last")
+    assert abs(x.item()) > 10  # Adam's steps are about lr each: the last value is far from the start
+    assert result.best_loss == pytest.approx(result.history[-1]["total"])
+
+
+def test_unknown_keep_mode():
+    x = torch.zeros(1, requires_grad=True)
+    with pytest.raises(ValueError, match="keep must be one of"):
+        optimize([x], _quadratic(x, torch.ones(1)), 1, progress=False, keep="median")
+
+
+def test_resume_restores_the_random_draws_of_a_stochastic_objective(tmp_path):
+    """A loss that samples a random target each step (like a random camera) resumes onto the same draws."""
+    targets = torch.tensor([[1.0, 0.0], [0.0, 2.0], [-1.0, 1.0], [3.0, 3.0]])
+
+    def run(stop_at=None, resume=False):
+        x = torch.zeros(2, requires_grad=True)
+        generator = torch.Generator().manual_seed(7)
+        drawn, calls = [], {"n": 0}
+
+        def loss():
+            calls["n"] += 1
+            i = int(torch.randint(len(targets), (1,), generator=generator))
+            if stop_at is not None and calls["n"] == stop_at:
+                raise KeyboardInterrupt  # after this step's draw: resume must redraw it
+            drawn.append(i)
+            return {"total": ((x - targets[i]) ** 2).sum()}
+
+        ckpt = Checkpoint(tmp_path / "ckpt.pt", every=1, meta={"job": 2})
+        optimize([x], loss, 10, optimizer="adam", lr=0.3, checkpoint=ckpt, resume=resume, progress=False,
+                 keep="last", generator=generator)
+        return x.detach(), drawn
+
+    reference, reference_draws = run()
+    run(stop_at=5)
+    resumed, resumed_draws = run(resume=True)
+    assert resumed_draws == reference_draws[4:]
+    assert torch.allclose(resumed, reference, atol=1e-6)

@@ -72,8 +72,9 @@ def test_opacity_mode_trains_opacity_but_not_scales(make_scene):
     assert "geometry" in result.last_terms
 
 
-def test_interrupt_keeps_best_and_resume_matches_uninterrupted_run(make_scene, tmp_path):
-    scene, cams, style = _setup(make_scene)
+def test_interrupt_keeps_last_and_resume_matches_uninterrupted_run(make_scene, tmp_path):
+    scene, _, style = _setup(make_scene)
+    cams = orbit(torch.zeros(3), 2.5, 20.0, 5, width=32, height=32)  # several views: the camera RNG must resume
     config = SceneStyleConfig(steps=4, size=32, lr=0.1)
     straight = stylize_scene(scene, cams, style, config, progress=False)
 

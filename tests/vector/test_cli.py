@@ -145,7 +145,7 @@ def test_ctrl_c_keeps_best_result_and_resume_finishes(tmp_path, monkeypatch, cap
             "--crops", "0", "--quiet", "--optimize", "colors,points", "--report", str(tmp_path / "r.json")]
     monkeypatch.setattr(restyle, "xing_loss", interrupting)
     assert main(argv) == 130
-    assert "interrupted; wrote the best result so far" in capsys.readouterr().err
+    assert "interrupted; wrote the result so far" in capsys.readouterr().err
     assert out.exists() and out.with_suffix(".png").exists()
     checkpoint = tmp_path / ".o.svg.ckpt"
     assert checkpoint.exists()
