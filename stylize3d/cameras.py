@@ -189,14 +189,53 @@ def _frame_intrinsics(meta: dict, frame: dict, image: Path | None, where: str) -
     return (*values, int(w), int(h))
 
 
-def load_transforms(path: "str | os.PathLike", downscale: float = 1.0) -> Cameras:
+def load_dataparser_transform(path: "str | os.PathLike") -> tuple[torch.Tensor, float]:
+    """Read nerfstudio's ``dataparser_transforms.json`` → ``(T, scale)``: ``T`` a 4x4 float64 rigid transform.
+
+    nerfstudio re-orients, centres and scales the capture's poses before training (``transform``: 3x4, ``scale``:
+    a positive number) and writes both into its output folder. Splats it exports live in that training frame, so
+    the capture's cameras must be moved the same way (:func:`apply_dataparser_transform`) to see them.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"dataparser transforms file {path} does not exist")
+    try:
+        doc = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path} is not valid JSON ({exc})") from None
+    if not isinstance(doc, dict) or "transform" not in doc or "scale" not in doc:
+        raise InputError(f"{path}: expected nerfstudio's dataparser_transforms.json with 'transform' and 'scale'")
+    transform = _matrix(doc["transform"], f"{path} transform")
+    check_rigid(transform, f"{path} transform")
+    try:
+        scale = float(doc["scale"])
+    except (TypeError, ValueError):
+        raise InputError(f"{path}: scale must be a number") from None
+    if not (math.isfinite(scale) and scale > 0):
+        raise InputError(f"{path}: scale must be finite and positive, got {doc['scale']}")
+    return transform, scale
+
+
+def apply_dataparser_transform(c2w: torch.Tensor, transform: torch.Tensor, scale: float) -> torch.Tensor:
+    """Move ``B,4,4`` camera-to-world matrices into nerfstudio's training frame: ``T @ c2w``, then the camera
+    positions (not the rotations) times ``scale``."""
+    moved = transform.to(c2w) @ c2w
+    moved[:, :3, 3] *= scale
+    return moved
+
+
+def load_transforms(path: "str | os.PathLike", downscale: float = 1.0,
+                    dataparser: "str | os.PathLike | None" = None) -> Cameras:
     """Load the cameras of a nerfstudio / Blender ``transforms.json``.
 
     Global or per-frame intrinsics (``fl_x fl_y cx cy w h`` or ``camera_angle_x``), ``camera_model`` PINHOLE or
     OPENCV (distortion is ignored with a warning: the renderers are pinhole), ``downscale`` divides the image
     size and intrinsics. Frames that name a ``file_path`` must point at an existing file (relative to the JSON's
-    folder; a missing extension is tried as ``.png``). Raises :class:`InputError` on any problem.
+    folder; a missing extension is tried as ``.png``). ``dataparser``: nerfstudio's ``dataparser_transforms.json``
+    of the training run, applied to the poses so they match a splat exported from that run. Raises
+    :class:`InputError` on any problem.
     """
+    moved_by = load_dataparser_transform(dataparser) if dataparser is not None else None
     path = Path(path)
     if not path.is_file():
         raise InputError(f"cameras file {path} does not exist")
@@ -238,7 +277,10 @@ def load_transforms(path: "str | os.PathLike", downscale: float = 1.0) -> Camera
         heights.append(new_h)
     if missing:
         raise InputError(f"{path}: {len(missing)} image(s) named by frames are missing, e.g. {missing[0]}")
-    return Cameras(c2w_opengl_to_viewmat(torch.stack(c2ws)), torch.stack(Ks), torch.tensor(widths), torch.tensor(heights))
+    c2w = torch.stack(c2ws)
+    if moved_by is not None:
+        c2w = apply_dataparser_transform(c2w, *moved_by)
+    return Cameras(c2w_opengl_to_viewmat(c2w), torch.stack(Ks), torch.tensor(widths), torch.tensor(heights))
 
 
 def transforms_dict(cameras: Cameras) -> dict:

@@ -40,6 +40,7 @@ def _add_path_options(p, default_frames: int) -> None:
                    "nerfstudio viewer camera_path.json)")
     p.add_argument("--cameras", metavar="transforms.json", default=None,
                    help="nerfstudio/Blender cameras of the capture (used to fit the path)")
+    _add_dataparser_option(p)
     p.add_argument("--frames", type=int, default=default_frames, help="frames of the camera path")
     p.add_argument("--size", type=int, default=256, help="long side of the rendered frames in pixels")
     p.add_argument("--backend", default="auto", choices=BACKENDS, help="renderer: torch, gsplat (CUDA) or auto")
@@ -47,6 +48,22 @@ def _add_path_options(p, default_frames: int) -> None:
                    help="camera elevation above the centre in degrees (default: fitted; 25 without --cameras)")
     p.add_argument("--up", type=float, nargs=3, default=None, metavar=("X", "Y", "Z"),
                    help="world up direction for paths fitted to the scene (default +z; from --cameras when given)")
+
+
+def _add_dataparser_option(p) -> None:
+    p.add_argument("--dataparser-transforms", metavar="dataparser_transforms.json", default=None,
+                   help="nerfstudio's dataparser_transforms.json of the run that trained SCENE: moves --cameras into "
+                        "the frame its exported splats use")
+
+
+def _load_cameras(args, downscale: float = 1.0) -> Cameras:
+    """``--cameras``, moved by ``--dataparser-transforms`` when given."""
+    return load_transforms(args.cameras, downscale=downscale, dataparser=args.dataparser_transforms)
+
+
+def _check_dataparser_needs_cameras(args) -> None:
+    if args.dataparser_transforms and not args.cameras:
+        raise InputError("--dataparser-transforms moves the --cameras poses: give --cameras too")
 
 
 def _register_scene(subparsers) -> None:
@@ -63,6 +80,7 @@ def _register_scene(subparsers) -> None:
     views.add_argument("--cameras", metavar="transforms.json", default=None, help="training cameras of the capture")
     views.add_argument("--orbit", type=int, metavar="N", default=None,
                        help="train on N views on an orbit fitted to the scene (default 24 when no --cameras)")
+    _add_dataparser_option(p)
     p.add_argument("--downscale", type=float, default=1.0, help="downscale factor for --cameras intrinsics")
     p.add_argument("--size", type=int, default=d.size, help="long side of training renders in pixels")
     p.add_argument("--steps", type=int, default=d.steps, help="optimisation steps (one random view each)")
@@ -136,13 +154,14 @@ def _video_size(cameras: Cameras, long_side: int) -> tuple[int, int]:
 
 def _camera_path(args, scene: GaussianScene, size: int) -> Cameras:
     """The camera path of ``--path`` (a kind or a JSON file), fitted to ``--cameras`` when given."""
+    _check_dataparser_needs_cameras(args)
     if args.path.endswith(".json"):
         return read_camera_path(args.path)
     up = torch.tensor(args.up, dtype=torch.float64) if args.up else None
     if up is not None and not (torch.isfinite(up).all() and up.norm() > 0):
         raise InputError("--up must be a finite, non-zero direction")
     if args.cameras:
-        train = load_transforms(args.cameras)
+        train = _load_cameras(args)
         return path_around(args.path, args.frames, *_video_size(train, size), cameras=train, up=up,
                            elevation_deg=args.elevation)
     return path_around(args.path, args.frames, size, size, scene=scene, up=up, elevation_deg=args.elevation)
@@ -186,8 +205,9 @@ def run_render(args) -> int:
 
 
 def _training_cameras(args, scene: GaussianScene) -> Cameras:
+    _check_dataparser_needs_cameras(args)
     if args.cameras:
-        return load_transforms(args.cameras, downscale=args.downscale)
+        return _load_cameras(args, downscale=args.downscale)
     views = 24 if args.orbit is None else args.orbit
     if views < 2:
         raise InputError(f"--orbit needs at least 2 views, got {views}")

@@ -161,3 +161,47 @@ def test_path_fitted_to_cameras_recovers_their_orbit():
     assert torch.allclose(project(path, centre[None])[:, 0, :2], torch.tensor([32.0, 24.0]), atol=1e-3)
     ell = path_around("ellipse", 4, 64, 48, cameras=train, elevation_deg=0.0)
     assert (ell.centers() - centre).norm(dim=1).tolist() == pytest.approx([3.0, 2.1, 3.0, 2.1], abs=1e-4)
+
+
+def _dataparser_file(tmp_path, transform, scale):
+    path = tmp_path / "dataparser_transforms.json"
+    path.write_text(json.dumps({"transform": transform, "scale": scale}))
+    return path
+
+
+def test_dataparser_transform_moves_cameras_with_the_exported_scene(tmp_path):
+    """A point p of the capture sits at s·(R p + t) in nerfstudio's training frame (where exported splats live);
+    the moved cameras must see it at the same pixel, at s times the depth."""
+    angle = math.radians(30)
+    rot = torch.tensor([[math.cos(angle), -math.sin(angle), 0], [math.sin(angle), math.cos(angle), 0], [0, 0, 1]],
+                       dtype=torch.float64)
+    rot = rot @ torch.tensor([[1, 0, 0], [0, 0, -1], [0, 1, 0]], dtype=torch.float64)  # and a quarter turn about x
+    shift, scale = torch.tensor([0.5, -1.0, 2.0], dtype=torch.float64), 0.25
+    transform = torch.cat([rot, shift[:, None]], dim=1).tolist()
+    frames = [{"transform_matrix": _c2w(4.0), "fl_x": 50, "fl_y": 50, "w": 64, "h": 48},
+              {"transform_matrix": [[0, 0, 1, 5], [1, 0, 0, 0], [0, 1, 0, 0.5], [0, 0, 0, 1]],
+               "fl_x": 60, "fl_y": 60, "w": 64, "h": 48}]
+    path = _transforms(tmp_path, frames)
+    capture = load_transforms(path)
+    moved = load_transforms(path, dataparser=_dataparser_file(tmp_path, transform, scale))
+    points = torch.tensor([[0.0, 0, 0], [0.3, -0.2, 0.1], [-0.4, 0.25, -0.3]])
+    in_training_frame = (scale * (points.double() @ rot.T + shift)).float()
+    before, after = project(capture, points), project(moved, in_training_frame)
+    assert torch.allclose(after[..., :2], before[..., :2], atol=1e-3)
+    assert torch.allclose(after[..., 2], scale * before[..., 2], atol=1e-4)
+
+
+@pytest.mark.parametrize("doc,message", [
+    ({"transform": [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0]]}, "with 'transform' and 'scale'"),
+    ({"transform": [[2, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0]], "scale": 1}, "not a rigid transform"),
+    ({"transform": [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0]], "scale": -2}, "finite and positive"),
+    ({"transform": [[1, 0], [0, 1]], "scale": 1}, "expected 4x4"),
+])
+def test_dataparser_transform_bad_input(tmp_path, doc, message):
+    path = _transforms(tmp_path, [{"transform_matrix": _c2w(), "fl_x": 50, "fl_y": 50, "w": 64, "h": 48}])
+    bad = tmp_path / "dp.json"
+    bad.write_text(json.dumps(doc))
+    with pytest.raises(InputError, match=message):
+        load_transforms(path, dataparser=bad)
+    with pytest.raises(InputError, match="does not exist"):
+        load_transforms(path, dataparser=tmp_path / "missing.json")

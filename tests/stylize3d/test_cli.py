@@ -105,6 +105,8 @@ def _transforms(tmp_path, **frame):
     ("non_finite", "NaN"),
     ("non_rigid", "not a rigid"),
     ("bad_loss", "invalid choice"),
+    ("dataparser_without_cameras", "give --cameras too"),
+    ("bad_dataparser", "'transform' and 'scale'"),
 ])
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(case, message, scene_ply, style_png, tmp_path, capsys):
     if case == "cuda" and torch.cuda.is_available():
@@ -128,6 +130,11 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(case, message, scene_pl
         extra = ["--cameras", str(_transforms(tmp_path, transform_matrix=[[3, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]]))]
     elif case == "bad_loss":
         extra += ["--loss", "fancy"]
+    elif case in ("dataparser_without_cameras", "bad_dataparser"):
+        (tmp_path / "dp.json").write_text(json.dumps({"transform": [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0]]}))
+        extra += ["--dataparser-transforms", str(tmp_path / "dp.json")]
+        if case == "bad_dataparser":
+            extra = ["--cameras", str(_transforms(tmp_path)), *extra[2:]]
     out = tmp_path / "out"
     argv = ["scene", scene, style, "-o", str(out), "--steps", "1", "--size", "32", "--quiet", *extra]
     if case == "bad_loss":  # argparse usage errors exit directly
