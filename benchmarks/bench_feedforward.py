@@ -8,9 +8,21 @@ Quality (``--quality``): reconstruction PSNR (encode then decode, no style: ``--
 ``--recon-size``, and ``core.metrics`` style/content distance and SSIM (the ``stylize metrics`` yardstick, 256 px) of
 AdaIN, WCT and a 300-step Gatys result made with ``stylize image`` on the same pair at 256 px.
 
+Compute floor: the speed table also gives the floating-point work of one stylization
+(``torch.utils.flop_counter`` on the encoder → transform → decoder pass) and the least time this CPU could take for
+it at the best throughput it sustains on a single 3×3 convolution of the same network (measured here, channels-last,
+the fastest layout); no implementation of this architecture can beat that floor on this machine.
+
+Ideal-decoder bound (``--bound``): a decoder trained with the AdaIN loss can at best output the image that
+minimises that loss. The bound optimises the image itself against exactly the training objective
+(``core.train.loop.AdaINTargets``: relu4_1 content to the AdaIN target + style weight × mean/std terms) with
+L-BFGS from the content image, and reports its style/content distance beside Gatys' — so a target a perfect
+decoder cannot reach shows as such.
+
 Usage::
 
     OMP_NUM_THREADS=1 python benchmarks/bench_feedforward.py --quality --gatys-image out/gatys300.png
+    python benchmarks/bench_feedforward.py --no-speed --bound --gatys-image out/gatys300.png
 """
 
 import argparse
@@ -24,10 +36,15 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from compute_floor import gflop, sustained_conv_gflops
 from core.cli import main as stylize
+from core.image.feedforward import load_models, stylize_feedforward
 from core.image.gatys import GatysConfig, stylize_gatys
 from core.io.images import load_image, save_image
 from core.metrics import content_distance, ssim, style_distance
+from core.nn.decoder import INPUT_LAYER
+from core.optimize import optimize
+from core.train.loop import STYLE_LAYERS, AdaINTargets
 
 ROOT = Path(__file__).resolve().parent.parent
 HELD_OUT_CONTENT = ROOT / "scenes/images/stone_house.png"
@@ -56,8 +73,19 @@ def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
     return 10 * math.log10(1.0 / max(mse, 1e-12))
 
 
+def stylization_gflop(side: int) -> float:
+    """Floating-point work (GFLOP) of one AdaIN stylization of a ``side``² image with a ``side``² style."""
+    load_models()
+    image = torch.rand(1, 3, side, side)
+    return gflop(lambda: stylize_feedforward(image, [image]))
+
+
 def speed(args, work: Path) -> None:
-    print(f"## Speed ({torch.get_num_threads()} thread(s); machine shared with other jobs: see the note)")
+    peak = sustained_conv_gflops()
+    print(f"## Speed ({torch.get_num_threads()} thread(s); best sustained 3×3 convolution here: {peak:.0f} GFLOP/s)")
+    for side in args.sizes:
+        gflop = stylization_gflop(side)
+        print(f"{side}²: {gflop:.0f} GFLOP per stylization → floor {gflop / peak:.2f} s on this machine")
     print("| size | method | load_s | stylize_s | Gatys s/step | Gatys 300 steps (est.) | speed-up |")
     print("|---|---|---|---|---|---|---|")
     for side in args.sizes:
@@ -109,6 +137,32 @@ def quality(args, work: Path) -> None:
         print(f"| {name} | {sd:.4g} | {rs} | {cd:.4g} | {rc} | {ss:.3f} |")
 
 
+def ideal_decoder_bound(args) -> None:
+    """Optimise the image itself against the decoder's training objective (see the module docstring)."""
+    encoder, _ = load_models()
+    content = load_image(args.content, long_side=256).contiguous()
+    style = load_image(args.style, long_side=256)
+    with torch.no_grad():
+        targets = AdaINTargets.of(encoder(content, [INPUT_LAYER])[INPUT_LAYER], encoder(style, STYLE_LAYERS))
+    gatys = load_image(args.gatys_image) if args.gatys_image else None
+    ref = (style_distance(gatys, style), content_distance(gatys, content)) if gatys is not None else None
+    print(f"\n## Ideal-decoder bound ({args.content.name} + {args.style.name}, 256 px, {args.bound_steps} L-BFGS "
+          f"steps on the AdaIN training loss)")
+    print("| style weight | style distance | ratio to Gatys | content distance | ratio to Gatys |")
+    print("|---|---|---|---|---|")
+    for weight in args.bound_style_weights:
+        x = content.clone().requires_grad_(True)
+
+        def loss(x=x, weight=weight):
+            terms = targets.terms(encoder(x, STYLE_LAYERS))
+            return {**terms, "total": terms["content"] + weight * terms["style"]}
+
+        optimize([x], loss, args.bound_steps, project=lambda x=x: x.clamp_(0, 1), progress=False)
+        sd, cd = style_distance(x.detach(), style), content_distance(x.detach(), content)
+        rs, rc = (f"{sd / ref[0]:.2f}", f"{cd / ref[1]:.2f}") if ref else ("n/a", "n/a")
+        print(f"| {weight:g} | {sd:.4g} | {rs} | {cd:.4g} | {rc} |")
+
+
 def parse() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--content", type=Path, default=HELD_OUT_CONTENT)
@@ -123,6 +177,9 @@ def parse() -> argparse.Namespace:
     p.add_argument("--recon-size", type=int, default=512)
     p.add_argument("--gatys-image", type=Path, default=None,
                    help="a 300-step `stylize image --size 256` Gatys result of the same pair")
+    p.add_argument("--bound", action="store_true", help="also run the ideal-decoder bound (module docstring)")
+    p.add_argument("--bound-steps", type=int, default=300)
+    p.add_argument("--bound-style-weights", type=float, nargs="+", default=[10.0, 100.0])
     return p.parse_args()
 
 
@@ -133,4 +190,6 @@ if __name__ == "__main__":
             speed(arguments, Path(tmp))
         if arguments.quality:
             quality(arguments, Path(tmp))
+        if arguments.bound:
+            ideal_decoder_bound(arguments)
     print(f"\n(torch {torch.__version__}, {os.cpu_count()} CPUs visible, {torch.get_num_threads()} torch thread(s))")

