@@ -5,11 +5,15 @@ Packages register through the entry-point group ``stylize.commands``; each entry
 ``handler(args) -> int`` returns the exit status. Core never imports a front end.
 
 User-fixable problems (:class:`core.errors.StylizeError`) print one line and exit with 2; Ctrl-C exits with 130
-after the handler has saved what it could.
+after the handler has saved what it could. SIGTERM (``kill``, ``timeout``, batch schedulers) is handled like
+Ctrl-C while a command runs, so a job stopped that way keeps its best result and checkpoint too.
 """
 
 import argparse
+import contextlib
+import signal
 import sys
+import threading
 from importlib.metadata import entry_points
 from typing import Optional, Sequence
 
@@ -61,11 +65,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def terminate_as_interrupt():
+    """While the block runs (in the main thread), SIGTERM raises :class:`KeyboardInterrupt` like Ctrl-C does."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        with terminate_as_interrupt():
+            return int(args.func(args) or 0)
     except StylizeError as exc:
         print(f"stylize {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -126,6 +126,42 @@ def test_ctrl_c_writes_best_so_far_then_resume_finishes(tmp_path, content_png, s
     assert not (tmp_path / ".o.png.ckpt").exists()
 
 
+def test_sigterm_stops_like_ctrl_c_and_keeps_the_best_result(tmp_path, content_png, style_png):
+    """``kill``/``timeout`` send SIGTERM: the run must stop as on Ctrl-C (best image written, checkpoint kept)."""
+    import signal
+    import time
+
+    out = tmp_path / "o.png"
+    proc = subprocess.Popen([sys.executable, "-m", "core.cli", "image", str(content_png), str(style_png), "-o", str(out),
+                             "--size", "32", "--steps", "1000000", "--optimizer", "adam", "--quiet", "--device", "cpu"],
+                            stderr=subprocess.PIPE, text=True)
+    checkpoint = tmp_path / ".o.png.ckpt"
+    deadline = time.monotonic() + 120
+    while not checkpoint.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)  # the first checkpoint (step 25) proves the optimisation loop is running
+    assert checkpoint.exists(), "the run never reached its first checkpoint"
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted; wrote the best result so far" in err and "Traceback" not in err
+    assert Image.open(out).size == (32, 23) and checkpoint.exists()
+
+
+def test_sigterm_handler_is_scoped_to_the_command():
+    import os
+    import signal
+    import time
+
+    from core.cli import terminate_as_interrupt
+
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(KeyboardInterrupt):
+        with terminate_as_interrupt():
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)  # the handler interrupts the sleep at once
+    assert signal.getsignal(signal.SIGTERM) is before
+
+
 def test_metrics_json(tmp_path, content_png, style_png, capsys):
     code = main(["metrics", str(content_png), "--content", str(content_png), "--style", str(content_png), "--size", "32"])
     assert code == 0
