@@ -189,6 +189,16 @@ def _frame_intrinsics(meta: dict, frame: dict, image: Path | None, where: str) -
     return (*values, int(w), int(h))
 
 
+def _read_json(path: Path, what: str):
+    """The parsed JSON document at ``path``; :class:`InputError` naming ``what`` when missing or not JSON."""
+    if not path.is_file():
+        raise InputError(f"{what} {path} does not exist")
+    try:
+        return json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path} is not valid JSON ({exc})") from None
+
+
 def load_dataparser_transform(path: "str | os.PathLike") -> tuple[torch.Tensor, float]:
     """Read nerfstudio's ``dataparser_transforms.json`` → ``(T, scale)``: ``T`` a 4x4 float64 rigid transform.
 
@@ -197,12 +207,7 @@ def load_dataparser_transform(path: "str | os.PathLike") -> tuple[torch.Tensor, 
     the capture's cameras must be moved the same way (:func:`apply_dataparser_transform`) to see them.
     """
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"dataparser transforms file {path} does not exist")
-    try:
-        doc = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path} is not valid JSON ({exc})") from None
+    doc = _read_json(path, "dataparser transforms file")
     if not isinstance(doc, dict) or "transform" not in doc or "scale" not in doc:
         raise InputError(f"{path}: expected nerfstudio's dataparser_transforms.json with 'transform' and 'scale'")
     transform = _matrix(doc["transform"], f"{path} transform")
@@ -237,12 +242,7 @@ def load_transforms(path: "str | os.PathLike", downscale: float = 1.0,
     """
     moved_by = load_dataparser_transform(dataparser) if dataparser is not None else None
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"cameras file {path} does not exist")
-    try:
-        meta = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path} is not valid JSON ({exc})") from None
+    meta = _read_json(path, "cameras file")
     frames = meta.get("frames") if isinstance(meta, dict) else None
     if not frames:
         raise InputError(f"{path}: no 'frames' list with cameras")
