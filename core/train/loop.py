@@ -93,7 +93,8 @@ class AdaINTargets:
     def of(cls, content_features: torch.Tensor, style_features: dict) -> "AdaINTargets":
         """From the content's relu4_1 (``B,512,h,w``) and the style's features at :data:`STYLE_LAYERS`."""
         stats = {layer: feature_stats(style_features[layer]) for layer in STYLE_LAYERS}
-        weights = {layer: 1.0 / (len(STYLE_LAYERS) * float((m.pow(2) + s.pow(2)).mean())) for layer, (m, s) in stats.items()}
+        weights = {layer: 1.0 / (len(STYLE_LAYERS) * float((m.pow(2) + s.pow(2)).mean()))
+                   for layer, (m, s) in stats.items()}
         return cls(adain(content_features, style_features[INPUT_LAYER]), stats, weights)
 
     def terms(self, features: dict) -> dict:
