@@ -184,6 +184,18 @@ def _load_single_file(file: Path, dtype: torch.dtype) -> dict:
                 scheduler=DDIMScheduler.from_config(pipe.scheduler.config))
 
 
+def pipeline_from(model: DiffusionModel, name: str):
+    """The diffusers pipeline ``name`` (e.g. ``"StableDiffusionImg2ImgPipeline"``) around ``model``'s parts, with a
+    DDIM scheduler of the model's settings and no safety checker."""
+    import diffusers
+
+    with offline():
+        return getattr(diffusers, name)(vae=model.vae, text_encoder=model.text_encoder, tokenizer=model.tokenizer,
+                                        unet=model.unet, scheduler=diffusers.DDIMScheduler.from_config(
+                                            model.scheduler.config),
+                                        safety_checker=None, feature_extractor=None, requires_safety_checker=False)
+
+
 def as_diffusion_model(model_or_path, device: "str | torch.device" = "cpu"):
     """Pass a :class:`DiffusionModel` through unchanged, or load one from a folder path."""
     if isinstance(model_or_path, DiffusionModel):
