@@ -12,9 +12,10 @@ from core.image.gatys import INITS, GatysConfig, stylize_gatys
 from core.io.images import load_image, load_mask, save_image
 from core.optimize import OPTIMIZERS, Checkpoint
 from core.priors.styleid_cli import STYLEID_DEFAULT_STEPS, add_styleid_options, run_styleid
+from core.priors.token_cli import TOKEN_METHODS, add_token_options, run_token_image
 from core.report import Report
 
-METHODS = ("gatys", *FEEDFORWARD_METHODS, "styleid")
+METHODS = ("gatys", *FEEDFORWARD_METHODS, "styleid", *TOKEN_METHODS)
 GATYS_DEFAULT_STEPS = 300
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 
@@ -24,7 +25,8 @@ def register(subparsers) -> None:
                     description="Stylize CONTENT with the style of STYLE (several styles blend).\n\n"
                                 "example: stylize image photo.jpg starry_night.jpg -o out.png --size 512")
     p.add_argument("content", metavar="CONTENT", help="content photo (any common image format)")
-    p.add_argument("styles", metavar="STYLE", nargs="+", help="style image(s)")
+    p.add_argument("styles", metavar="STYLE", nargs="*",
+                   help="style image(s); none for --method inst/prospect (--style-token) and --instruct")
     p.add_argument("-o", "--output", required=True, help="output image (.png or .jpg); its folder is created")
     p.add_argument("--method", default="gatys", help=f"stylization method: {', '.join(METHODS)}")
     p.add_argument("--size", type=int, default=512, help="long side of the output in pixels")
@@ -53,6 +55,7 @@ def register(subparsers) -> None:
     p.add_argument("--resume", action="store_true", help="continue an interrupted run from its checkpoint")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_styleid_options(p)
+    add_token_options(p)
     add_common_options(p)
     p.set_defaults(func=run)
 
@@ -67,9 +70,13 @@ def run(args) -> int:
     output = Path(args.output)
     if output.suffix.lower() not in IMAGE_SUFFIXES:
         raise InputError(f"output {output} must end in one of {', '.join(IMAGE_SUFFIXES)}")
-    refuse_overwriting_inputs(output, [args.content, *args.styles, args.mask])
+    refuse_overwriting_inputs(output, [args.content, *args.styles, args.mask, args.style_token])
     if args.size < 16:
         raise InputError(f"--size {args.size} is too small; use at least 16")
+    if args.method in TOKEN_METHODS:
+        return run_token_image(args, output)
+    if not args.styles:
+        raise InputError(f"--method {args.method} needs at least one STYLE image")
     if args.method in FEEDFORWARD_METHODS:
         return run_feedforward(args, output)
     if args.method == "styleid":

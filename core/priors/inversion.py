@@ -236,6 +236,24 @@ PLACEHOLDER = 1024.0
 """Value of the placeholder prompt embedding :func:`stage_conditioning` recognises (exact in float16)."""
 
 
+def heldout_loss(model: DiffusionModel, painting: torch.Tensor, config: LearnConfig, tokens: StyleTokens,
+                 count: int = 16, seed: int = 1234) -> "tuple[float, float]":
+    """:func:`denoising_loss` on ``count`` fixed (t, ε) draws for the initial and the learned vectors."""
+    with torch.no_grad():
+        latents = model.encode_images(resize_to(painting.to(model.device), model.working_size(*painting.shape[-2:])))
+        generator = torch.Generator(model.device).manual_seed(seed)
+        train = int(model.scheduler.config.num_train_timesteps)
+        t = torch.randint(0, train, (count,), generator=generator, device=model.device)
+        noise = torch.randn((count, *latents.shape[1:]), generator=generator, device=model.device)
+        start = StyleTokens(tokens.token, initial_vector(model, config.init_word).repeat(tokens.stages, 1))
+        losses = []
+        for candidate in (start, tokens):
+            vectors = candidate.vectors.to(model.device)
+            with token_embeddings(model, candidate.names, vectors):
+                losses.append(float(denoising_loss(model, latents, candidate, t, noise)))
+    return losses[0], losses[1]
+
+
 @contextlib.contextmanager
 def stage_conditioning(model: DiffusionModel, embeddings: Callable[[int], torch.Tensor]) -> Iterator[torch.Tensor]:
     """Per-timestep text conditioning for a diffusers pipeline; yields a placeholder ``1,L,D`` to pass as its
