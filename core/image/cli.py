@@ -11,11 +11,11 @@ from core.image.feedforward_cli import FEEDFORWARD_METHODS, run_feedforward
 from core.image.gatys import INITS, GatysConfig, stylize_gatys
 from core.io.images import load_image, load_mask, save_image
 from core.optimize import OPTIMIZERS, Checkpoint
-from core.priors.styleid_cli import STYLEID_DEFAULT_STEPS, add_styleid_options, run_styleid
+from core.priors.styleid_cli import ATTENTION_METHODS, STYLEID_DEFAULT_STEPS, add_styleid_options, run_styleid
 from core.priors.token_cli import TOKEN_METHODS, add_token_options, run_token_image
 from core.report import Report
 
-METHODS = ("gatys", *FEEDFORWARD_METHODS, "styleid", *TOKEN_METHODS)
+METHODS = ("gatys", *FEEDFORWARD_METHODS, *ATTENTION_METHODS, *TOKEN_METHODS)
 GATYS_DEFAULT_STEPS = 300
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 
@@ -79,7 +79,7 @@ def run(args) -> int:
         raise InputError(f"--method {args.method} needs at least one STYLE image")
     if args.method in FEEDFORWARD_METHODS:
         return run_feedforward(args, output)
-    if args.method == "styleid":
+    if args.method in ATTENTION_METHODS:
         return run_styleid(args, output)
     steps = GATYS_DEFAULT_STEPS if args.steps is None else args.steps
     config = GatysConfig(steps=steps, style_weight=args.style_weight, content_weight=args.content_weight,
