@@ -12,6 +12,7 @@ from core.image.gatys import INITS, GatysConfig, stylize_gatys
 from core.io.images import load_image, load_mask, save_image
 from core.optimize import OPTIMIZERS, Checkpoint
 from core.priors.styleid_cli import ATTENTION_METHODS, STYLEID_DEFAULT_STEPS, add_styleid_options, run_styleid
+from core.priors.instruct_cli import add_instruct_options, run_instruct_image
 from core.priors.token_cli import TOKEN_METHODS, add_token_options, run_token_image
 from core.report import Report
 
@@ -56,6 +57,7 @@ def register(subparsers) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_styleid_options(p)
     add_token_options(p)
+    add_instruct_options(p)
     add_common_options(p)
     p.set_defaults(func=run)
 
@@ -73,6 +75,8 @@ def run(args) -> int:
     refuse_overwriting_inputs(output, [args.content, *args.styles, args.mask, args.style_token])
     if args.size < 16:
         raise InputError(f"--size {args.size} is too small; use at least 16")
+    if args.instruct:
+        return run_instruct_image(args, output)
     if args.method in TOKEN_METHODS:
         return run_token_image(args, output)
     if not args.styles:

@@ -16,6 +16,7 @@ Precision: float16 on CUDA, float32 on the CPU (override with ``dtype``).
 
 import contextlib
 import importlib
+import json
 import os
 from pathlib import Path
 from typing import Iterator
@@ -133,18 +134,30 @@ def load_diffusion_model(path: "str | os.PathLike", device: "str | torch.device"
     dtype = dtype or default_dtype(device)
     if Path(path).expanduser().is_file() and Path(path).suffix.lower() in SINGLE_FILE_SUFFIXES:
         parts = _load_single_file(Path(path).expanduser(), dtype)
+        _check_in_channels(path, parts["unet"].config.get("in_channels"), in_channels)
     else:
-        parts = _load_folder(check_model_folder(path), dtype)
+        folder = check_model_folder(path)
+        _check_in_channels(path, _json_field(folder / "unet" / "config.json", "in_channels"), in_channels)
+        parts = _load_folder(folder, dtype)
     model = DiffusionModel(**parts, device=device, dtype=dtype)
     # slow tokenizer files without tokenizer_config.json leave model_max_length unset (a huge sentinel)
     model.tokenizer.model_max_length = min(int(model.tokenizer.model_max_length),
                                            int(model.text_encoder.config.max_position_embeddings))
-    channels = int(model.unet.config.in_channels)
-    if in_channels is not None and channels != in_channels:
-        kind = "an InstructPix2Pix model" if in_channels == 8 else "a text-to-image Stable Diffusion model"
-        raise ModelError(f"{path}: the UNet takes {channels} input channels, this method needs {in_channels} "
-                         f"({kind})")
     return model
+
+
+def _json_field(file: Path, name: str):
+    try:
+        return json.loads(file.read_text()).get(name)
+    except (OSError, ValueError, AttributeError) as exc:
+        raise ModelError(f"cannot read {file}: {exc}") from None
+
+
+def _check_in_channels(path, channels, needed: "int | None") -> None:
+    """Refuse a UNet whose input channel count is not the one the method needs (before loading any weights)."""
+    if needed is not None and channels is not None and int(channels) != needed:
+        kind = "an InstructPix2Pix model" if needed == 8 else "a text-to-image Stable Diffusion model"
+        raise ModelError(f"{path}: the UNet takes {channels} input channels, this method needs {needed} ({kind})")
 
 
 def _load_folder(folder: Path, dtype: torch.dtype) -> dict:

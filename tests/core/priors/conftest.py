@@ -106,6 +106,14 @@ def tiny_model_dir(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def tiny_ip2p_dir(tmp_path_factory):
+    """An InstructPix2Pix-layout folder (UNet with 8 input channels), written by that pipeline's save_pretrained."""
+    root = tmp_path_factory.mktemp("tiny_ip2p")
+    build_tiny_model(root, unet_in_channels=8, pipeline="StableDiffusionInstructPix2PixPipeline")
+    return root
+
+
+@pytest.fixture(scope="session")
 def tiny_model(tiny_model_dir):
     """The tiny model loaded on the CPU through the product's loader."""
     from core.priors.loading import load_diffusion_model
