@@ -7,11 +7,13 @@ follows the paper: ``ε = ε(∅,∅) + s_I·(ε(c_I,∅) − ε(∅,∅)) + s_T
 ``s_I`` (``image_guidance_scale``) and the text scale ``s_T`` (``guidance_scale``): 3 UNet rows per step.
 """
 
-from typing import Optional
+from typing import Optional, Sequence, Tuple
 
 import torch
 
 from core.colour import apply_affine_colour, fit_affine_colour_map, image_pixels
+from core.errors import InputError
+from core.priors.ddim import alpha_bar, ddim_move, ddim_timesteps
 from core.priors.model import DiffusionModel, resize_to
 from core.video.consistency import ExtraLoss
 
@@ -33,6 +35,59 @@ def instruct_edit(model: DiffusionModel, image: torch.Tensor, instruction: str, 
                image_guidance_scale=image_guidance_scale, output_type="pt",
                generator=torch.Generator(model.device).manual_seed(int(seed))).images
     return resize_to(out.float().clamp(0.0, 1.0), tuple(image.shape[-2:])).to(image.device)
+
+
+def photo_latent(model: DiffusionModel, image: torch.Tensor) -> torch.Tensor:
+    """The conditioning latent of InstructPix2Pix: the VAE posterior's mode of ``image`` ``1,3,H,W`` in [0,1]
+    (unscaled, as diffusers' pipeline uses it)."""
+    pixels = (image * 2.0 - 1.0).to(device=model.device, dtype=model.dtype)
+    return model.vae.encode(pixels).latent_dist.mode()
+
+
+@torch.no_grad()
+def ip2p_sample(model: DiffusionModel, latents: torch.Tensor, timesteps: Sequence[int], instruction: str,
+                condition: torch.Tensor, guidance_scale: float = 7.5, image_guidance_scale: float = 1.5
+                ) -> torch.Tensor:
+    """DDIM (η = 0) from ``latents`` ``1,4,h,w`` at ``timesteps[0]`` down through ``timesteps`` to clean scaled
+    latents, with InstructPix2Pix's two-scale guidance on ``condition`` (:func:`photo_latent`, ``1,4,h,w``)."""
+    text = model.encode_prompts([instruction, "", ""])
+    image = torch.cat([condition, condition, torch.zeros_like(condition)])
+    x = latents.float()
+    for t, lower in zip(timesteps, list(timesteps[1:]) + [-1]):
+        rows = torch.cat([x.expand(3, -1, -1, -1).to(model.dtype), image.to(model.dtype)], dim=1)
+        full, image_only, neither = model.unet(rows, t, encoder_hidden_states=text).sample.float().chunk(3)
+        eps = neither + image_guidance_scale * (image_only - neither) + guidance_scale * (full - image_only)
+        x = ddim_move(x, eps, alpha_bar(model, t), alpha_bar(model, lower))
+    return x
+
+
+def instruct_edit_from(model: DiffusionModel, render: torch.Tensor, original: torch.Tensor, instruction: str, *,
+                       t_range: Tuple[float, float] = (0.02, 0.98), steps: int = 20, guidance_scale: float = 7.5,
+                       image_guidance_scale: float = 1.5, generator: Optional[torch.Generator] = None
+                       ) -> torch.Tensor:
+    """Instruct-NeRF2NeRF's edit: ``render`` ``1,3,H,W`` in [0,1] noised to a random level ``t ~ U(t_range)·T``
+    and denoised conditioned on ``original`` (the training photo) and ``instruction``; returns ``1,3,H,W``.
+
+    The DDIM schedule of ``steps`` steps is cut to its timesteps at or below ``t`` (at least one).
+    """
+    if not 0.0 <= t_range[0] <= t_range[1] <= 1.0:
+        raise InputError(f"the edit noise range {t_range} must satisfy 0 <= low <= high <= 1")
+    size = model.working_size(*original.shape[-2:])
+    device = model.device
+    generator = generator or torch.Generator(device).manual_seed(0)
+    with torch.no_grad():
+        z = model.encode_images(resize_to(render, size).to(device))
+        condition = photo_latent(model, resize_to(original, size).to(device))
+    train = int(model.scheduler.config.num_train_timesteps)
+    low, high = t_range
+    level = low + (high - low) * float(torch.rand((), generator=generator, device=device))
+    timesteps = ddim_timesteps(model, steps)
+    kept = [t for t in timesteps if t <= level * train] or timesteps[-1:]
+    a = alpha_bar(model, kept[0])
+    noise = torch.randn(z.shape, generator=generator, device=device)
+    latents = ip2p_sample(model, a ** 0.5 * z + (1 - a) ** 0.5 * noise, kept, instruction, condition,
+                          guidance_scale, image_guidance_scale)
+    return resize_to(model.decode_latents(latents), tuple(render.shape[-2:])).to(render.device)
 
 
 class InstructFrameStylizer:
