@@ -12,10 +12,12 @@ The editor for text-driven 3D is :func:`core.priors.instruct.instruct_edit_from`
 noised to a random level, is denoised conditioned on the original photo and the instruction).
 """
 
-from typing import Callable, Hashable, List, Optional, Sequence
+from pathlib import Path
+from typing import Callable, Dict, Hashable, List, Optional, Sequence
 
 import torch
 
+from core.atomic import atomic_output
 from core.errors import InputError
 
 Editor = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -91,3 +93,38 @@ class DatasetUpdate:
         device = self.originals[0].device
         self.targets = [t.to(device) for t in state["targets"]]
         self.cursor, self.history = int(state["cursor"]), [tuple(h) for h in state["history"]]
+
+
+class DatasetUpdateTerm:
+    """The dataset update as an extra loss term of the stylization driver: ``term(image, view) -> {"edit": …}``.
+
+    Each call is one optimisation step on ``view`` (an index into the update's views): it first lets ``update``
+    re-edit the views scheduled at this step (rendering them with ``render_fn`` under ``no_grad``), then returns
+    ``weight · mean|image − target(view)|`` (L1, as Instruct-NeRF2NeRF). ``image`` ``1,3,H,W`` is the render of
+    ``view`` with gradients. With ``state_path`` the update's state is written there (atomically) after every
+    update and :meth:`resume` reads it back, so ``--resume`` continues with the edited targets.
+    """
+
+    def __init__(self, update: DatasetUpdate, render_fn: Callable[[int], torch.Tensor], weight: float = 1.0,
+                 state_path: "str | Path | None" = None):
+        self.update, self.render_fn, self.weight = update, render_fn, weight
+        self.state_path = None if state_path is None else Path(state_path)
+        self.step = 0
+
+    def resume(self) -> bool:
+        """Load the saved state (targets, schedule, step) when ``state_path`` holds one; returns whether it did."""
+        if self.state_path is None or not self.state_path.exists():
+            return False
+        state = torch.load(self.state_path, map_location="cpu", weights_only=False)
+        self.update.load_state_dict(state["update"])
+        self.step = int(state["step"])
+        return True
+
+    def __call__(self, image: torch.Tensor, view) -> Dict[str, torch.Tensor]:
+        view = int(view)
+        if self.update.maybe_update(self.step, view, self.render_fn) and self.state_path is not None:
+            with atomic_output(self.state_path) as tmp:
+                torch.save({"update": self.update.state_dict(), "step": self.step + 1}, tmp)
+        self.step += 1
+        target = self.update.target(view).to(image)
+        return {"edit": self.weight * (image - target).abs().mean()}

@@ -113,3 +113,26 @@ def test_edit_from_a_render_keeps_its_size_and_a_low_noise_edit_stays_near_the_r
     with torch.no_grad():
         round_trip = model.decode_latents(model.encode_images(render))
     assert (near - round_trip).abs().mean() < 0.5 * (far - round_trip).abs().mean()
+
+
+def test_term_edits_on_schedule_pulls_renders_to_targets_and_resumes(tmp_path):
+    from core.priors.dataset_update import DatasetUpdateTerm
+
+    recorder = Recorder()
+    state = tmp_path / "targets.pt"
+
+    def make():
+        update = DatasetUpdate(views(3), lambda render, original: render * 0 + 0.9, every=2)
+        return DatasetUpdateTerm(update, recorder.render, weight=2.0, state_path=state)
+
+    term = make()
+    image = torch.full((1, 3, 4, 4), 0.3, requires_grad=True)
+    first = term(image, 1)["edit"]  # step 0: view 0 is edited (cycle), view 1 still has its original 0.1
+    assert first.item() == pytest.approx(2.0 * 0.2)
+    (grad,) = torch.autograd.grad(first, image)
+    assert torch.allclose(grad, torch.full_like(grad, 2.0 / 48))  # d/dx of 2·mean|x − 0.1| at x = 0.3
+    assert term(image, 0)["edit"].item() == pytest.approx(2.0 * 0.6)  # step 1: view 0's target is now 0.9
+    term(image, 2)  # step 2 edits view 1
+    again = make()
+    assert again.resume() and again.step == 3 and again.update.edited_views() == [0, 1]
+    assert again.update.scheduled(4) == [2]
