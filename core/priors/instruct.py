@@ -15,7 +15,7 @@ from core.colour import apply_affine_colour, fit_affine_colour_map, image_pixels
 from core.errors import InputError
 from core.priors.ddim import alpha_bar, ddim_move, ddim_timesteps
 from core.priors.model import DiffusionModel, resize_to
-from core.video.consistency import ExtraLoss
+from core.stylization import Term
 
 
 def instruct_edit(model: DiffusionModel, image: torch.Tensor, instruction: str, *, steps: int = 20,
@@ -95,9 +95,9 @@ class InstructFrameStylizer:
 
     Every ``keyframe_every``-th frame (counting from the first frame this object sees) is edited; the other
     frames' target is the frame itself through the affine colour map fitted from the last keyframe (original →
-    edited, :func:`core.colour.fit_affine_colour_map`). With the consistency module's ``extra_loss`` (temporal
+    edited, :func:`core.colour.fit_affine_colour_map`). With the consistency module's ``terms`` (the temporal
     term over flow-warped earlier outputs) the frame is optimised from ``init`` (the warped previous output):
-    L-BFGS on ``data_weight · mean((255·(x − target))²) + extra_loss(x)``
+    L-BFGS on ``data_weight · mean((255·(x − target))²) + Σ terms(x)``
     (:func:`core.video.stylizers.refine_pixels`), so trusted pixels follow the earlier edited frames and
     occluded ones the target.
     """
@@ -129,11 +129,11 @@ class InstructFrameStylizer:
         self._last = (content, edited)
         return edited
 
-    def __call__(self, content: torch.Tensor, init: Optional[torch.Tensor] = None,
-                 extra_loss: Optional[ExtraLoss] = None, steps: Optional[int] = None) -> torch.Tensor:
+    def __call__(self, content: torch.Tensor, init: Optional[torch.Tensor] = None, terms: Sequence[Term] = (),
+                 steps: Optional[int] = None) -> torch.Tensor:
         from core.video.stylizers import refine_pixels
 
         target = self.target(content)
-        if extra_loss is None:
+        if not terms:
             return target
-        return refine_pixels(target, init, extra_loss, steps or self.refine_steps, self.data_weight)
+        return refine_pixels(target, init, terms, steps or self.refine_steps, self.data_weight)

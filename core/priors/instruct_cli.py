@@ -3,10 +3,8 @@ of ``stylize video INPUT --instruct TEXT --model IP2P`` (InstructPix2Pix; see :m
 
 import time
 
-from core.device import resolve_device
 from core.errors import InputError
 from core.io.images import load_image, save_image
-from core.report import Report
 
 INSTRUCT_DEFAULT_STEPS = 20
 
@@ -46,29 +44,26 @@ def edit_options(args) -> dict:
                 seed=args.seed)
 
 
-def run_instruct_image(args, output) -> int:
-    """``stylize image PHOTO --instruct TEXT --model IP2P -o OUT``."""
+def run_instruct_image(job, output) -> int:
+    """``stylize image PHOTO --instruct TEXT --model IP2P -o OUT`` inside :func:`core.cli.run_job`."""
     from core.priors.instruct import instruct_edit
 
+    args, device, report = job.args, job.device, job.report
     if args.styles:
         raise InputError("--instruct edits by text; give no style image")
-    device = resolve_device(args.device)
-    report = Report("image", vars(args))
-    report.device = device
     with report.phase("load"):
         photo = load_image(args.content, long_side=args.size, device=device)
         model = load_instruct_model(args, device)
     report.inputs = [args.content, args.model]
     start = time.perf_counter()
     with report.phase("edit"):
-        image = instruct_edit(model, photo, args.instruct, progress=not args.quiet, **edit_options(args))
+        image = instruct_edit(model, photo, args.instruct, progress=job.progress, **edit_options(args))
     report.set_steps(args.instruct_steps, time.perf_counter() - start)
     with report.phase("write"):
         save_image(image, output)
     report.outputs = [str(output)]
     report.sizes = {"output": {"width": image.shape[-1], "height": image.shape[-2]}}
     report.metrics = {"method": "instruct-pix2pix", "instruction": args.instruct}
-    report.write(args.report)
     return 0
 
 

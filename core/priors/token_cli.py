@@ -3,16 +3,14 @@
 ``--stages``). Kept apart from the commands so they import diffusers only when used.
 """
 
-import sys
 import time
 from pathlib import Path
 
 from core.atomic import refuse_overwriting_inputs
-from core.cli import EXIT_INTERRUPTED, add_command, add_common_options
+from core.cli import add_command, add_common_options, run_job
 from core.device import resolve_device
 from core.errors import InputError
 from core.io.images import load_image, save_image
-from core.optimize import Checkpoint
 from core.report import Report
 
 TOKEN_METHODS = ("inst", "prospect")
@@ -43,15 +41,12 @@ def register_learn_style(subparsers) -> None:
     p.add_argument("--token", default="<style>", help="the new token's text, used in prompts")
     p.add_argument("--init-word", default="painting", help="the embedding starts at this word's embedding")
     p.add_argument("--size", type=int, default=512, help="long side of the painting in pixels")
-    p.add_argument("--resume", action="store_true", help="continue an interrupted run from its checkpoint")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    add_common_options(p)
+    add_common_options(p, resumable=True)
     p.set_defaults(func=run_learn_style)
 
 
 def run_learn_style(args) -> int:
-    from core.priors.inversion import LearnConfig, heldout_loss, learn_style_tokens
-    from core.priors.loading import load_diffusion_model
+    from core.priors.inversion import LearnConfig
 
     output = Path(args.output)
     if output.suffix != ".safetensors":
@@ -60,19 +55,24 @@ def run_learn_style(args) -> int:
     config = LearnConfig(steps=args.steps, lr=args.lr, batch=args.batch, stages=args.per_stage, token=args.token,
                          init_word=args.init_word)
     config.validate()
-    device = resolve_device(args.device)
-    report = Report("learn-style", vars(args))
-    report.device = device
+    return run_job(args, "learn-style", lambda job: _learn_style(job, config, output))
+
+
+def _learn_style(job, config, output: Path) -> int:
+    from core.priors.inversion import heldout_loss, learn_style_tokens
+    from core.priors.loading import load_diffusion_model
+
+    args, report, device = job.args, job.report, job.device
     with report.phase("load"):
         painting = load_image(args.painting, long_side=args.size, device=device)
         model = load_diffusion_model(args.model, device)
     report.inputs = [args.painting, args.model]
-    checkpoint = Checkpoint(output.with_name(f".{output.name}.ckpt"), every=50,
-                            meta={"painting": str(Path(args.painting).resolve()), "model": str(args.model),
-                                  "size": list(painting.shape[-2:]), "config": repr(config), "seed": args.seed})
+    checkpoint = job.checkpoint(output.with_name(f".{output.name}.ckpt"), every=50, meta={
+        "painting": str(Path(args.painting).resolve()), "model": str(args.model), "size": list(painting.shape[-2:]),
+        "config": repr(config), "seed": job.seed})
     with report.phase("learn"):
-        tokens, result = learn_style_tokens(model, painting, config, seed=args.seed, checkpoint=checkpoint,
-                                            resume=args.resume, progress=not args.quiet)
+        tokens, result = learn_style_tokens(model, painting, config, seed=job.seed, checkpoint=checkpoint,
+                                            resume=job.resume, progress=job.progress)
     with report.phase("evaluate"):
         before, after = heldout_loss(model, painting, config, tokens)
     with report.phase("write"):
@@ -83,11 +83,8 @@ def run_learn_style(args) -> int:
                       "stages": config.stages, "token": config.token, "heldout_loss_initial": before,
                       "heldout_loss_final": after, "interrupted": result.interrupted,
                       "loss_history": [h["total"] for h in result.history]}
-    report.write(args.report)
     if result.interrupted:
-        print(f"stylize learn-style: interrupted; wrote the token so far to {output} "
-              f"(continue with the same command plus --resume)", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return job.interrupted(f"wrote the token so far to {output}")
     return 0
 
 
@@ -124,10 +121,12 @@ def _load_tokens(args, device):
     return tokens, stages, model
 
 
-def run_token_image(args, output) -> int:
-    """``stylize image PHOTO --method inst --style-token F --model SD``: img2img with the learned token."""
+def run_token_image(job, output) -> int:
+    """``stylize image PHOTO --method inst --style-token F --model SD`` inside :func:`core.cli.run_job`: img2img
+    with the learned token."""
     from core.priors.inversion import sample_with_tokens
 
+    args = job.args
     if args.model is None or args.style_token is None:
         raise InputError(f"--method {args.method} needs --model PATH (a local Stable Diffusion folder) and "
                          f"--style-token FILE (from stylize learn-style)")
@@ -136,9 +135,7 @@ def run_token_image(args, output) -> int:
     if not 0.0 < args.strength <= 1.0:
         raise InputError(f"--strength {args.strength} must be in (0, 1]")
     steps = args.steps if args.steps is not None else TOKEN_DEFAULT_STEPS
-    device = resolve_device(args.device)
-    report = Report("image", vars(args))
-    report.device = device
+    device, report = job.device, job.report
     with report.phase("load"):
         content = load_image(args.content, long_side=args.size, device=device)
         tokens, stages, model = _load_tokens(args, device)
@@ -150,14 +147,13 @@ def run_token_image(args, output) -> int:
     with report.phase("stylize"):
         image = sample_with_tokens(model, tokens, args.prompt, stages=stages, image=content, strength=args.strength,
                                    steps=steps, guidance_scale=args.guidance, negative_prompt=args.negative_prompt,
-                                   seed=args.seed, progress=not args.quiet)
+                                   seed=job.seed, progress=job.progress)
     report.set_steps(steps, time.perf_counter() - start)
     with report.phase("write"):
         save_image(image, output)
     report.outputs = [str(output)]
     report.sizes = {"output": {"width": image.shape[-1], "height": image.shape[-2]}}
     report.metrics = {"method": args.method, "stages": [s + 1 for s in stages], "token": tokens.token}
-    report.write(args.report)
     return 0
 
 
