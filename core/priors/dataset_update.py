@@ -102,7 +102,8 @@ class DatasetUpdateTerm:
     re-edit the views scheduled at this step (rendering them with ``render_fn`` under ``no_grad``), then returns
     ``weight · mean|image − target(view)|`` (L1, as Instruct-NeRF2NeRF). ``image`` ``1,3,H,W`` is the render of
     ``view`` with gradients. With ``state_path`` the update's state is written there (atomically) after every
-    update and :meth:`resume` reads it back, so ``--resume`` continues with the edited targets.
+    update and :meth:`resume` reads it back, so ``--resume`` continues with the edited targets. Calls without
+    gradients (the driver's initial and final evaluations) only measure: they neither edit nor count as a step.
     """
 
     def __init__(self, update: DatasetUpdate, render_fn: Callable[[int], torch.Tensor], weight: float = 1.0,
@@ -122,6 +123,8 @@ class DatasetUpdateTerm:
 
     def __call__(self, image: torch.Tensor, view) -> Dict[str, torch.Tensor]:
         view = int(view)
+        if not torch.is_grad_enabled():  # the driver's initial/final evaluations: measure only, no step
+            return {"edit": self.weight * (image - self.update.target(view).to(image)).abs().mean()}
         if self.update.maybe_update(self.step, view, self.render_fn) and self.state_path is not None:
             with atomic_output(self.state_path) as tmp:
                 torch.save({"update": self.update.state_dict(), "step": self.step + 1}, tmp)

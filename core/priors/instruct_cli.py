@@ -9,9 +9,9 @@ from core.io.images import load_image, save_image
 INSTRUCT_DEFAULT_STEPS = 20
 
 
-def add_instruct_options(parser, standalone: bool = False, video: bool = False) -> None:
+def add_instruct_options(parser, standalone: bool = False, video: bool = False, guidance: bool = False) -> None:
     """``--instruct`` and its scales; ``standalone``: also ``--model`` and ``--guidance`` (for commands that lack
-    them); ``video``: also ``--keyframe-every``."""
+    them); ``guidance``: ``--guidance`` only; ``video``: also ``--keyframe-every``."""
     group = parser.add_argument_group("instruct (InstructPix2Pix edits; --model names a local InstructPix2Pix folder)")
     group.add_argument("--instruct", default=None, metavar="TEXT",
                        help="edit instruction, e.g. 'make it look like a watercolour' (no style image needed)")
@@ -20,6 +20,7 @@ def add_instruct_options(parser, standalone: bool = False, video: bool = False) 
     if standalone:
         group.add_argument("--model", metavar="PATH", default=None,
                            help="local InstructPix2Pix folder in diffusers layout (never downloaded)")
+    if standalone or guidance:
         group.add_argument("--guidance", type=float, default=7.5, help="text guidance scale s_T")
     group.add_argument("--instruct-steps", type=int, default=INSTRUCT_DEFAULT_STEPS,
                        help="denoising steps per edit")

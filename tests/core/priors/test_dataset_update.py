@@ -127,6 +127,8 @@ def test_term_edits_on_schedule_pulls_renders_to_targets_and_resumes(tmp_path):
 
     term = make()
     image = torch.full((1, 3, 4, 4), 0.3, requires_grad=True)
+    with torch.no_grad():
+        assert term(image, 1)["edit"].item() == pytest.approx(2.0 * 0.2) and term.step == 0  # measures only
     first = term(image, 1)["edit"]  # step 0: view 0 is edited (cycle), view 1 still has its original 0.1
     assert first.item() == pytest.approx(2.0 * 0.2)
     (grad,) = torch.autograd.grad(first, image)
