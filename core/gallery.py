@@ -75,10 +75,10 @@ h1{margin-bottom:.2em} h2{margin-top:2em;border-bottom:1px solid #ccc}
 .row{display:flex;gap:1em;flex-wrap:wrap;align-items:flex-start;margin:1em 0}
 figure{margin:0;text-align:center} figure img,figure video{max-height:300px;max-width:420px;border:1px solid #ddd;background:#fff}
 figcaption{font-size:.85em;color:#555} .caption{font-size:.85em;color:#444;white-space:pre-wrap}
-.wipe{display:inline-block;margin:.5em 0}
-.wipe-stage{position:relative;display:inline-block;cursor:ew-resize;touch-action:none;user-select:none;line-height:0}
-.wipe-stage img,.wipe-stage video{display:block;max-height:420px;max-width:min(640px,90vw);border:1px solid #ddd;background:#fff}
-.wipe-stage .wipe-over{position:absolute;left:0;top:0;width:100%;height:100%;object-fit:fill;border-color:transparent}
+.wipe{width:min(480px,92vw);margin:.5em 0}
+.wipe-stage{position:relative;cursor:ew-resize;touch-action:none;user-select:none;line-height:0}
+.wipe-stage img,.wipe-stage video{display:block;width:100%;height:auto;border:1px solid #ddd;box-sizing:border-box;background:#fff}
+.wipe-stage .wipe-over{position:absolute;left:0;top:0;height:100%;object-fit:fill;border-color:transparent}
 .wipe-line{position:absolute;top:0;bottom:0;width:2px;margin-left:-1px;background:#fff;box-shadow:0 0 3px #000;pointer-events:none}
 .wipe input{width:100%;margin:.3em 0 0} .wipe-labels{display:flex;justify-content:space-between;font-size:.8em;color:#555}
 pre.cmd{background:#f0f0f0;padding:.5em;overflow-x:auto;font-size:.85em;white-space:pre-wrap}

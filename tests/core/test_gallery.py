@@ -31,11 +31,13 @@ def test_page_has_one_wipe_per_pair_and_no_external_resources():
 def test_results_sections_follow_the_report_convention(tmp_path):
     root = write_results(tmp_path)
     sections = results_sections(root)
-    assert [s.title for s in sections] == ["stylize image"]  # the metrics report is merged, the other JSON ignored
-    (item,) = sections[0].items
+    # the metrics report is merged into the result it measured, the other JSON is no report
+    assert [s.title for s in sections] == ["stylize video", "stylize image"]  # in the order of the report paths
+    (item,) = sections[1].items
     assert item.title == "run/report.json"
-    assert item.wipe_pair() == ("run/content.png", "run/result.png")
-    assert ("style", "run/style.png") in item.media
+    assert item.wipe_pair() == ("run/content.jpg", "run/result.jpg")
+    assert ("style", "run/style.jpg") in item.media
+    assert sections[0].items[0].wipe_pair() == ("orbit/original.gif", "orbit/stylized.gif")
     assert item.numbers["style distance"] == "0.125" and item.numbers["content distance"] == "2.5"
     assert item.numbers["style loss final"] == "0.5" and item.numbers["time"].endswith("on cpu")
     assert item.numbers["steps"] == "50 (0.25 s per step)"
@@ -58,7 +60,7 @@ def test_gallery_command_writes_index(tmp_path, capsys):
     root = write_results(tmp_path)
     assert main(["gallery", str(root)]) == 0
     page = (root / "index.html").read_text()
-    assert "data-wipe" in page and 'src="run/result.png"' in page and "0.125" in page
+    assert "data-wipe" in page and 'src="run/result.jpg"' in page and "0.125" in page
 
 
 def test_gallery_command_errors(tmp_path, capsys):

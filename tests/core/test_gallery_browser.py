@@ -1,5 +1,8 @@
 """The gallery in a real browser (headless Chromium, from file://): moving the slider moves the wipe."""
 
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -10,33 +13,47 @@ from tests.core.gallery_fixtures import write_results
 
 CHROMIUM, DRIVER, MISSING = find_browser()
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason=MISSING)
+SAVE = os.environ.get("STYLIZE_SAVE_SCREENSHOTS")
+"""When set, a folder where the screenshot is also saved (the README's picture comes from here)."""
 
-STAGE = "const r = document.querySelector('.wipe-stage').getBoundingClientRect();" \
-        "return [r.left, r.top, r.width, r.height];"
-SET = "const s = document.querySelector('.wipe input'); s.value = arguments[0];" \
-      "s.dispatchEvent(new Event('input', {bubbles: true}));" \
-      "return [getComputedStyle(document.querySelector('.wipe-over')).clipPath," \
-      " document.querySelector('.wipe-line').style.left];"
+BOX = "const box = [...document.querySelectorAll('[data-wipe]')]" \
+      ".find(b => b.querySelector('.wipe-over').src.endsWith('content.jpg'));"
+"""The wipe of the still-image result (the GIF pair animates)."""
+STAGE = BOX + "box.scrollIntoView(); const r = box.querySelector('.wipe-stage').getBoundingClientRect();" \
+              "return [r.left, r.top, r.width, r.height];"
+SET = BOX + "const s = box.querySelector('input'); s.value = arguments[0];" \
+            "s.dispatchEvent(new Event('input', {bubbles: true}));" \
+            "return [getComputedStyle(box.querySelector('.wipe-over')).clipPath," \
+            " box.querySelector('.wipe-line').style.left];"
 
 
 def test_slider_moves_the_wipe(tmp_path):
     root = write_results(tmp_path)
-    page = write_gallery(root, results_sections(root), "gallery test")
-    with Browser(CHROMIUM, DRIVER, 900, 700) as browser:
+    page = write_gallery(root, results_sections(root), "stylize gallery")
+    with Browser(CHROMIUM, DRIVER, 900, 760) as browser:
         browser.get(page.resolve().as_uri())
-        browser.wait_for(lambda: browser.execute("return document.querySelector('.wipe-over').complete"), 10,
-                         "the wipe's images did not load")
+        browser.wait_for(lambda: browser.execute("return [...document.images].every(i => i.complete)"), 10,
+                         "the gallery's images did not load")
         left, top, width, height = browser.execute(STAGE)
-        assert width > 50 and height > 30
-        row = int(top + height / 2)
-        # columns between 25 % and 45 % of the picture: original (left of the line) at 50, stylized at 20
-        cols = slice(int(left + 0.25 * width), int(left + 0.45 * width))
-        clip, line = browser.execute(SET, 50)
-        assert clip == "inset(0px 50% 0px 0px)" and line == "50%"
-        at_half = browser.screenshot()[row, cols].astype(int)
-        clip, line = browser.execute(SET, 20)
-        assert clip == "inset(0px 80% 0px 0px)" and line == "20%"
-        at_fifth = browser.screenshot()[row, cols].astype(int)
-        # content.png and result.png are colour inverses: the strip flipped from one to the other
-        assert np.abs(at_half + at_fifth - 255).mean() < 25
-        assert np.abs(at_half - at_fifth).mean() > 60
+        assert width > 100 and height > 50
+        rows = slice(int(top + 0.2 * height), int(top + 0.8 * height))
+        strip = slice(int(left + 0.25 * width), int(left + 0.45 * width))  # between the line at 20 % and at 50 %
+
+        def strip_at(value):
+            clip, line = browser.execute(SET, value)
+            assert clip == f"inset(0px {100 - value}% 0px 0px)" and line == f"{value}%"
+            return browser.screenshot()[rows, strip].astype(int)
+
+        original, stylized = strip_at(100), strip_at(0)
+        assert np.abs(original - stylized).mean() > 20  # the two pictures differ there
+        half = strip_at(50)  # the strip lies left of the line: the original shows
+        assert np.abs(half - original).mean() < 3
+        fifth = strip_at(20)  # now right of the line: the stylized picture shows
+        assert np.abs(fifth - stylized).mean() < 3
+        if SAVE:
+            from PIL import Image
+
+            strip_at(50)
+            browser.execute(BOX + "window.scrollTo(0, box.getBoundingClientRect().top + window.scrollY - 60);")
+            Path(SAVE).mkdir(parents=True, exist_ok=True)
+            Image.fromarray(browser.screenshot()).save(Path(SAVE) / "gallery.png")
