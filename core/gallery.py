@@ -75,6 +75,8 @@ h1{margin-bottom:.2em} h2{margin-top:2em;border-bottom:1px solid #ccc}
 .row{display:flex;gap:1em;flex-wrap:wrap;align-items:flex-start;margin:1em 0}
 figure{margin:0;text-align:center} figure img,figure video{max-height:300px;max-width:420px;border:1px solid #ddd;background:#fff}
 figcaption{font-size:.85em;color:#555} .caption{font-size:.85em;color:#444;white-space:pre-wrap}
+.result{display:flex;gap:1.5em;flex-wrap:wrap;align-items:flex-start} .info{flex:1;min-width:280px}
+.info .row{margin-top:.5em} .info figure img{max-height:160px}
 .wipe{width:min(480px,92vw);margin:.5em 0}
 .wipe-stage{position:relative;cursor:ew-resize;touch-action:none;user-select:none;line-height:0}
 .wipe-stage img,.wipe-stage video{display:block;width:100%;height:auto;border:1px solid #ddd;box-sizing:border-box;background:#fff}
@@ -83,7 +85,7 @@ figcaption{font-size:.85em;color:#555} .caption{font-size:.85em;color:#444;white
 .wipe input{width:100%;margin:.3em 0 0} .wipe-labels{display:flex;justify-content:space-between;font-size:.8em;color:#555}
 pre.cmd{background:#f0f0f0;padding:.5em;overflow-x:auto;font-size:.85em;white-space:pre-wrap}
 table.numbers{border-collapse:collapse;font-size:.85em} table.numbers td{padding:.1em .8em .1em 0}
-table.numbers td:first-child{color:#555} .links{font-size:.85em} .links a{margin-right:1em}
+table.numbers td:first-child{color:#555} .links{font-size:.85em} .links a{margin-right:1em;white-space:nowrap}
 .video-toggle{font-size:.8em;margin-top:.3em}"""
 
 _SCRIPT = """function setWipe(box, value) {
@@ -143,11 +145,11 @@ def wipe_html(original: str, stylized: str) -> str:
 
 
 def _item_html(item: Item) -> str:
-    parts = [f"<h3>{html.escape(item.title)}</h3>"]
+    parts = [f"<h3>{html.escape(item.title)}</h3><div class='result'>"]
     pair = item.wipe_pair()
     if pair is not None:
         parts.append(wipe_html(*pair))
-    parts.append("<div class='row'>")
+    parts.append("<div class='info'><div class='row'>")
     parts.extend(_media_html(label, path) for label, path in item.media)
     parts.append("</div>")
     if item.command:
@@ -160,6 +162,7 @@ def _item_html(item: Item) -> str:
     if item.links:
         links = "".join(f"<a href='{html.escape(path, quote=True)}'>{html.escape(label)}</a>" for label, path in item.links)
         parts.append(f"<div class='links'>files: {links}</div>")
+    parts.append("</div></div>")
     return "".join(parts)
 
 

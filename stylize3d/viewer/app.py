@@ -156,12 +156,13 @@ class Viewer:
         self._nodes[key] = self.server.scene.add_gaussian_splats(f"/{key}", **arrays, visible=visible)
 
     def _add_frustums(self) -> None:
-        scale = 0.04 * self._extent
+        scale = 0.03 * self._extent
         for i in range(len(self.cameras)):
             pose = viser_pose(self.cameras, i)
             handle = self.server.scene.add_camera_frustum(
                 f"/training_cameras/{i:03d}", fov=pose["fov"], aspect=pose["aspect"], scale=scale,
-                wxyz=pose["wxyz"], position=pose["position"], color=(230, 120, 20))
+                wxyz=pose["wxyz"], position=pose["position"], color=(230, 120, 20), thickness=1.5,
+                thickness_units="screen")
             handle.on_click(lambda event, i=i: self._jump_to(event.client, self.cameras[i]))
 
     def _build_gui(self) -> None:
@@ -180,9 +181,10 @@ class Viewer:
             self._wipe.on_update(lambda _: self._set(wipe=float(self._wipe.value)))
         self._status = gui.add_markdown(self._status_text())
         with gui.add_folder("Display"):
-            draw = gui.add_button_group("draw", DRAW_OPTIONS, hint="browser: viser's WebGL splats; server: our "
-                                        "renderer, streamed (always for scenes the browser cannot draw)")
-            draw.on_click(lambda event: self._set(server_render=event.target.value == "server"))
+            if any(rep is not None and rep.browser for rep in self.reps.values()):
+                draw = gui.add_button_group("draw", DRAW_OPTIONS, hint="browser: viser's WebGL splats; server: "
+                                            "our renderer, streamed (always for scenes the browser cannot draw)")
+                draw.on_click(lambda event: self._set(server_render=event.target.value == "server"))
             top = max(1, self.sh_degree)
             self._sh = gui.add_slider("SH degree", 0, top, 1, self.sh_degree, disabled=self.sh_degree == 0,
                                       hint="spherical-harmonic degree used for colours (0: view-independent)")

@@ -54,6 +54,7 @@ def test_slider_moves_the_wipe(tmp_path):
             from PIL import Image
 
             strip_at(50)
-            browser.execute(BOX + "window.scrollTo(0, box.getBoundingClientRect().top + window.scrollY - 60);")
+            browser.execute("[...document.querySelectorAll('h2')].find(h => h.textContent === 'stylize image')"
+                            ".scrollIntoView();")
             Path(SAVE).mkdir(parents=True, exist_ok=True)
             Image.fromarray(browser.screenshot()).save(Path(SAVE) / "gallery.png")

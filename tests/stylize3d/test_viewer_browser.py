@@ -26,7 +26,7 @@ from tests.browser import Browser, find_browser, free_port
 CHROMIUM, DRIVER, MISSING = find_browser()
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason=MISSING)
 REPO = Path(__file__).resolve().parents[2]
-WIDTH, HEIGHT = 960, 640
+WIDTH, HEIGHT = 800, 600
 PANEL = 360
 """Right-hand columns covered by viser's control panel; the canvas comparisons use the columns left of it."""
 SAVE = os.environ.get("STYLIZE_SAVE_SCREENSHOTS")
@@ -86,6 +86,18 @@ def drawn_fraction(shot: np.ndarray, background=(255, 255, 255)) -> float:
     return float((np.abs(canvas(shot) - np.array(background)).max(axis=2) > 40).mean())
 
 
+def click(browser: Browser, label: str) -> bool:
+    """Click the viser GUI button whose text is ``label``; False when there is none."""
+    return browser.execute("const b = [...document.querySelectorAll('button')]"
+                           ".find(e => e.textContent.trim() === arguments[0]);"
+                           "if (b) { b.click(); return true; } return false;", label)
+
+
+def close_notifications(browser: Browser) -> None:
+    """Dismiss viser's notifications (headless Chromium's software-WebGL warning)."""
+    browser.execute("document.querySelectorAll('.mantine-Notification-closeButton').forEach(b => b.click());")
+
+
 def save(shot: np.ndarray, name: str) -> None:
     if SAVE:
         from PIL import Image
@@ -96,10 +108,11 @@ def save(shot: np.ndarray, name: str) -> None:
 
 @pytest.fixture(scope="module")
 def scenes(tmp_path_factory):
-    """A 1-in-6 subset of the bundled scene and a colour-inverted copy of it."""
+    """A 1-in-12 subset of the bundled scene (1-in-3 when saving the README's screenshots) and a colour-inverted
+    copy of it."""
     folder = tmp_path_factory.mktemp("viewer")
     scene = read_ply(scenes_dir() / "splats" / "sample_scene.ply")
-    scene = scene.subset(torch.arange(0, scene.num_gaussians, 6))
+    scene = scene.subset(torch.arange(0, scene.num_gaussians, 3 if SAVE else 12))
     write_ply(scene, folder / "scene.ply")
     colour = 0.5 + SH_C0 * scene.sh[:, 0]
     inverted = scene.detached_clone()
@@ -119,20 +132,23 @@ def test_viewer_shows_splats_and_toggles_to_compare(scenes, browser, tmp_path):
                     "--cameras", str(scenes_dir() / "splats" / "transforms.json"), "--out", str(tmp_path))
     try:
         browser.get(served.url)
-        browser.screenshot_when(lambda s: drawn_fraction(s) > 0.03, 30, "the splats never appeared on the canvas")
+        browser.screenshot_when(lambda s: drawn_fraction(s) > 0.03, 90, "the splats never appeared on the canvas")
+        close_notifications(browser)
         time.sleep(0.5)  # let the splat sort settle
         original = browser.screenshot()
         assert drawn_fraction(original) > 0.03
         save(original, "viewer.png")
-        assert browser.execute(
-            "const b = [...document.querySelectorAll('button')].find(e => e.textContent.trim() === 'compare');"
-            "if (b) { b.click(); return true; } return false;"), "no 'compare' button in the viewer's GUI"
+        assert click(browser, "compare"), "no 'compare' button in the viewer's GUI"
         changed = browser.screenshot_when(
             lambda s: (np.abs(canvas(s) - canvas(original)).max(axis=2) > 60).mean() > 0.02,
-            20, "the canvas did not change after switching to the compare scene")
+            40, "the canvas did not change after switching to the compare scene")
         save(changed, "viewer_compare.png")
-        # the inverted scene: where both show a splat pixel, colours are roughly complementary
         assert drawn_fraction(changed) > 0.03
+        # playing a camera path moves this tab's camera (the code a frustum click uses too)
+        assert click(browser, "play")
+        browser.screenshot_when(lambda s: (np.abs(canvas(s) - canvas(changed)).max(axis=2) > 60).mean() > 0.05,
+                                40, "the view did not move while the camera path played")
+        assert click(browser, "stop")
         assert served.interrupt() == 0
         served.wait_for_line("stopped", 5)
     finally:
@@ -154,10 +170,14 @@ def test_server_rendered_representation_streams_our_renders(scenes, browser):
     viewer.start()
     try:
         browser.get(f"http://127.0.0.1:{viewer.port}/")
-        shot = browser.screenshot_when(lambda s: drawn_fraction(s) > 0.03, 40,
-                                       "no server-rendered frame reached the browser")
-        save(shot, "viewer_server_rendered.png")
-        assert calls and max(w for w, _ in calls) <= 192
+        browser.screenshot_when(lambda s: drawn_fraction(s) > 0.03, 40, "no server-rendered frame reached the browser")
+        close_notifications(browser)
+        assert min(w for w, _ in calls) == 48  # the camera had just moved (connected): the low resolution first
+        browser.wait_for(lambda: (192, 192) in calls or any(w == 192 for w, _ in calls), 30,
+                         "no full-resolution frame after the camera settled")
+        assert max(w for w, _ in calls) == 192
+        time.sleep(0.5)
+        save(browser.screenshot(), "viewer_server_rendered.png")
         assert "server-rendered" in browser.execute("return document.body.innerText;")
     finally:
         viewer.stop()
