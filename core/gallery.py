@@ -27,7 +27,8 @@ STYLIZED_LABELS = ("stylized", "result", "restyled", "consistent")
 class Item:
     """One result.
 
-    ``media``: ``(label, path relative to the gallery folder)`` shown in a row; ``caption``: plain text.
+    ``media``: ``(label, path relative to the gallery folder)`` shown in a row (those in the wipe only there);
+    ``caption``: plain text.
     ``compare``: ``(original, stylized)`` paths for the wipe; ``None`` picks them from ``media`` by label (the first
     label naming an original — original, content, input — and the first naming a result — stylized, result,
     restyled — of the same kind, image or video); ``()`` means no wipe. ``command``: the command line.
@@ -150,7 +151,7 @@ def _item_html(item: Item) -> str:
     if pair is not None:
         parts.append(wipe_html(*pair))
     parts.append("<div class='info'><div class='row'>")
-    parts.extend(_media_html(label, path) for label, path in item.media)
+    parts.extend(_media_html(label, path) for label, path in item.media if pair is None or path not in pair)
     parts.append("</div>")
     if item.command:
         parts.append(f"<pre class='cmd'>{html.escape(item.command)}</pre>")

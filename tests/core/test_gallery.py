@@ -26,6 +26,7 @@ def test_page_has_one_wipe_per_pair_and_no_external_resources():
     assert "class='wipe-under'" in page and '<video src="t.mp4" class=\'wipe-under\'' in page
     assert "<pre class='cmd'>stylize x</pre>" in page and "<td>time</td><td>1 s</td>" in page
     assert not re.search(r"(src|href)=[\"']?(https?:)?//", page)
+    assert page.count('src="c.jpg"') == 1  # shown in the wipe, not again in the row
 
 
 def test_results_sections_follow_the_report_convention(tmp_path):

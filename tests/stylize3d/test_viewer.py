@@ -162,3 +162,18 @@ def test_compare_in_another_frame_warns_and_ctrl_c_stops(tmp_path, capsys, monke
     assert main(["view", str(tmp_path / "a.ply"), "--compare", str(tmp_path / "b.ply"), "--port", "0"]) == 0
     captured = capsys.readouterr()
     assert "do not overlap" in captured.err and "stopped" in captured.out
+
+
+def test_a_run_folder_opens_its_stylized_scene(tmp_path):
+    from core.errors import InputError
+    from stylize3d.viewer.representation import load_representation
+
+    write_ply(random_scene(8), tmp_path / "a.ply")
+    write_ply(random_scene(8, seed=1), tmp_path / "a_stylized.ply")
+    assert load_representation(str(tmp_path), torch.device("cpu")).name == "a_stylized.ply"
+    (tmp_path / "a_stylized.ply").unlink()
+    write_ply(random_scene(8), tmp_path / "b.ply")
+    with pytest.raises(InputError, match="2 .ply scenes"):
+        load_representation(str(tmp_path), torch.device("cpu"))
+    with pytest.raises(InputError, match="cannot view"):
+        load_representation(str(tmp_path / "x.obj"), torch.device("cpu"))
