@@ -80,10 +80,14 @@ figcaption{font-size:.85em;color:#555} .caption{font-size:.85em;color:#444;white
 .info .row{margin-top:.5em} .info figure img{max-height:160px}
 .wipe{width:min(480px,92vw);margin:.5em 0}
 .wipe-stage{position:relative;cursor:ew-resize;touch-action:none;user-select:none;line-height:0}
-.wipe-stage img,.wipe-stage video{display:block;width:100%;height:auto;border:1px solid #ddd;box-sizing:border-box;background:#fff}
-.wipe-stage .wipe-over{position:absolute;left:0;top:0;height:100%;object-fit:fill;border-color:transparent}
-.wipe-line{position:absolute;top:0;bottom:0;width:2px;margin-left:-1px;background:#fff;box-shadow:0 0 3px #000;pointer-events:none}
-.wipe input{width:100%;margin:.3em 0 0} .wipe-labels{display:flex;justify-content:space-between;font-size:.8em;color:#555}
+.wipe-stage img,.wipe-stage video{display:block;width:100%;height:auto;border:1px solid #ddd;
+  box-sizing:border-box;background:#fff}
+.wipe-stage .wipe-over{position:absolute;left:0;top:0;height:100%;object-fit:fill;
+  border-color:transparent}
+.wipe-line{position:absolute;top:0;bottom:0;width:2px;margin-left:-1px;background:#fff;box-shadow:0 0 3px #000;
+  pointer-events:none}
+.wipe input{width:100%;margin:.3em 0 0}
+.wipe-labels{display:flex;justify-content:space-between;font-size:.8em;color:#555}
 pre.cmd{background:#f0f0f0;padding:.5em;overflow-x:auto;font-size:.85em;white-space:pre-wrap}
 table.numbers{border-collapse:collapse;font-size:.85em} table.numbers td{padding:.1em .8em .1em 0}
 table.numbers td:first-child{color:#555} .links{font-size:.85em} .links a{margin-right:1em;white-space:nowrap}
@@ -161,7 +165,8 @@ def _item_html(item: Item) -> str:
     if item.caption:
         parts.append(f"<div class='caption'>{html.escape(item.caption)}</div>")
     if item.links:
-        links = "".join(f"<a href='{html.escape(path, quote=True)}'>{html.escape(label)}</a>" for label, path in item.links)
+        links = "".join(f"<a href='{html.escape(path, quote=True)}'>{html.escape(label)}</a>"
+                        for label, path in item.links)
         parts.append(f"<div class='links'>files: {links}</div>")
     parts.append("</div></div>")
     return "".join(parts)
