@@ -68,8 +68,8 @@ def test_slider_moves_the_wipe(tmp_path):
 
 
 def test_video_wipe_keeps_both_videos_on_one_frame(tmp_path):
-    ramp = torch.linspace(0, 1, 24)[:, None, None, None]
-    frames = torch.cat([ramp.expand(24, 1, 48, 72), torch.full((24, 1, 48, 72), 0.2), 1 - ramp.expand(24, 1, 48, 72)], 1)
+    ramp = torch.linspace(0, 1, 24)[:, None, None, None].expand(24, 1, 48, 72)
+    frames = torch.cat([ramp, torch.full_like(ramp, 0.2), 1 - ramp], 1)  # 24 frames fading red -> blue
     write_frames(frames, tmp_path / "original.mp4", 72, 48, 12)
     write_frames(1 - frames, tmp_path / "stylized.mp4", 72, 48, 12)
     page = write_gallery(tmp_path, [Section("video", items=[
