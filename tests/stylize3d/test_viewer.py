@@ -177,3 +177,22 @@ def test_a_run_folder_opens_its_stylized_scene(tmp_path):
         load_representation(str(tmp_path), torch.device("cpu"))
     with pytest.raises(InputError, match="cannot view"):
         load_representation(str(tmp_path / "x.obj"), torch.device("cpu"))
+
+
+def test_training_cameras_become_frustums_at_their_poses(tmp_path):
+    from stylize3d.camera_paths import path_around
+
+    scene = random_scene(16)
+    cameras = path_around("orbit", 3, 40, 30, scene=scene)
+    viewer = Viewer(BrowserSplats(scene, "s"), cameras=cameras, options=ViewerOptions(port=0, out_dir=tmp_path))
+    viewer.start()
+    try:
+        for i in range(3):
+            handle = viewer.server.scene.get_handle_by_name(f"/training_cameras/{i:03d}")
+            pose = viser_pose(cameras, i)
+            assert np.allclose(handle.position, pose["position"], atol=1e-5)
+            assert np.allclose(np.abs(handle.wxyz @ pose["wxyz"]), 1.0, atol=1e-5)
+            assert handle.fov == pytest.approx(pose["fov"]) and handle.aspect == pytest.approx(40 / 30)
+        assert viewer.server.initial_camera.position == pytest.approx(tuple(viser_pose(cameras, 0)["position"]))
+    finally:
+        viewer.stop()
