@@ -19,6 +19,7 @@ The convention it reads (nothing else is needed):
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -62,11 +63,15 @@ def _href(path: Path, root: Path) -> str:
     return urllib.parse.quote(Path(os.path.relpath(path, root.resolve())).as_posix())
 
 
-def _subparser(command: str):
+@functools.lru_cache(maxsize=1)
+def _parser():
     from core.cli import build_parser
 
-    parser = build_parser()
-    for action in parser._subparsers._group_actions:  # argparse keeps subcommands here
+    return build_parser()
+
+
+def _subparser(command: str):
+    for action in _parser()._subparsers._group_actions:  # argparse keeps subcommands here
         if command in getattr(action, "choices", {}):
             return action.choices[command]
     return None
