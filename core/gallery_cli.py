@@ -2,11 +2,10 @@
 
 from pathlib import Path
 
-from core.cli import add_command
+from core.cli import add_command, run_job
 from core.errors import InputError
 from core.gallery import write_gallery
 from core.gallery_results import results_sections
-from core.report import Report
 
 
 def register(subparsers) -> None:
@@ -26,7 +25,11 @@ def run(args) -> int:
     root = Path(args.folder)
     if not root.is_dir():
         raise InputError(f"{root} is not a folder")
-    report = Report("gallery", vars(args))
+    return run_job(args, "gallery", lambda job: _write(job, root))
+
+
+def _write(job, root: Path) -> int:
+    args, report = job.args, job.report
     with report.phase("collect"):
         sections = results_sections(root)
     if not sections:
@@ -35,6 +38,5 @@ def run(args) -> int:
     report.inputs = [str(root)]
     report.outputs = [str(path)]
     report.sizes = {"results": sum(len(s.items) for s in sections)}
-    report.write(args.report)
     print(f"stylize gallery: wrote {path} ({report.sizes['results']} results)")
     return 0

@@ -7,10 +7,8 @@ import sys
 import time
 from pathlib import Path
 
-from core.cli import add_command, add_common_options
-from core.device import resolve_device
+from core.cli import add_command, add_common_options, run_job
 from core.errors import InputError
-from core.report import Report
 from stylize3d.cameras import load_transforms
 from stylize3d.render import BACKENDS
 from stylize3d.viewer.app import Viewer, ViewerOptions
@@ -82,9 +80,11 @@ def run_view(args) -> int:
         if value is not None and value < 16:
             raise InputError(f"--{name.replace('_', '-')} must be at least 16, got {value}")
     check_port_free(args.host, args.port)
-    device = resolve_device(args.device)
-    report = Report("view", vars(args))
-    report.device = device
+    return run_job(args, "view", _serve)
+
+
+def _serve(job) -> int:
+    args, report, device = job.args, job.report, job.device
     with report.phase("load"):
         scene = load_representation(args.scene, device, args.backend)
         compare = load_representation(args.compare, device, args.backend) if args.compare else None
@@ -111,5 +111,4 @@ def run_view(args) -> int:
     finally:
         viewer.stop()
     report.outputs = list(viewer.outputs)
-    report.write(args.report)
     return 0
