@@ -21,6 +21,7 @@ from stylize3d.scene import GaussianScene
 from stylize3d.instruct import add_scene_instruct_options, run_instruct_scene
 from stylize3d.stylizer import SceneStyleConfig, stylize_scene
 from stylize3d.video import write_frames
+from stylize3d.viewer.cli import register as register_view
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".gif")
 PREVIEW_VIEWS = 4
@@ -30,6 +31,7 @@ def register(subparsers) -> None:
     _register_scene(subparsers)
     _register_render(subparsers)
     _register_metrics(subparsers)
+    register_view(subparsers)
 
 
 def _add_path_options(p, default_frames: int) -> None:
