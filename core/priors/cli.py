@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import List, Optional
 
 from core.atomic import refuse_overwriting_inputs
-from core.cli import add_command, add_common_options
+from core.cli import add_command, add_common_options, run_job
 from core.device import resolve_device
 from core.errors import InputError
 from core.io.images import check_image_output, load_image, save_image
@@ -80,7 +80,7 @@ def run(args) -> int:
     if args.steps < 1 or args.size < 16 or args.inversion_refinements < 0:
         raise InputError("--steps must be at least 1, --size at least 16 and --inversion-refinements at least 0")
     if args.style_token:
-        return run_token_generate(args, outputs)
+        return run_job(args, "generate", lambda job: run_token_generate(job, outputs))
     if not args.style_ref:
         raise InputError("give --style-ref IMAGE (shared attention) or --style-token FILE (stylize learn-style)")
     layers = parse_layers(args.layers)

@@ -8,10 +8,8 @@ from pathlib import Path
 
 from core.atomic import refuse_overwriting_inputs
 from core.cli import add_command, add_common_options, run_job
-from core.device import resolve_device
 from core.errors import InputError
 from core.io.images import load_image, save_image
-from core.report import Report
 
 TOKEN_METHODS = ("inst", "prospect")
 TOKEN_DEFAULT_STEPS = 50
@@ -157,15 +155,14 @@ def run_token_image(job, output) -> int:
     return 0
 
 
-def run_token_generate(args, outputs) -> int:
-    """``stylize generate --style-token F --prompt …``: text-to-image with the learned token, one image per prompt."""
+def run_token_generate(job, outputs) -> int:
+    """``stylize generate --style-token F --prompt …`` inside :func:`core.cli.run_job`: text-to-image with the
+    learned token, one image per prompt."""
     from core.priors.inversion import sample_with_tokens
 
+    args, device, report = job.args, job.device, job.report
     if args.style_ref:
         raise InputError("give --style-ref (shared attention) or --style-token (a learned token), not both")
-    device = resolve_device(args.device)
-    report = Report("generate", vars(args))
-    report.device = device
     with report.phase("load"):
         tokens, stages, model = _load_tokens(args, device)
     report.inputs = [args.style_token, args.model]
@@ -173,8 +170,8 @@ def run_token_generate(args, outputs) -> int:
     with report.phase("generate"):
         images = [sample_with_tokens(model, tokens, prompt, stages=stages, size=(args.size, args.size),
                                      steps=args.steps, guidance_scale=args.guidance,
-                                     negative_prompt=args.negative_prompt, seed=args.seed + i,
-                                     progress=not args.quiet)
+                                     negative_prompt=args.negative_prompt, seed=job.seed + i,
+                                     progress=job.progress)
                   for i, prompt in enumerate(args.prompt)]
     report.set_steps(args.steps * len(images), time.perf_counter() - start)
     with report.phase("write"):
@@ -183,5 +180,4 @@ def run_token_generate(args, outputs) -> int:
     report.outputs = [str(path) for path in outputs]
     report.sizes = {"output": {"width": images[0].shape[-1], "height": images[0].shape[-2]}, "images": len(images)}
     report.metrics = {"method": "style-token", "stages": [s + 1 for s in stages], "token": tokens.token}
-    report.write(args.report)
     return 0
