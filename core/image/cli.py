@@ -30,7 +30,7 @@ def register(subparsers) -> None:
     p.add_argument("--size", type=int, default=512, help="long side of the output in pixels")
     p.add_argument("--steps", type=int, default=None,
                    help=f"gatys: optimisation steps per pyramid level (default {GatysConfig().loop.steps}); "
-                        f"styleid: DDIM steps (default {STYLEID_DEFAULT_STEPS})")
+                        f"styleid/zstar/inst: DDIM steps (default {STYLEID_DEFAULT_STEPS})")
     p.add_argument("--blend", type=float, nargs="+", metavar="W", default=None,
                    help="one weight per style image (default: equal)")
     p.add_argument("--mask", metavar="MASK_PNG", default=None,

@@ -18,7 +18,8 @@ def add_styleid_options(parser) -> None:
     group = parser.add_argument_group("styleid / zstar (training-free diffusion attention methods; need --model "
                                       "and the [diffusion] extra; --layers and --inversion-refinements apply to both)")
     group.add_argument("--model", metavar="PATH", default=None,
-                       help="local Stable Diffusion 1.5/2.1-base folder in diffusers layout (never downloaded)")
+                       help="local Stable Diffusion 1.5/2.1-base folder in diffusers layout, or an InstructPix2Pix "
+                            "folder for --instruct (never downloaded)")
     group.add_argument("--gamma", type=float, default=0.75, help="query blend: γ·q_content + (1−γ)·q_stylized")
     group.add_argument("--temperature", type=float, default=1.5, help="attention temperature T (>1 sharpens)")
     group.add_argument("--layers", default=None, metavar="I,J,…",
