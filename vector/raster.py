@@ -201,7 +201,8 @@ def _render(scene: Scene, width: int, height: int, tile: int, tolerance: float) 
     stroke_sd = soft_min_into_entries(torch.cat([cap_sd, quad_sd]), torch.cat([c_entry, q_entry]), n_entries, FAR)
 
     signed = torch.where(is_stroke_entry[:, None], stroke_sd, torch.where(inside, -fill_d, fill_d))
-    alpha = (0.5 - signed).clamp(0.0, 1.0) * g.layer_alpha[entry_layer][:, None]
+    coverage = _clip(scene, g, (0.5 - signed).clamp(0.0, 1.0), entry_layer, entry_tile, grid, width, height)
+    alpha = coverage * g.layer_alpha[entry_layer][:, None]
     rgb = g.layer_rgb[entry_layer][:, None, :].expand(n_entries, P, 3)
     rgb, alpha = _gradient_paint(scene, g, entry_layer, entry_tile, grid, rgb, alpha)
     return _composite(scene, g, rgb * alpha[..., None], alpha, entry_layer, entry_tile, grid)
@@ -222,6 +223,33 @@ def _boundary_distance(edges: Lines, prim, entry, pix, wind, evenodd) -> torch.T
     w_other = torch.where(higher_side, w_here - 1, w_here + 1)
     boundary = evenodd[entry][:, None] | (w_here == 0) | (w_other == 0)
     return torch.where(boundary, (d2 + 1e-12).sqrt(), torch.full_like(d2, FAR))
+
+
+def _clip(scene, g: _Geometry, alpha, entry_layer, entry_tile, grid, width: int, height: int):
+    """Limit the coverage (N, P) of clipped shapes' entries to that of their clip quads (``Shape.clip``: the
+    overflow-clipping nested viewports), with the same one-pixel edge ramp as outlines. The minimum, not the
+    product: an outline that lies on the clip edge (a background filling its viewport) keeps half coverage."""
+    owners: dict = {}
+    for i, s in enumerate(scene.shapes):
+        if s.clip is not None:
+            owners.setdefault(id(s.clip), (s.clip, []))[1].append(i)
+    if not owners:
+        return alpha
+    dev = alpha.device
+    scale = torch.tensor([width / scene.width, height / scene.height], dtype=torch.float32, device=dev)
+    entry_shape = g.layer_shape[entry_layer]
+    offsets = grid.offsets(dev)
+    for quads, ids in owners.values():
+        sel = torch.nonzero(torch.isin(entry_shape, torch.tensor(ids, device=dev))).squeeze(1)
+        if sel.numel() == 0:
+            continue
+        pix = grid.origin(entry_tile[sel])[:, None, :] + offsets[None]
+        cover = torch.ones_like(alpha[sel])
+        for quad in quads.to(dev) * scale:
+            sd = quad_signed_distance(pix, quad[None].expand(sel.shape[0], 4, 2))
+            cover = torch.minimum(cover, (0.5 - sd).clamp(0.0, 1.0))
+        alpha = alpha.index_copy(0, sel, torch.minimum(alpha[sel], cover))
+    return alpha
 
 
 def _gradient_paint(scene, g: _Geometry, entry_layer, entry_tile, grid, rgb, alpha):

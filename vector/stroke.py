@@ -4,7 +4,8 @@ A stroke of half-width ``h`` along flattened subpaths becomes:
 - bodies: a capsule (segment ⊕ disk of radius h) per line for round joins, otherwise a rectangle;
 - joins: round (disk, or the capsules themselves), bevel (the rectangle spanned by both end normals, whose
   outer edge is the bevel), miter (kite up to the miter tip, or bevel past ``stroke-miterlimit``);
-- caps on open subpaths: round (disk), square (end bodies lengthened by h), butt (none).
+- caps on open subpaths: round (disk), square (end bodies lengthened by h), butt (none); zero-length
+  subpaths get a dot (disk) or a square for round or square caps.
 The stroke's signed distance is the minimum over its primitives (exact outside, a lower bound inside),
 which gives the anti-aliased coverage and lets gradients reach points and widths.
 """
@@ -45,6 +46,7 @@ def stroke_primitives(start, end, subpath, closed, half, join, cap, limit, layer
     """
     vec = end - start
     length = vec.detach().norm(dim=-1)
+    dots = _zero_length_caps(start, subpath, length, half, cap, layer)
     keep = length > 1e-6
     start, end, vec, subpath = start[keep], end[keep], vec[keep], subpath[keep]
     half, join, cap, limit, layer = half[keep], join[keep], cap[keep], limit[keep], layer[keep]
@@ -101,14 +103,40 @@ def stroke_primitives(start, end, subpath, closed, half, join, cap, limit, layer
     reach = torch.minimum(seg_len[i], seg_len[j]).clamp(max=2.0)[:, None] / 2
     filler = torch.stack([v - t * reach + nt * hh, v + t * reach + nt * hh, v + t * reach - nt * hh, v - t * reach - nt * hh], dim=1)
     smooth = cos > 0.9
-    quads += [bevel[~smooth], kite[use_miter], filler[smooth]]
-    quad_l += [layer[i][~smooth], layer[i][use_miter], layer[i][smooth]]
+    # near-straight joins take no kite: its miter reaches < 3% of h past the filler, and a (nearly) collinear
+    # kite degenerates to a line whose inside test holds along the whole normal through the join
+    kite_sel = use_miter & ~smooth
+    quads += [bevel[~smooth], kite[kite_sel], filler[smooth]]
+    quad_l += [layer[i][~smooth], layer[i][kite_sel], layer[i][smooth]]
 
     # Caps of open subpaths.
     for sel, point in ((open_ & is_first, start), (open_ & is_last, end)):
         round_cap = sel & (cap == CAPS["round"]) & ~round_join
         caps_a.append(point[round_cap]), caps_b.append(point[round_cap]), caps_r.append(half[round_cap])
         caps_l.append(layer[round_cap])
+    caps_a.append(dots[0]), caps_b.append(dots[0]), caps_r.append(dots[1]), caps_l.append(dots[2])
+    quads.append(dots[3]), quad_l.append(dots[4])
     return Primitives(
         torch.cat(caps_a), torch.cat(caps_b), torch.cat(caps_r), torch.cat(caps_l), torch.cat(quads), torch.cat(quad_l)
     )
+
+
+def _zero_length_caps(start, subpath, length, half, cap, layer) -> tuple:
+    """Caps of zero-length subpaths (``M x y Z``, ``M x y L x y``; SVG 2 §13.5.6): a disk for round caps, a
+    square aligned with the device x axis for square caps (the spec aligns it with the user-space x axis:
+    the same unless the shape is rotated or skewed), nothing for butt caps.
+
+    Returns (disk centres (D, 2), radii (D,), disk layers (D,), squares (S, 4, 2), square layers (S,)).
+    """
+    count = subpath.shape[0]
+    if count == 0:
+        return start[:0], half[:0], layer[:0], start.new_zeros(0, 4, 2), layer[:0]
+    total = torch.zeros(int(subpath.max()) + 1, dtype=length.dtype, device=start.device).index_add_(0, subpath, length)
+    first = torch.ones(count, dtype=torch.bool, device=start.device)
+    first[1:] = subpath[1:] != subpath[:-1]
+    dot = first & (total[subpath] <= 1e-6)
+    disk = dot & (cap == CAPS["round"])
+    square = dot & (cap == CAPS["square"])
+    c, h = start[square], half[square][:, None]
+    corners = torch.stack([c + torch.cat([-h, -h], 1), c + torch.cat([h, -h], 1), c + torch.cat([h, h], 1), c + torch.cat([-h, h], 1)], dim=1)
+    return start[disk], half[disk], layer[disk], corners, layer[square]

@@ -220,6 +220,8 @@ class _Parser:
         spec = self.specified.get(id(el), {})
         style = {k: parent[k] for k in INHERITED}
         style.update(NOT_INHERITED)
+        if el is not self.root and local_name(el.tag) in ("svg", "symbol"):
+            style["overflow"] = "hidden"  # the UA style sheet: svg:not(:root), symbol { overflow: hidden }
         style["root-font-size"] = parent["root-font-size"]
         fs = spec.get("font-size")
         if fs is not None and fs != "inherit":
