@@ -5,8 +5,10 @@ svgelements matches only ``*``, ``tag``, ``#id``, ``.class`` and ``tag.class`` a
 here *before* svgelements sees the document (CSS 2.1 §6.4, Selectors Level 3):
 
 - selectors: ``*``, type, ``#id``, ``.class``, ``[attr]``, ``[attr=v]``, ``~=``, ``|=``, ``^=``, ``$=``, ``*=``,
-  ``:first-child``, ``:last-child``, ``:only-child``, ``:root``, ``:not(simple)``, combined with descendant,
-  ``>``, ``+`` and ``~`` combinators, in comma lists; a rule with any other selector is dropped, as CSS says;
+  ``:first-child``, ``:last-child``, ``:only-child``, ``:root``, ``:not(compound)``, ``:link``; dynamic states
+  (``:hover``, ``:focus``...) and pseudo-elements never match a static rendering; combined with descendant,
+  ``>``, ``+`` and ``~`` combinators, in comma lists. A selector outside this subset is dropped (the others of
+  its comma list still apply) and named in a warning;
 - order: presentation attributes < sheet rules (by specificity, then source order) < ``style="..."``
   < ``!important`` rules < ``!important`` in ``style``;
 - only presentation properties (:data:`PRESENTATION`) are taken from CSS: geometry such as ``x`` or ``d`` in
@@ -43,7 +45,8 @@ _SIMPLE = re.compile(
     | \#(?P<id>[_a-zA-Z0-9\u00a0-\uffff-]+)
     | \.(?P<cls>{_IDENT})
     | \[\s*(?P<attr>{_IDENT}(?::{_IDENT})?)\s*(?:(?P<op>[~|^$*]?=)\s*(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)'|(?P<bare>[^\]\s]+))\s*)?\]
-    | :(?P<pseudo>first-child|last-child|only-child|root)
+    | :(?P<pseudo>first-child|last-child|only-child|root|hover|active|focus|focus-within|focus-visible|visited|link|any-link|target)
+    | ::?(?P<element>before|after|first-line|first-letter|marker|selection)
     | :not\(\s*(?P<not>[^()]+?)\s*\)
     )""",
     re.X,
@@ -105,6 +108,9 @@ def _parse_compound(text: str) -> tuple:
         elif m.group("pseudo"):
             conds.append(("pseudo", m.group("pseudo"), None, None))
             spec[1] += 1
+        elif m.group("element"):
+            conds.append(("pseudo", "never", None, None))  # pseudo-elements style no SVG shape
+            spec[2] += 1
         else:
             inner, inner_spec = _parse_compound(m.group("not"))
             conds.append(("not", inner, None, None))
@@ -113,9 +119,33 @@ def _parse_compound(text: str) -> tuple:
     return Compound(tag, conds), tuple(spec)
 
 
+def _split_combinators(text: str) -> list:
+    """Compound selectors and combinators (``>``, ``+``, ``~``; whitespace is dropped), outside brackets,
+    parentheses and quotes."""
+    tokens, current, depth, quote = [], "", 0, None
+    for ch in text:
+        if quote:
+            quote = None if ch == quote else quote
+        elif ch in "\"'":
+            quote = ch
+        elif ch in "[(":
+            depth += 1
+        elif ch in "])":
+            depth -= 1
+        elif depth == 0 and (ch.isspace() or ch in ">+~"):
+            tokens.append(current)
+            current = ""
+            if ch in ">+~":
+                tokens.append(ch)
+            continue
+        current += ch
+    tokens.append(current)
+    return tokens
+
+
 def parse_selector(text: str) -> Selector:
     """One selector (no commas) -> :class:`Selector`; raises :class:`SelectorError` outside the subset."""
-    tokens = re.split(r"\s*([>+~])\s*|\s+", text.strip())
+    tokens = _split_combinators(text.strip())
     compounds, combinators, pending = [], [], " "
     for tok in tokens:
         if tok is None or tok == "":
@@ -246,12 +276,16 @@ class Matcher:
                 )
             elif kind == "pseudo":
                 kids = self._kids(el)
+                is_link = self.local_name(el.tag) == "a" and (el.get("href") or self._attr(el, "xlink:href")) is not None
                 ok = {
                     "first-child": kids[0] is el,
                     "last-child": kids[-1] is el,
                     "only-child": len(kids) == 1,
                     "root": el is self.root,
-                }[name]
+                    # links count as unvisited (:link matches <a href>); dynamic states never hold
+                    "link": is_link,
+                    "any-link": is_link,
+                }.get(name, False)
             else:
                 ok = not self.compound(name, el)
             if not ok:
