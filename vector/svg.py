@@ -12,8 +12,8 @@ does what svgelements' parser got wrong or left out (measured against cairosvg a
 - the spec's error handling: an invalid attribute value is ignored (its initial or inherited value applies),
   an element whose geometry is in error (negative ``width``, ``r``...) is not rendered, path data is drawn up
   to its first error — with one warning per element naming it. Only documents that are not well-formed XML,
-  are not SVG, have no renderable size, are nested deeper than :data:`MAX_DEPTH` or expand past
-  :data:`MAX_INSTANCES` elements raise :class:`core.errors.InputError`.
+  are not SVG, have no renderable size, are nested deeper than :data:`MAX_DEPTH` or draw more than
+  :data:`MAX_INSTANCES` elements through ``use`` raise :class:`core.errors.InputError`.
 
 Geometry comes from :mod:`vector.pathdata` (svgelements is now used only for colour keywords). Each shape
 keeps its points in the element's own user space and its accumulated transform (viewBox included) beside
@@ -35,7 +35,7 @@ import torch
 
 from core.errors import InputError
 from vector import pathdata
-from vector.css import PRESENTATION, cascade
+from vector.css import cascade
 from vector.model import Document, Scene, Shape, SolidPaint
 from vector.paint import InvalidColor, color_value, local_name, paint_reference, read_gradient
 from vector.units import (
@@ -54,8 +54,8 @@ MARKER_PROPS = ("marker-start", "marker-mid", "marker-end")
 MAX_BYTES = 50_000_000
 #: Deepest element nesting accepted (the writer serialises recursively; real documents stay far below).
 MAX_DEPTH = 400
-#: Most elements visited once ``use`` references are expanded (guards against exponential ``use`` chains).
-MAX_INSTANCES = 200_000
+#: Most elements drawn through ``use`` references (guards against exponential ``use`` chains).
+MAX_INSTANCES = 20_000
 DEFAULT_SIZE = 1000.0
 _NONFINITE = re.compile(r"(?i)(nan|inf)")
 XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
@@ -499,9 +499,10 @@ class _Parser:
             el, frame = stack.pop()
             if not isinstance(el.tag, str):
                 continue
-            self.visited += 1
-            if self.visited > MAX_INSTANCES:
-                raise InputError(f"{self.name}: more than {MAX_INSTANCES} elements once <use> references are expanded")
+            if frame.uses:
+                self.visited += 1
+                if self.visited > MAX_INSTANCES:
+                    raise InputError(f"{self.name}: more than {MAX_INSTANCES} elements drawn through <use> references")
             shape = self.visit(el, frame, stack)
             if shape is not None:
                 shapes.append(shape)
@@ -722,4 +723,3 @@ def _count(items) -> dict:
     return out
 
 
-__all__ = ["parse_svg", "MAX_DEPTH", "MAX_INSTANCES", "PRESENTATION"]
