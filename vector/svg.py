@@ -492,7 +492,10 @@ class _Parser:
         root_style = self.compute(self.initial, root, self.root_viewport)
         self._static[id(root)] = root_style
         ctx = LengthContext(root_style["font-size"], root_style["root-font-size"], root_style["line-height"], self.root_viewport)
-        top = _Frame(root_style, ctm, ctx)
+        top = _Frame(root_style, ctm, ctx, unsupported=next((p for p in UNSUPPORTED_PROPS if root_style[p] not in ("none", "")), None))
+        if root_style["opacity"] < 1.0:
+            self.group_counter += 1
+            top = replace(top, groups=((self.group_counter, root_style["opacity"]),), inherited_opacity=root_style["opacity"])
         shapes = []
         stack = [(child, top) for child in reversed(list(root))]
         while stack:
@@ -506,10 +509,26 @@ class _Parser:
             shape = self.visit(el, frame, stack)
             if shape is not None:
                 shapes.append(shape)
+        drawn: dict = {}
+        for shape in shapes:
+            drawn[id(shape.element)] = drawn.get(id(shape.element), 0) + 1
+        for shape in shapes:  # an element drawn twice (itself and through use) cannot follow two optimisations
+            shape.frozen = shape.frozen or drawn[id(shape.element)] > 1
         return shapes
+
+    @staticmethod
+    def conditions_pass(el) -> bool:
+        """SVG conditional processing: no extension is supported; ``systemLanguage`` matches English;
+        ``requiredFeatures`` always passes (SVG 2)."""
+        if el.get("requiredExtensions") is not None:
+            return False
+        langs = el.get("systemLanguage")
+        return langs is None or any(lang.strip().lower().split("-")[0] == "en" for lang in langs.split(","))
 
     def visit(self, el, frame: _Frame, stack) -> "Shape | None":
         tag = local_name(el.tag)
+        if not self.conditions_pass(el):
+            return None
         instanced_target = frame.use_size != (None, None)
         if tag not in SHAPES and tag not in CONTAINERS and not (tag == "symbol" and instanced_target):
             if tag in NOT_RENDERED:
@@ -545,8 +564,8 @@ class _Parser:
             inner, inner_ctx, clips = vp
             child = replace(child, ctm=inner, ctx=inner_ctx, clips=clips)
         kids = [c for c in el if isinstance(c.tag, str)]
-        if tag == "switch":
-            kids = kids[:1]
+        if tag == "switch":  # only the first direct child whose conditions pass (Illustrator's foreignObject fails)
+            kids = [k for k in kids if self.conditions_pass(k)][:1]
         stack.extend((c, child) for c in reversed(kids))
         return None
 

@@ -27,15 +27,16 @@ class Case:
     width: int = 64
     height: int = 64
     why: str = ""  # what the spec says, for hand-resolved cases
+    known_limit: bool = False  # a documented miss of ours (README conformance table): the test expects failure
 
     @property
     def reference(self) -> str:
         return self.svg if self.expected is None else self.expected
 
 
-def _c(name, body, expected=None, why="", view_box="0 0 32 32", width=64, height=64, attrs=""):
+def _c(name, body, expected=None, why="", view_box="0 0 32 32", width=64, height=64, attrs="", known_limit=False):
     wrap = dict(view_box=view_box, width=width, height=height, attrs=attrs)
-    return Case(name, doc(body, **wrap), None if expected is None else doc(expected, **wrap), width, height, why)
+    return Case(name, doc(body, **wrap), None if expected is None else doc(expected, **wrap), width, height, why, known_limit)
 
 
 DOT = '<rect width="3" height="3"/>'  # a marker that the rest of the document is still drawn
@@ -244,6 +245,11 @@ PATHS = [
     _c("zero_length_round_cap", _P("M16 16 L16 16", 'stroke="black" stroke-width="8" stroke-linecap="round"')),
     _c("zero_length_square_cap", _P("M16 16 z", 'stroke="black" stroke-width="8" stroke-linecap="square"'),
        '<rect x="12" y="12" width="8" height="8"/>', "SVG 2 §13.5.6: a zero-length subpath with square caps draws a square"),
+    _c("zero_length_square_cap_rotated", _P("M16 16 z", 'stroke="black" stroke-width="8" stroke-linecap="square" transform="rotate(45 16 16)"'),
+       '<rect x="12" y="12" width="8" height="8" transform="rotate(45 16 16)"/>',
+       "the square follows the user-space x axis; ours follows the device x axis", known_limit=True),
+    _c("stroke_dasharray", _P("M2 16 L30 16", 'stroke="black" stroke-width="3" stroke-dasharray="4 2"'),
+       why="dashes are not rendered (drawn solid)", known_limit=True),
     _c("zero_length_butt_cap", _P("M16 16 L16 16", 'stroke="black" stroke-width="8"')),
     _c("moveto_only_draws_nothing", _P("M10 10 M20 20", 'stroke="black" stroke-width="8" stroke-linecap="round"')),
     _c("percent_stroke_width", _P("M2 16 L30 16", 'stroke="black" stroke-width="10%"')),
@@ -283,8 +289,12 @@ def ours_rgb(svg: str, width: int, height: int):
 
 
 def check(case: Case, threshold: float = 30.0) -> None:
-    """Assert that our rendering of ``case`` is within ``threshold`` dB of its reference."""
+    """Assert that our rendering of ``case`` is within ``threshold`` dB of its reference (below it for a
+    known limit, so that lifting the limit shows up and the README table gets updated)."""
     from tests.vector.conftest import cairo_rgb, psnr
 
     got = psnr(ours_rgb(case.svg, case.width, case.height), cairo_rgb(case.reference, case.width, case.height))
-    assert got >= threshold, f"{case.name}: {got:.1f} dB ({case.why or 'cairosvg reference'})"
+    if case.known_limit:
+        assert got < threshold, f"{case.name} now passes ({got:.1f} dB): drop known_limit and update the README"
+    else:
+        assert got >= threshold, f"{case.name}: {got:.1f} dB ({case.why or 'cairosvg reference'})"

@@ -56,6 +56,22 @@ def test_display_none_and_visibility():
     assert [s.element.get("id") for s in scene.shapes] == ["c", "d"]
 
 
+def test_switch_draws_the_first_child_whose_conditions_pass():
+    # Illustrator's pattern: a foreignObject for its own extension, then the real drawing
+    scene = parse_svg(doc('<switch><foreignObject requiredExtensions="http://ns.adobe.com/AdobeIllustrator/10.0/"/>'
+                          '<g systemLanguage="fr"><rect id="fr" width="4" height="4"/></g>'
+                          '<g systemLanguage="de, en-US"><rect id="en" width="4" height="4"/></g><rect id="later" width="2" height="2"/></switch>'
+                          '<rect id="ext" requiredExtensions="x" width="3" height="3"/>'))
+    assert [s.element.get("id") for s in scene.shapes] == ["en"]
+
+
+def test_root_opacity_and_elements_drawn_twice():
+    scene = parse_svg(doc('<circle id="c" cx="4" cy="4" r="2"/><use href="#c" x="8"/><rect width="2" height="2"/>', attrs='opacity="0.5"'))
+    assert [s.frozen for s in scene.shapes] == [True, True, False]  # the circle is drawn itself and through use
+    assert all(s.groups and s.groups[0][1] == 0.5 for s in scene.shapes)
+    assert float(render(scene, 64, 64)[0, 3, 2, 2]) == pytest.approx(0.5, abs=1e-5)
+
+
 @pytest.mark.parametrize("text, message", [
     (doc("", view_box="0 0 0 0"), "zero or negative size"),
     ("<svg xmlns='http://www.w3.org/2000/svg' width='0' height='10'/>", "zero or negative size"),
