@@ -124,6 +124,7 @@ def _geometry(scene: Scene, width: int, height: int, tolerance: float) -> "_Geom
         lines.start[stroked], lines.end[stroked], s_sub, closed, widths[s_shape] / 2,
         codes(JOINS, "line_join")[s_shape], codes(CAPS, "line_cap")[s_shape],
         torch.tensor([s.miter_limit for s in scene.shapes], device=dev)[s_shape], stroke_layer_of[s_shape],
+        mats[:, :, 0].detach()[s_shape],
     )
     return _Geometry(mats, lines, sub_shape, layer_shape, layer_stroke, layer_alpha, layer_rgb, edges,
                      fill_layer_of[sub_shape[edges.subpath]], prims)

@@ -37,16 +37,19 @@ def _perp(d: torch.Tensor) -> torch.Tensor:
     return torch.stack([-d[:, 1], d[:, 0]], dim=-1)
 
 
-def stroke_primitives(start, end, subpath, closed, half, join, cap, limit, layer) -> Primitives:
+def stroke_primitives(start, end, subpath, closed, half, join, cap, limit, layer, x_axis=None) -> Primitives:
     """Primitives of strokes along lines ``start``/``end`` (L, 2) in subpath order.
 
     ``subpath`` (L,) ids; ``closed`` (U,) per subpath; per line: ``half`` width (L,) in pixels (tensor with
-    gradient), ``join``/``cap`` codes (L,) from :data:`JOINS`/:data:`CAPS`, ``limit`` (L,) miter limits and
-    ``layer`` (L,) layer ids.
+    gradient), ``join``/``cap`` codes (L,) from :data:`JOINS`/:data:`CAPS`, ``limit`` (L,) miter limits,
+    ``layer`` (L,) layer ids and ``x_axis`` (L, 2) the device direction of the user-space x axis (square caps of
+    zero-length subpaths follow it; None: the device x axis).
     """
     vec = end - start
     length = vec.detach().norm(dim=-1)
-    dots = _zero_length_caps(start, subpath, length, half, cap, layer)
+    if x_axis is None:
+        x_axis = torch.tensor([1.0, 0.0], device=start.device).expand_as(start)
+    dots = _zero_length_caps(start, subpath, length, half, cap, layer, x_axis)
     keep = length > 1e-6
     start, end, vec, subpath = start[keep], end[keep], vec[keep], subpath[keep]
     half, join, cap, limit, layer = half[keep], join[keep], cap[keep], limit[keep], layer[keep]
@@ -121,10 +124,10 @@ def stroke_primitives(start, end, subpath, closed, half, join, cap, limit, layer
     )
 
 
-def _zero_length_caps(start, subpath, length, half, cap, layer) -> tuple:
+def _zero_length_caps(start, subpath, length, half, cap, layer, x_axis) -> tuple:
     """Caps of zero-length subpaths (``M x y Z``, ``M x y L x y``; SVG 2 §13.5.6): a disk for round caps, a
-    square aligned with the device x axis for square caps (the spec aligns it with the user-space x axis:
-    the same unless the shape is rotated or skewed), nothing for butt caps.
+    square aligned with the user-space x axis ``x_axis`` (L, 2) for square caps (exact under rotations and
+    uniform scales; under skew the user-space square would be a parallelogram), nothing for butt caps.
 
     Returns (disk centres (D, 2), radii (D,), disk layers (D,), squares (S, 4, 2), square layers (S,)).
     """
@@ -138,5 +141,7 @@ def _zero_length_caps(start, subpath, length, half, cap, layer) -> tuple:
     disk = dot & (cap == CAPS["round"])
     square = dot & (cap == CAPS["square"])
     c, h = start[square], half[square][:, None]
-    corners = torch.stack([c + torch.cat([-h, -h], 1), c + torch.cat([h, -h], 1), c + torch.cat([h, h], 1), c + torch.cat([-h, h], 1)], dim=1)
+    u = x_axis[square] / x_axis[square].norm(dim=-1, keepdim=True).clamp_min(1e-12)
+    u, v = u * h, _perp(u) * h
+    corners = torch.stack([c - u - v, c + u - v, c + u + v, c - u + v], dim=1)
     return start[disk], half[disk], layer[disk], corners, layer[square]
