@@ -65,7 +65,8 @@ class Shape:
     fill and its stroke separately, as cairosvg does (browsers treat it as a group of the two).
     ``frozen`` shapes (instances of ``<use>``, contents of ``<defs>``) are rendered but never optimised.
     ``clip``: None or (K, 4, 2) convex quads in document pixels (the overflow-clipping nested viewports around
-    the shape); the shape is drawn only inside all of them. ``important``: properties set on the element by
+    the shape); the shape is drawn only inside all of them. ``dash``: the stroke's dash pattern in user units
+    (even length, positive sum; () for solid) and ``dash_offset`` its offset (not optimised). ``important``: properties set on the element by
     ``!important`` CSS rules (the writer must mark its own values ``!important`` to win over them).
     """
 
@@ -89,6 +90,8 @@ class Shape:
     original: dict = field(default_factory=dict)
     clip: Optional[torch.Tensor] = None
     important: frozenset = frozenset()
+    dash: tuple = ()
+    dash_offset: float = 0.0
 
 
 @dataclass

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from core.errors import InputError
+from vector.dash import dash_lines
 from vector.coverage import FAR, Grid, soft_min_into_entries, quad_signed_distance, segment_distance_sq, winding_numbers
 from vector.flatten import Lines, close_for_fill, device_points, flatten, scene_index, shape_to_device
 from vector.model import Gradient, Scene, SolidPaint
@@ -116,18 +117,31 @@ def _geometry(scene: Scene, width: int, height: int, tolerance: float) -> "_Geom
     filled = fill_layer_of[line_shape] >= 0
     edges = close_for_fill(Lines(lines.start[filled], lines.end[filled], lines.subpath[filled]), closed)
     stroked = stroke_layer_of[line_shape] >= 0
-    s_sub = lines.subpath[stroked]
-    s_shape = sub_shape[s_sub]
+    s_start, s_end, s_sub, origin = dash_lines(lines.start[stroked], lines.end[stroked], lines.subpath[stroked], closed.shape[0],
+                                               _dashes(scene, index, scale))
+    s_closed = closed[origin] & (torch.arange(origin.shape[0], device=dev) < closed.shape[0])  # dashes are open
+    s_shape = sub_shape[origin[s_sub]]
     widths = torch.stack([s.stroke_width for s in scene.shapes]).clamp_min(0) * scale
     codes = lambda table, attr: torch.tensor([table.get(getattr(s, attr), 0) for s in scene.shapes], device=dev)  # noqa: E731
     prims = stroke_primitives(
-        lines.start[stroked], lines.end[stroked], s_sub, closed, widths[s_shape] / 2,
+        s_start, s_end, s_sub, s_closed, widths[s_shape] / 2,
         codes(JOINS, "line_join")[s_shape], codes(CAPS, "line_cap")[s_shape],
         torch.tensor([s.miter_limit for s in scene.shapes], device=dev)[s_shape], stroke_layer_of[s_shape],
         mats[:, :, 0].detach()[s_shape],
     )
     return _Geometry(mats, lines, sub_shape, layer_shape, layer_stroke, layer_alpha, layer_rgb, edges,
                      fill_layer_of[sub_shape[edges.subpath]], prims)
+
+
+def _dashes(scene: Scene, index, scale) -> dict:
+    """{subpath id: (dash pattern, offset)} in output pixels for the dashed strokes of the scene."""
+    out = {}
+    for u, shape_id in enumerate(index.subpath_shape.tolist()):
+        shape = scene.shapes[shape_id]
+        if shape.dash and shape.stroke is not None:
+            k = float(scale[shape_id].detach())
+            out[u] = (tuple(v * k for v in shape.dash), shape.dash_offset * k)
+    return out
 
 
 def _padded_boxes(g: _Geometry):

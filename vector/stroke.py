@@ -1,7 +1,8 @@
 """Stroke outlines as a union of simple convex primitives with exact signed distances.
 
 A stroke of half-width ``h`` along flattened subpaths becomes:
-- bodies: a capsule (segment ⊕ disk of radius h) per line for round joins, otherwise a rectangle;
+- bodies: a capsule (segment ⊕ disk of radius h) per line for round joins (in open subpaths with butt/square
+  caps: rectangles, with disks at their sharp joins), otherwise a rectangle;
 - joins: round (disk, or the capsules themselves), bevel (the rectangle spanned by both end normals, whose
   outer edge is the bevel), miter (kite up to the miter tip, or bevel past ``stroke-miterlimit``);
 - caps on open subpaths: round (disk), square (end bodies lengthened by h), butt (none); zero-length
@@ -63,8 +64,11 @@ def stroke_primitives(start, end, subpath, closed, half, join, cap, limit, layer
     is_last[:-1] = subpath[1:] != subpath[:-1]
     open_ = ~closed.to(start.device)[subpath]
     round_join = join == JOINS["round"]
-    capped_end = open_ & (is_first | is_last) & (cap != CAPS["round"])
-    capsule_body = round_join & ~capped_end
+    # Round joins use capsule bodies, except in open subpaths with butt or square caps: there a capsule next to
+    # a short end body (a dash's last piece of a flattened curve) would bulge past the flat end, so the bodies
+    # are rectangles, with the seam filler at near-straight joins and a disk at sharper ones.
+    flat_round = round_join & open_ & (cap != CAPS["round"])
+    capsule_body = round_join & ~flat_round
 
     caps_a, caps_b, caps_r, caps_l = [start[capsule_body]], [end[capsule_body]], [half[capsule_body]], [layer[capsule_body]]
     rect = ~capsule_body
@@ -75,9 +79,6 @@ def stroke_primitives(start, end, subpath, closed, half, join, cap, limit, layer
     quads = [torch.stack([a + n * h, b + n * h, b - n * h, a - n * h], dim=1)[rect]]
     quad_l = [layer[rect]]
 
-    # Disks where a round join meets a rectangular end body.
-    for sel, point in ((round_join & capped_end & is_first & ~is_last, end), (round_join & capped_end & is_last & ~is_first, start)):
-        caps_a.append(point[sel]), caps_b.append(point[sel]), caps_r.append(half[sel]), caps_l.append(layer[sel])
 
     # Joins between consecutive lines, and between last and first line of closed subpaths.
     idx = torch.arange(count, device=start.device)
@@ -85,7 +86,7 @@ def stroke_primitives(start, end, subpath, closed, half, join, cap, limit, layer
     first_of = torch.zeros(int(subpath.max()) + 1 if count else 0, dtype=torch.long, device=start.device)
     first_of[subpath[is_first]] = idx[is_first]
     nxt = torch.where(is_last & ~open_, first_of[subpath], nxt)
-    has_join = (nxt != idx) & ~round_join
+    has_join = (nxt != idx) & (~round_join | flat_round)
     i, j = idx[has_join], nxt[has_join]
     v, hh = end[i], h[i]
     n1, n2 = n[i], n[j]
@@ -109,8 +110,10 @@ def stroke_primitives(start, end, subpath, closed, half, join, cap, limit, layer
     # near-straight joins take no kite: its miter reaches < 3% of h past the filler, and a (nearly) collinear
     # kite degenerates to a line whose inside test holds along the whole normal through the join
     kite_sel = use_miter & ~smooth
-    quads += [bevel[~smooth], kite[kite_sel], filler[smooth]]
-    quad_l += [layer[i][~smooth], layer[i][kite_sel], layer[i][smooth]]
+    disk = ~smooth & flat_round[i]
+    quads += [bevel[~smooth & ~disk], kite[kite_sel], filler[smooth]]
+    quad_l += [layer[i][~smooth & ~disk], layer[i][kite_sel], layer[i][smooth]]
+    caps_a.append(v[disk]), caps_b.append(v[disk]), caps_r.append(half[i][disk]), caps_l.append(layer[i][disk])
 
     # Caps of open subpaths.
     for sel, point in ((open_ & is_first, start), (open_ & is_last, end)):

@@ -68,7 +68,7 @@ INHERITED = {
     "stroke-width": 1.0, "fill-rule": "nonzero", "stroke-linejoin": "miter", "stroke-linecap": "butt",
     "stroke-miterlimit": 4.0, "visibility": "visible", "font-size": DEFAULT_FONT_SIZE,
     "line-height": DEFAULT_FONT_SIZE * NORMAL_LINE_HEIGHT, "marker-start": "none", "marker-mid": "none",
-    "marker-end": "none",
+    "marker-end": "none", "stroke-dasharray": (), "stroke-dashoffset": 0.0,
 }
 NOT_INHERITED = {
     "opacity": 1.0, "display": "inline", "overflow": "visible", "stop-color": "black", "stop-opacity": 1.0,
@@ -296,6 +296,17 @@ class _Parser:
         if name == "stroke-width":
             width = resolve_length(value, ctx, "xy")
             return width if width is not None and width >= 0 else None
+        if name == "stroke-dasharray":
+            if value.strip() == "none":
+                return ()
+            items = [resolve_length(v, ctx, "xy") for v in re.split(r"[\s,]+", value.strip())]
+            if not items or any(v is None or v < 0 for v in items):
+                return None
+            if sum(items) <= 0:
+                return ()  # all zero: a solid stroke
+            return tuple(items * (2 if len(items) % 2 else 1))
+        if name == "stroke-dashoffset":
+            return resolve_length(value, ctx, "xy")
         if name == "stroke-miterlimit":
             number = parse_number_or_percent(value) if not value.strip().endswith("%") else None
             return number if number is not None and number >= 1 else None
@@ -649,6 +660,8 @@ class _Parser:
             line_cap=style["stroke-linecap"],
             miter_limit=float(style["stroke-miterlimit"]),
             frozen=frame.frozen,
+            dash=style["stroke-dasharray"],
+            dash_offset=float(style["stroke-dashoffset"]),
             clip=clip,
             important=frozenset(self.important.get(id(el), ())),
         )

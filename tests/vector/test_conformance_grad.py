@@ -1,5 +1,5 @@
 """Gradients through the new features agree with central finite differences (the test_raster_grad check):
-clipped nested viewports, zero-length caps, CSS-styled paints, em/percent widths, radial fr."""
+clipped nested viewports, zero-length caps, CSS-styled paints, em/percent widths, radial fr, dashes."""
 
 import pytest
 
@@ -13,6 +13,7 @@ SCENE = """<svg xmlns="http://www.w3.org/2000/svg" width="24" height="24" viewBo
   <path d="M18 5 L18 5" stroke="#104020" stroke-width="0.5em" font-size="8" stroke-linecap="round"/>
   <path d="M18 13 z" stroke="#402010" stroke-width="20%" stroke-linecap="square"/>
   <rect x="3" y="14" width="9" height="8" fill="url(#r)"/>
+  <path d="M14 19 C 16 15, 20 15, 22 21" fill="none" stroke="#205020" stroke-width="1.5" stroke-dasharray="2.5 1" stroke-linejoin="round"/>
 </svg>"""
 
 
@@ -41,3 +42,10 @@ def test_radial_focal_radius_and_css_stop():
     grad = scene.shapes[3].fill
     _check(grad.geometry, (5,), _loss_fn(scene), eps=0.01)
     _check(grad.stop_rgb, (1, 0), _loss_fn(scene), eps=0.02)
+
+
+@pytest.mark.parametrize("index", [(1, 1), (3, 0)])
+def test_points_and_width_of_a_dashed_stroke(index):
+    scene = _scene()
+    _check(scene.shapes[4].points, index, _loss_fn(scene), eps=0.004)
+    _check(scene.shapes[4].stroke_width, (), _loss_fn(scene), eps=0.05)
