@@ -73,6 +73,8 @@ def _alpha(text) -> float:
         out = float(value[:-1]) / 100.0 if value.endswith("%") else float(value)
     except ValueError:
         raise InvalidColor(text) from None
+    if not math.isfinite(out):
+        raise InvalidColor(text)
     return min(max(out, 0.0), 1.0)
 
 
@@ -108,6 +110,8 @@ def color_value(text: str):
         comps, alpha = _function_args(m.group(2))
         if len(comps) != 3:
             raise InvalidColor(text)
+        if not all(re.fullmatch(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?(?:%|deg|grad|rad|turn)?", c) for c in comps):
+            raise InvalidColor(text)  # no nan/inf or junk components
         try:
             if m.group(1).startswith("rgb"):
                 rgb = tuple(min(max(float(c[:-1]) / 100.0 if c.endswith("%") else float(c) / 255.0, 0.0), 1.0) for c in comps)

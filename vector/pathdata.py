@@ -291,7 +291,8 @@ IDENTITY = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
 
 
 def parse_transform(text) -> "tuple | None":
-    """A transform list -> (a, b, c, d, e, f); None when the list is malformed (the attribute is then ignored)."""
+    """A transform list -> (a, b, c, d, e, f); None when the list is malformed or not finite (the attribute is
+    then ignored)."""
     m, pos, text = IDENTITY, 0, text or ""
     while pos < len(text.rstrip()):
         match = _TRANSFORM.match(text, pos)
@@ -303,6 +304,8 @@ def parse_transform(text) -> "tuple | None":
         except ValueError:
             return None
         if re.sub(r"[\s,]", "", _NUM.sub("", body)) or len(args) not in _TRANSFORM_ARGS[name]:
+            return None
+        if not all(math.isfinite(v) for v in args):
             return None
         if name == "matrix":
             t = tuple(args)
@@ -321,4 +324,4 @@ def parse_transform(text) -> "tuple | None":
             t = (1.0, math.tan(math.radians(args[0])), 0.0, 1.0, 0.0, 0.0)
         m = multiply(m, t)
         pos = match.end()
-    return m
+    return m if all(math.isfinite(v) for v in m) else None

@@ -57,6 +57,9 @@ MAX_DEPTH = 400
 #: Most elements drawn through ``use`` references (guards against exponential ``use`` chains).
 MAX_INSTANCES = 20_000
 DEFAULT_SIZE = 1000.0
+#: Shapes reaching further than this many document sizes from the origin are skipped: their float32 pixel
+#: coordinates would overflow (the same rule as ``vector.limits.MAX_REACH`` on the fuzz branch: keep one).
+MAX_REACH = 1e6
 _NONFINITE = re.compile(r"(?i)(nan|inf)")
 XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
 SHAPES = ("path", "rect", "circle", "ellipse", "line", "polyline", "polygon")
@@ -111,7 +114,7 @@ def _parse_xml(data: bytes, name: str) -> tuple:
         namespaces = _namespaces(data)
         parser = ET.XMLParser(target=ET.TreeBuilder(insert_comments=True, insert_pis=True))
         root = ET.fromstring(data, parser=parser)
-    except ET.ParseError as err:
+    except (ET.ParseError, LookupError) as err:  # LookupError: an unknown encoding in the XML declaration
         raise InputError(f"{name}: not well-formed XML ({err})") from None
     if local_name(root.tag) != "svg":
         raise InputError(f"{name}: not an SVG file (root element is <{local_name(root.tag) or root.tag}>)")
@@ -498,6 +501,7 @@ class _Parser:
         if aspect is None:
             self.problem(root, f"invalid preserveAspectRatio {root.get('preserveAspectRatio')!r} ignored")
             aspect = ("xMidYMid", False)
+        self.root_viewport_px = (width, height)
         ctm = view_box_transform(box, aspect, width, height) if box else pathdata.IDENTITY
         self.root_viewport = (box[2], box[3]) if box else (width, height)
         root_style = self.compute(self.initial, root, self.root_viewport)
@@ -613,6 +617,13 @@ class _Parser:
             return None
         if not all(math.isfinite(v) for p in pts for v in p):
             raise InputError(f"{self.name}: non-finite coordinates in <{tag}>")
+        a, b, c, d, e, f = ctm
+        if not abs(a * d - b * c) > 1e-12:  # scale(0) and the like: nothing visible, and not invertible
+            return None
+        reach = max(abs(a * x + c * y + e) + abs(b * x + d * y + f) for x, y in pts)
+        if not reach <= MAX_REACH * max(self.root_viewport_px):
+            self.skipped.append(f"<{tag}> far outside the document")
+            return None
         if unsupported:
             self.skipped.append(f"<{tag}> with {unsupported}")
             return None
@@ -636,7 +647,6 @@ class _Parser:
         if fill is None and stroke is None:
             return None
         tensor = lambda v: torch.tensor(v, dtype=torch.float32, device=self.device)  # noqa: E731
-        a, b, c, d, e, f = ctm
         clip = None
         if frame.clips:
             if frame.clips not in self.clip_tensors:

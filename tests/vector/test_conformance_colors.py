@@ -24,7 +24,8 @@ def test_colour_values_by_hand(text, rgb, alpha):
     assert got_rgb == pytest.approx(tuple(c / 255 for c in rgb)) and got_alpha == pytest.approx(alpha)
 
 
-@pytest.mark.parametrize("text", ["qwerty", "#12", "#12345", "rgb(1, 2)", "rgb(a, b, c)", "hsl(1, 2, 3, 4, 5)", "url(#x)", ""])
+@pytest.mark.parametrize("text", ["qwerty", "#12", "#12345", "rgb(1, 2)", "rgb(a, b, c)", "hsl(1, 2, 3, 4, 5)", "url(#x)", "",
+                                  "rgb(300,-5,nan)", "rgba(0, 0, 0, inf)"])
 def test_invalid_colours_raise(text):
     with pytest.raises(InvalidColor):
         color_value(text)

@@ -38,6 +38,7 @@ def test_transform_lists(text, expected):
     assert parse_transform(text) == pytest.approx(expected)
 
 
-@pytest.mark.parametrize("text", ["rotate(30", "scale()", "translate(1 2 3)", "shear(2)", "scale(1) junk"])
+@pytest.mark.parametrize("text", ["rotate(30", "scale()", "translate(1 2 3)", "shear(2)", "scale(1) junk", "rotate(1e309)",
+                                  "scale(1e200) scale(1e200)"])
 def test_malformed_transform_lists_are_none(text):
     assert parse_transform(text) is None

@@ -49,6 +49,12 @@ def test_exponential_use_chains_are_refused(monkeypatch):
         parse_svg(doc(f"<defs>{body}</defs><use href='#l19'/>"))
 
 
+def test_degenerate_and_far_away_shapes_are_not_drawn():
+    scene = parse_svg(doc('<rect id="flat" width="4" height="4" transform="scale(0 1)"/>'
+                          '<rect id="far" x="1e30" width="4" height="4"/><rect id="ok" width="4" height="4"/>'))
+    assert [s.element.get("id") for s in scene.shapes] == ["ok"] and scene.skipped == ["<rect> far outside the document"]
+
+
 def test_display_none_and_visibility():
     scene = parse_svg(doc('<g display="none"><rect id="a" width="4" height="4"/></g>'
                           '<g visibility="hidden"><rect id="b" width="4" height="4"/><rect id="c" visibility="visible" width="4" height="4"/></g>'
