@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import torch
@@ -50,8 +51,12 @@ def _check_output(path: str, suffix: str, inputs: list) -> Path:
     return out
 
 
-def _write_outputs(text: str, svg_path: Path, png_path: Path, aspect: tuple) -> None:
-    """Write OUT.svg and OUT.png together: both appear or neither does."""
+def _write_outputs(text: str, svg_path: Path, png_path: Path, scene, aspect: tuple) -> str:
+    """Write OUT.svg and OUT.png together (both appear or neither does); returns the PNG's renderer.
+
+    OUT.png comes from cairosvg, so it shows what other programs show; where cairosvg cannot draw the
+    document (it refuses some valid values, e.g. ``opacity="50%"``), our rasterizer draws it, with a warning.
+    """
     import cairosvg
 
     width, height = aspect
@@ -60,8 +65,13 @@ def _write_outputs(text: str, svg_path: Path, png_path: Path, aspect: tuple) -> 
         try:
             cairosvg.svg2png(bytestring=text.encode("utf-8"), write_to=str(tmp_png), output_width=width,
                              output_height=height, background_color="white")
+            return "cairosvg"
         except Exception as exc:  # cairosvg raises assorted errors on documents it cannot draw
-            raise InputError(f"cairosvg could not render the result ({type(exc).__name__}: {exc})") from None
+            print(f"stylize svg: warning: cairosvg could not render the result ({type(exc).__name__}); "
+                  f"{png_path.name} is drawn by the toolkit's rasterizer", file=sys.stderr)
+        with torch.no_grad():
+            save_image(render(scene, width, height, background=(1.0, 1.0, 1.0))[:, :3], tmp_png)
+        return "toolkit"
 
 
 def run_restyle(args) -> int:
@@ -90,7 +100,7 @@ def _restyle(job, config: RestyleConfig, output: Path, png: Path) -> int:
         result = restyle_scene(scene, style, config, terms=[sds] if sds else (), checkpoint=checkpoint,
                                resume=job.resume, progress=job.progress)
     with report.phase("write"):
-        _write_outputs(svg_text(scene), output, png, render_size(scene, config.size))
+        png_renderer = _write_outputs(svg_text(scene), output, png, scene, render_size(scene, config.size))
     report.outputs = [str(output), str(png)]
     report.set_steps(result.optimization.steps_done, result.optimization.seconds)
     report.sizes = {"render": dict(zip(("width", "height"), render_size(scene, config.size))), "shapes": len(scene.shapes)}
@@ -98,8 +108,8 @@ def _restyle(job, config: RestyleConfig, output: Path, png: Path) -> int:
                       "style_loss_initial": result.stylization.initial["style"],
                       "style_loss_final": result.stylization.final["style"],
                       "structure_loss_final": result.stylization.final["content"], "interrupted": result.interrupted,
-                      "skipped_elements": scene.skipped,
-                      "loss_history": [h["total"] for h in result.optimization.history]}
+                      "skipped_elements": scene.skipped, "invalid_values": scene.problems,
+                      "png_renderer": png_renderer, "loss_history": [h["total"] for h in result.optimization.history]}
     if result.interrupted:
         return job.interrupted(f"wrote the result so far to {output}")
     return 0
@@ -125,5 +135,5 @@ def _render(job, output: Path) -> int:
         save_image(image[:, :3], output)
     report.inputs, report.outputs = [args.input], [str(output)]
     report.sizes = {"output": {"width": width, "height": height}, "shapes": len(scene.shapes)}
-    report.metrics = {"skipped_elements": scene.skipped}
+    report.metrics = {"skipped_elements": scene.skipped, "invalid_values": scene.problems}
     return 0

@@ -9,6 +9,7 @@ import torch
 from PIL import Image
 
 from core.cli import main
+from core.io.images import load_image
 from tests.vector.conftest import SCENES, cairo_rgb, psnr
 from vector.model import SolidPaint
 from vector.svg import parse_svg
@@ -170,3 +171,20 @@ def test_sds_prompt_term_with_a_tiny_local_model(tmp_path):
                  "--sds-weight", "1000", "--sds-resolution", "32", "--report", str(tmp_path / "r.json")]) == 0
     assert guided.read_text() != plain.read_text()  # the diffusion term moved the colours
     assert json.loads((tmp_path / "r.json").read_text())["args"]["prompt"] == "a red fox"
+
+
+def test_png_falls_back_to_our_rasterizer_where_cairosvg_fails(tmp_path, capsys):
+    """cairosvg refuses ``opacity="50%"`` (valid SVG 2 / CSS Color 4); the PNG is still written, by us."""
+    import json
+
+    svg = tmp_path / "half.svg"
+    svg.write_text('<svg xmlns="http://www.w3.org/2000/svg" width="32" height="32"><rect x="4" y="4" width="24" '
+                   'height="24" fill="#c33" opacity="50%"/></svg>')
+    out, report = tmp_path / "o.svg", tmp_path / "r.json"
+    code = main(["svg", str(svg), str(STYLE), "-o", str(out), "--steps", "1", "--size", "32", "--quiet",
+                 "--report", str(report)])
+    assert code == 0 and out.exists() and out.with_suffix(".png").exists()
+    metrics = json.loads(report.read_text())["metrics"]
+    assert metrics["png_renderer"] == "toolkit" and "cairosvg could not render the result" in capsys.readouterr().err
+    png = load_image(out.with_suffix(".png"))
+    assert png.shape[-2:] == (32, 32) and 0.5 < float(png[0, 0, 16, 16]) < 1.0  # half-transparent red on white
