@@ -20,22 +20,25 @@ def _hex(colour: np.ndarray) -> list:
 def path_data(strokes: Strokes, decimals: int = 2) -> list:
     """The ``d`` attribute of every stroke: ``M x0 y0 C ...`` (a dot, ``M x y l 0 0``, for one point)."""
     controls = bezier_controls(strokes.points.detach(), strokes.count).cpu().numpy()   # (S, P-1, 4, 2)
-    starts = strokes.points.detach()[:, 0].cpu().numpy()
-    counts = strokes.count.cpu().numpy()
-    inner = controls[:, :, 1:].reshape(controls.shape[0], -1)                          # (S, (P-1)*6)
+    counts = strokes.count.cpu().numpy() - 1
+    inner = controls[:, :, 1:].reshape(len(counts), -1)                               # (S, (P-1)*6)
+    valid = np.arange(inner.shape[1])[None, :] < 6 * counts[:, None]
+    numbers = inner[valid].tolist()                                                    # stroke by stroke
+    starts = strokes.points.detach()[:, 0].cpu().numpy().tolist()
     number = f"%.{decimals}f"
+    head = f"M{number} {number}"
     formats: dict = {}
     out = []
-    for s in range(len(counts)):
-        n = int(counts[s]) - 1
-        head = (number + " " + number) % (starts[s, 0], starts[s, 1])
+    at = 0
+    for (x, y), n in zip(starts, counts.tolist()):
         if n == 0:
-            out.append(f"M{head}l0 0")
+            out.append(head % (x, y) + "l0 0")
             continue
         fmt = formats.get(n)
         if fmt is None:
-            fmt = formats[n] = " ".join([number] * (6 * n))
-        out.append(f"M{head}C" + fmt % tuple(inner[s, : 6 * n].tolist()))
+            fmt = formats[n] = head + "C" + " ".join([number] * (6 * n))
+        out.append(fmt % (x, y, *numbers[at:at + 6 * n]))
+        at += 6 * n
     return out
 
 
