@@ -12,6 +12,7 @@ import contextlib
 import dataclasses
 import io
 import math
+import sys
 import time
 from fractions import Fraction
 from pathlib import Path
@@ -20,7 +21,7 @@ import numpy as np
 import torch
 
 from core.atomic import atomic_output, refuse_overwriting_inputs
-from core.cli import add_command, add_common_options
+from core.cli import EXIT_INTERRUPTED, add_command, add_common_options
 from core.errors import InputError
 from core.io.images import load_image
 from core.report import Report
@@ -76,6 +77,24 @@ def register(subparsers) -> None:
     p.add_argument("--timelapse", default=None, metavar="FILE.mp4|.gif",
                    help="also write a video of the strokes being laid down in painting order")
     p.add_argument("--timelapse-seconds", type=float, default=6.0, help="length of the timelapse (plus 1 s on the result)")
+    g = p.add_argument_group("strokes optimised toward a style picture (with --style)")
+    g.add_argument("--style", default=None, metavar="STYLE_IMAGE",
+                   help="optimise the painted strokes (points, radii, colours, opacities) toward this picture's "
+                        "style, keeping the photo's content; the result is still an SVG of strokes")
+    g.add_argument("--steps", type=int, default=100, help="optimisation steps (Adam)")
+    g.add_argument("--lr", type=float, default=0.02, help="Adam learning rate (points move ~8x lr px per step)")
+    g.add_argument("--style-loss", choices=("gram", "meanstd", "nnfm"), default="gram", help="style loss from core")
+    g.add_argument("--style-weight", type=float, default=1.0, help="weight of the style term")
+    g.add_argument("--content-weight", type=float, default=1.0, help="weight of the content term (relu4_2 of the photo)")
+    g.add_argument("--budget", type=int, default=0, metavar="K",
+                   help="optimise only the K most visible strokes (0: all); the others are dropped")
+    g.add_argument("--optimize", default="points,radius,colour,opacity", help="stroke parameters to optimise")
+    g.add_argument("--width-range", default="0.5,2", help="allowed radius range as factors of each stroke's radius")
+    g.add_argument("--max-step", type=float, default=1.5,
+                   help="longest control-point step as a factor of the stroke's radius (bounds stroke length)")
+    g.add_argument("--xing-weight", type=float, default=0.01, help="weight of the Xing loss against looped strokes")
+    g.add_argument("--resume", action="store_true", help="continue an interrupted --style run from its checkpoint")
+    g.add_argument("--quiet", action="store_true", help="no progress bar")
     add_common_options(p)
     p.set_defaults(func=run_paint)
 
@@ -161,6 +180,10 @@ def run_paint(args) -> int:
         start = time.process_time()
         painting = paint(photo, style, seed=args.seed)
         paint_cpu = time.process_time() - start
+    interrupted = False
+    if args.style is not None:
+        with report.phase("stylize"):
+            painting, interrupted = _stylize_strokes(args, photo, painting, output, report)
     with report.phase("svg"):
         text = svg_text(painting.strokes, w, h, painting.radii, painting.background)
     with report.phase("write"), contextlib.ExitStack() as stack:
@@ -176,11 +199,68 @@ def run_paint(args) -> int:
             report.sizes["timelapse_frames"] = frames
     report.outputs = [str(output), str(png)] + ([args.timelapse] if args.timelapse else [])
     report.sizes.update({"width": w, "height": h, "strokes": len(painting.strokes),
-                         "strokes_per_layer": dict(zip(map(str, painting.radii), painting.stroke_counts)),
+                         "strokes_per_layer": dict(zip(map(str, painting.radii), torch.bincount(
+                             painting.strokes.layer, minlength=len(painting.radii)).tolist())),
                          "svg_bytes": len(text.encode("utf-8"))})
-    report.metrics = {"style": dataclasses.asdict(style),
+    report.metrics.update({"style": dataclasses.asdict(style),
                       "error_per_layer": dict(zip(map(str, painting.radii), painting.errors)),
                       "svg_vs_canvas_psnr_db": psnr(png_to_tensor(data), painting.canvas),
-                      "paint_cpu_s": paint_cpu}
+                      "paint_cpu_s": paint_cpu})
     report.write(args.report)
+    if interrupted:
+        print(f"stylize paint: interrupted; wrote the strokes so far to {output} "
+              f"(continue with the same command plus --resume)", file=sys.stderr)
+        return EXIT_INTERRUPTED
     return 0
+
+
+def _floats(text: str, name: str) -> tuple:
+    try:
+        return tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise InputError(f"--{name} {text!r} is not a comma-separated list of numbers") from None
+
+
+def _stylize_strokes(args, photo, painting: Painting, output: Path, report: Report) -> tuple:
+    """Optimise the painting's strokes toward ``args.style`` on core's stylization driver."""
+    from core.losses.objective import StyleLossConfig, StyleObjective
+    from core.optimize import Checkpoint
+    from core.stylization import LoopConfig, stylize
+    from vector.strokes.render import visible_strokes
+    from vector.strokes.stylize import StrokeStyleConfig, StrokeStyleTask
+
+    refuse_overwriting_inputs(output, [args.style])
+    if not 0 <= args.steps <= 100_000:
+        raise InputError(f"--steps {args.steps} is out of range; use 0..100000")
+    if args.budget < 0:
+        raise InputError(f"--budget {args.budget} must be >= 0")
+    config = StrokeStyleConfig(optimize=tuple(k.strip() for k in args.optimize.split(",") if k.strip()),
+                               width_range=_floats(args.width_range, "width-range"), max_step=args.max_step,
+                               xing_weight=args.xing_weight)
+    if len(config.width_range) != 2:
+        raise InputError(f"--width-range {args.width_range!r} needs two numbers, e.g. 0.5,2")
+    config.validate()
+    _, _, h, w = photo.shape
+    style = load_image(args.style, long_side=max(h, w))
+    report.inputs.append(args.style)
+    strokes = painting.strokes
+    if args.budget and args.budget < len(strokes):
+        with torch.no_grad():
+            strokes = strokes.select(visible_strokes(strokes, h, w, args.budget))
+    objective = StyleObjective(StyleLossConfig(kind=args.style_loss, style_weight=args.style_weight,
+                                               content_weight=args.content_weight))
+    objective.set_style([style], long_side=max(h, w))
+    task = StrokeStyleTask(strokes, photo, config, painting.background)
+    checkpoint = Checkpoint(output.with_name(f".{output.name}.ckpt"), every=25,
+                            meta={"input": str(Path(args.input).resolve()), "style": str(Path(args.style).resolve()),
+                                  "size": args.size, "seed": args.seed, "preset": args.style_preset,
+                                  "config": repr(config), "budget": args.budget, "loss": args.style_loss})
+    result = stylize(task, objective, LoopConfig(steps=args.steps, lr=args.lr), checkpoint=checkpoint,
+                     resume=args.resume, progress=not args.quiet, desc="painting toward the style", seed=args.seed)
+    with torch.no_grad():
+        strokes = task.strokes().detach()
+        canvas = composite(strokes, h, w, task.background)
+    report.set_steps(result.optimization.steps_done, result.optimization.seconds)
+    report.metrics.update({"stylize_initial": result.initial, "stylize_final": result.final,
+                           "loss_history": [e["total"] for e in result.optimization.history]})
+    return dataclasses.replace(painting, strokes=strokes, canvas=canvas), result.interrupted

@@ -207,6 +207,66 @@ def _peel_threshold(pixel, stroke, occluder, levels: int, n_pixels: int) -> torc
     return limit
 
 
+def visible_fragments(strokes: Strokes, height: int, width: int, per_segment: "int | None" = None,
+                      cull: float = CULL_TRANSMITTANCE) -> tuple:
+    """The fragments that can show, sorted by (pixel, stroke), one per (pixel, stroke): ``(Fragments, geometry,
+    start, seg_id, seg_end)`` where ``start`` (N,) marks each pixel's first fragment, ``seg_id`` (N,) numbers
+    the pixels' runs and ``seg_end`` (runs,) is each run's last index. Fragments under fully covering ones (or,
+    with translucent strokes, with transmittance below ``cull``) are dropped."""
+    n_pixels = height * width
+    frag, geometry = fragments(strokes, height, width, per_segment)
+    with torch.no_grad():
+        cov = coverage(frag, geometry.detach())
+        opaque = len(strokes) == 0 or float(strokes.opacity.min()) >= 1 - 1e-6
+        dev = frag.pixel.device
+        kept = torch.arange(frag.pixel.numel(), device=dev)
+        if opaque:  # one z-buffer pass: only fragments at or above the topmost fully covering stroke can show
+            limit = _peel_threshold(frag.pixel, frag.stroke, cov >= 1, 1, n_pixels)
+            kept = torch.nonzero(frag.stroke >= limit[frag.pixel]).squeeze(1)
+        key = frag.pixel[kept] * max(len(strokes), 1) + frag.stroke[kept]
+        key, order = torch.sort(key)
+        perm = kept[order]
+        if not opaque:  # drop fragments whose transmittance under the later ones is below ``cull``
+            pix = frag.pixel[perm]
+            log_t = torch.log1p(-(cov[perm] * strokes.opacity[frag.stroke[perm]]).clamp(max=1 - 1e-6)).double()
+            csum = torch.cumsum(log_t, 0)
+            last = torch.ones_like(pix, dtype=torch.bool)
+            last[:-1] = pix[1:] != pix[:-1]
+            seg = torch.cumsum(last.flip(0).long(), 0).flip(0)     # segment id counted from the end
+            total = torch.zeros(int(seg[0]) + 1 if seg.numel() else 1, dtype=csum.dtype, device=dev).index_put(
+                (seg[last],), csum[last])
+            show = (total[seg] - csum) >= math.log(cull)
+            key, perm = key[show], perm[show]
+        # Duplicate (pixel, stroke) pairs (inner side of very tight bends): keep the best-covered one.
+        new = torch.ones_like(key, dtype=torch.bool)
+        new[1:] = key[1:] != key[:-1]
+        if not bool(new.all()):
+            group = new.long().cumsum(0) - 1
+            c = cov[perm]
+            best = torch.zeros(int(group[-1]) + 1, dtype=c.dtype, device=dev).scatter_reduce(0, group, c, "amax",
+                                                                                 include_self=False)
+            cand = torch.nonzero(c >= best[group]).squeeze(1)
+            first = torch.full_like(best, key.numel(), dtype=torch.long).scatter_reduce(0, group[cand], cand, "amin")
+            perm = perm[first]
+        pixel = frag.pixel[perm]
+        # Segments of equal pixel, ordered by stroke.
+        start = torch.ones_like(pixel, dtype=torch.bool)
+        start[1:] = pixel[1:] != pixel[:-1]
+        seg_id = start.long().cumsum(0) - 1
+        seg_end = torch.empty(int(seg_id[-1]) + 1 if pixel.numel() else 0, dtype=torch.long, device=dev)
+        if pixel.numel():
+            seg_end.scatter_reduce_(0, seg_id, torch.arange(pixel.numel(), device=dev), "amax", include_self=False)
+    visible = Fragments(pixel, frag.stroke[perm], frag.quad[perm], frag.x[perm], frag.y[perm])
+    return visible, geometry, start, seg_id, seg_end
+
+
+def visible_strokes(strokes: Strokes, height: int, width: int, k: int) -> torch.Tensor:
+    """Indices (in painting order) of the ``k`` strokes with the most visible pixels."""
+    visible = visible_fragments(strokes, height, width)[0]
+    area = torch.bincount(visible.stroke, minlength=len(strokes))
+    return torch.sort(torch.topk(area, min(k, len(strokes))).indices).values
+
+
 def composite(strokes: Strokes, height: int, width: int, background: torch.Tensor, per_segment: "int | None" = None,
               cull: float = CULL_TRANSMITTANCE, with_transmittance: bool = False):
     """Paint ``strokes`` in order over ``background`` (3, H, W) in [0, 1]; returns (3, H, W), and with
@@ -216,49 +276,15 @@ def composite(strokes: Strokes, height: int, width: int, background: torch.Tenso
     Fragments under enough fully covered ones that their transmittance is below ``cull`` are dropped.
     """
     n_pixels = height * width
-    frag, geometry = fragments(strokes, height, width, per_segment)
-    cov = coverage(frag, geometry)
-    alpha = (cov * strokes.opacity[frag.stroke]).clamp(max=1 - 1e-6)
-    with torch.no_grad():
-        a_min = float(strokes.opacity.min()) if len(strokes) else 1.0
-        levels = 1 if a_min >= 1 - 1e-6 else math.ceil(math.log(cull) / math.log1p(-min(a_min, 1 - 1e-6)))
-        keep = None
-        if levels <= 16:
-            limit = _peel_threshold(frag.pixel, frag.stroke, cov.detach() >= 1, levels, n_pixels)
-            keep = frag.stroke >= limit[frag.pixel]
-        pixel, stroke = frag.pixel, frag.stroke
-        if keep is not None:
-            pixel, stroke = pixel[keep], stroke[keep]
-        key = pixel * max(len(strokes), 1) + stroke
-        key, perm = torch.sort(key)
-        if keep is not None:
-            perm = torch.nonzero(keep).squeeze(1)[perm]
-        pixel = frag.pixel[perm]
-        # Duplicate (pixel, stroke) pairs (inner side of very tight bends): keep the best-covered one.
-        new = torch.ones_like(key, dtype=torch.bool)
-        new[1:] = key[1:] != key[:-1]
-        if not bool(new.all()):
-            group = new.long().cumsum(0) - 1
-            c = cov.detach()[perm]
-            best = torch.zeros(int(group[-1]) + 1, dtype=c.dtype).scatter_reduce(0, group, c, "amax",
-                                                                                 include_self=False)
-            cand = torch.nonzero(c >= best[group]).squeeze(1)
-            first = torch.full_like(best, key.numel(), dtype=torch.long).scatter_reduce(0, group[cand], cand, "amin")
-            perm, pixel = perm[first], pixel[first]
-        # Segments of equal pixel, ordered by stroke.
-        start = torch.ones_like(pixel, dtype=torch.bool)
-        start[1:] = pixel[1:] != pixel[:-1]
-        seg_id = start.long().cumsum(0) - 1
-        seg_end = torch.empty(int(seg_id[-1]) + 1 if pixel.numel() else 0, dtype=torch.long)
-        if pixel.numel():
-            seg_end.scatter_reduce_(0, seg_id, torch.arange(pixel.numel()), "amax", include_self=False)
-    a = alpha[perm]
+    visible, geometry, start, seg_id, seg_end = visible_fragments(strokes, height, width, per_segment, cull)
+    pixel = visible.pixel
+    a = (coverage(visible, geometry) * strokes.opacity[visible.stroke]).clamp(max=1 - 1e-6)
     log_t = torch.log1p(-a).double()
     csum = torch.cumsum(log_t, 0)
     total = csum[seg_end][seg_id]            # sum of log(1 - a) over the pixel's fragments up to its last
     after = total - csum                      # over fragments painted later at this pixel
     weight = (a.double() * torch.exp(after)).to(a.dtype)
-    colour = strokes.colour[frag.stroke[perm]]
+    colour = strokes.colour[visible.stroke]
     out = torch.zeros(n_pixels, 3, dtype=colour.dtype, device=colour.device).index_add(0, pixel, weight[:, None] * colour)
     seg_pixel = pixel[start]
     prefix = torch.cat([csum.new_zeros(1), csum])[torch.nonzero(start).squeeze(1)]  # sum before the pixel's first
