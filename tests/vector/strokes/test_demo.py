@@ -1,0 +1,21 @@
+"""The brush-stroke demo section: every file written, every item complete (tiny sizes)."""
+
+import pytest
+import torch
+
+pytest.importorskip("core.stylization", reason="needs core's stylization driver (issue #11)")
+
+from core.gallery import Section  # noqa: E402
+from vector.strokes import demo  # noqa: E402
+
+
+def test_demo_section_writes_every_picture(tmp_path, monkeypatch):
+    monkeypatch.setattr(demo, "DEMO_SIZE", 48)
+    monkeypatch.setattr(demo, "DEMO_STYLE_SIZE", 40)
+    monkeypatch.setattr(demo, "DEMO_STEPS", 2)
+    section = demo.demo_section(tmp_path, torch.device("cpu"))
+    assert isinstance(section, Section) and [len(i.media) for i in section.items] == [5, 2, 4]
+    for item in section.items:
+        for _label, rel in item.media:
+            assert (tmp_path / rel).stat().st_size > 0
+    assert "strokes in" in section.items[0].caption and "style loss" in section.items[2].caption
