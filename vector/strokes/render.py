@@ -7,8 +7,10 @@ fragments (pixel, stroke), every pixel centre falling in one quad per stroke; a 
 1-pixel ramp on its exact distance to that quad's segment, ``clamp(R + 0.5 - d, 0, 1)`` (round caps and
 joins come out of the distance). Fragments are composited "over" in stroke order per pixel with log-space
 suffix sums (``torch.cumsum``), so the image is differentiable w.r.t. control points, radii, colours and
-opacities. Occluded fragments are culled first (depth peeling on fully covered fragments) so the sort that
-orders the rest stays small.
+opacities. Occluded fragments are culled first so the sort that
+orders the rest stays small: with opaque strokes, one z-buffer pass keeps only fragments at or above each
+pixel's topmost fully covering stroke; with translucent ones, fragments under less than ``CULL_TRANSMITTANCE``
+of transmittance are dropped. Gradients flow only through the fragments kept.
 
 Conventions: pixel (i, j) has its centre at (x, y) = (j + 0.5, i + 0.5), as in SVG/cairo; images are
 ``3, H, W`` in [0, 1].
@@ -196,15 +198,10 @@ def coverage(frag: Fragments, geometry: torch.Tensor) -> torch.Tensor:
     return (g[:, 5] + 0.5 - dist).clamp(0, 1)
 
 
-def _peel_threshold(pixel, stroke, occluder, levels: int, n_pixels: int) -> torch.Tensor:
-    """Per pixel, the ``levels``-th highest stroke index among occluding fragments (-1 where fewer)."""
-    limit = torch.full((n_pixels,), torch.iinfo(torch.long).max, dtype=torch.long, device=pixel.device)
-    pix, order = pixel[occluder], stroke[occluder]
-    for _ in range(levels):
-        below = order < limit[pix]
-        pix, order = pix[below], order[below]
-        limit = torch.full_like(limit, -1).scatter_reduce(0, pix, order, "amax")
-    return limit
+def _top_occluder(pixel, stroke, occluder, n_pixels: int) -> torch.Tensor:
+    """Per pixel, the highest stroke index among its occluding (fully covering) fragments; -1 where none."""
+    limit = torch.full((n_pixels,), -1, dtype=torch.long, device=pixel.device)
+    return limit.scatter_reduce(0, pixel[occluder], stroke[occluder], "amax")
 
 
 def visible_fragments(strokes: Strokes, height: int, width: int, per_segment: "int | None" = None,
@@ -221,7 +218,7 @@ def visible_fragments(strokes: Strokes, height: int, width: int, per_segment: "i
         dev = frag.pixel.device
         kept = torch.arange(frag.pixel.numel(), device=dev)
         if opaque:  # one z-buffer pass: only fragments at or above the topmost fully covering stroke can show
-            limit = _peel_threshold(frag.pixel, frag.stroke, cov >= 1, 1, n_pixels)
+            limit = _top_occluder(frag.pixel, frag.stroke, cov >= 1, n_pixels)
             kept = torch.nonzero(frag.stroke >= limit[frag.pixel]).squeeze(1)
         key = frag.pixel[kept] * max(len(strokes), 1) + frag.stroke[kept]
         key, order = torch.sort(key)

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-pytest.importorskip("core.stylization", reason="needs core's stylization driver (issue #11)")
+pytest.importorskip("core.stylization", exc_type=ImportError, reason="needs core's stylization driver (issue #11)")
 
 from core.gallery import Section  # noqa: E402
 from vector.strokes import demo  # noqa: E402

@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 import pytest
 import torch
 
-pytest.importorskip("core.stylization", reason="needs core's stylization driver (issue #11)")
+pytest.importorskip("core.stylization", exc_type=ImportError, reason="needs core's stylization driver (issue #11)")
 
 from core.cli import main  # noqa: E402
 from core.losses.objective import StyleLossConfig, StyleObjective  # noqa: E402
