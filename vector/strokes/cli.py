@@ -169,6 +169,9 @@ def write_timelapse(path: Path, painting: Painting, seconds: float, fps: int = 2
 
 def run_paint(args) -> int:
     output, png = _check_args(args)
+    if args.device not in ("auto", "cpu"):
+        raise InputError(f"--device {args.device}: stylize paint runs on the CPU for now (its stroke renderer is "
+                         f"tuned and tested there); use --device cpu")
     style = style_from_args(args)
     report = Report("paint", vars(args))
     report.device = torch.device("cpu")

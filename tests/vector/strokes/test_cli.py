@@ -53,6 +53,7 @@ def _fake_png(path, width, height):
     (["--max-length", "100000"], "--min-length and --max-length"),
     (["--size", "0"], "--size 0 is out of range"),
     (["--timelapse", "x.avi"], "--timelapse"),
+    (["--device", "cuda"], "runs on the CPU"),
 ])
 def test_bad_options_one_line_exit_2_nothing_written(tmp_path, capsys, args, message):
     photo = write_png(tmp_path / "photo.png")
