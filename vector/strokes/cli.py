@@ -26,7 +26,6 @@ from core.errors import InputError
 from core.io.images import load_image
 from core.report import Report
 from core.video.io import VideoWriter
-from vector.strokes.curves import Strokes
 from vector.strokes.hertzmann import Painting, paint
 from vector.strokes.presets import PRESETS, PaintStyle
 from vector.strokes.render import composite

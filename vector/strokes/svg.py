@@ -6,7 +6,6 @@ grouped per brush as ``<g id="brush-R">`` in painting order over a background ``
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from vector.strokes.curves import Strokes, bezier_controls
 
