@@ -19,8 +19,8 @@ from vector.strokes.svg import svg_text
 DEMO_PHOTO = "stone_house.png"
 DEMO_STYLE = "starry_night.jpg"
 DEMO_SIZE = 256
-DEMO_STYLE_SIZE = 160
-DEMO_STEPS = 30
+DEMO_STYLE_SIZE = 128
+DEMO_STEPS = 15
 
 
 def demo_section(out_dir: Path, device: torch.device) -> Section:
