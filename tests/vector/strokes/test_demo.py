@@ -1,12 +1,9 @@
 """The brush-stroke demo section: every file written, every item complete (tiny sizes)."""
 
-import pytest
 import torch
 
-pytest.importorskip("core.stylization", exc_type=ImportError, reason="needs core's stylization driver (issue #11)")
-
-from core.gallery import Section  # noqa: E402
-from vector.strokes import demo  # noqa: E402
+from core.gallery import Section
+from vector.strokes import demo
 
 
 def test_demo_section_writes_every_picture(tmp_path, monkeypatch):

@@ -3,18 +3,15 @@
 import json
 import xml.etree.ElementTree as ET
 
-import pytest
 import torch
 
-pytest.importorskip("core.stylization", exc_type=ImportError, reason="needs core's stylization driver (issue #11)")
-
-from core.cli import main  # noqa: E402
-from core.losses.objective import StyleLossConfig, StyleObjective  # noqa: E402
-from core.stylization import LoopConfig, StylizationTask, stylize  # noqa: E402
-from tests.conftest import write_png  # noqa: E402
-from vector.strokes.hertzmann import paint  # noqa: E402
-from vector.strokes.presets import PRESETS  # noqa: E402
-from vector.strokes.stylize import StrokeStyleConfig, StrokeStyleTask  # noqa: E402
+from core.cli import main
+from core.losses.objective import StyleLossConfig, StyleObjective
+from core.stylization import LoopConfig, StylizationTask, stylize
+from tests.conftest import write_png
+from vector.strokes.hertzmann import paint
+from vector.strokes.presets import PRESETS
+from vector.strokes.stylize import StrokeStyleConfig, StrokeStyleTask
 
 
 def _photo():
