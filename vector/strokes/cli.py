@@ -12,7 +12,6 @@ import contextlib
 import dataclasses
 import io
 import math
-import sys
 import time
 from fractions import Fraction
 from pathlib import Path
@@ -21,10 +20,10 @@ import numpy as np
 import torch
 
 from core.atomic import atomic_output, refuse_overwriting_inputs
-from core.cli import EXIT_INTERRUPTED, add_command, add_common_options
+from core.cli import add_command, add_common_options, add_config_options, config_from_args, run_job
 from core.errors import InputError
 from core.io.images import load_image
-from core.report import Report
+from core.losses.objective import StyleLossConfig, StyleObjective
 from core.video.io import VideoWriter
 from vector.strokes.hertzmann import Painting, paint
 from vector.strokes.presets import PRESETS, PaintStyle
@@ -82,9 +81,6 @@ def register(subparsers) -> None:
                         "style, keeping the photo's content; the result is still an SVG of strokes")
     g.add_argument("--steps", type=int, default=100, help="optimisation steps (Adam)")
     g.add_argument("--lr", type=float, default=0.02, help="Adam learning rate (points move ~8x lr px per step)")
-    g.add_argument("--style-loss", choices=("gram", "meanstd", "nnfm"), default="gram", help="style loss from core")
-    g.add_argument("--style-weight", type=float, default=1.0, help="weight of the style term")
-    g.add_argument("--content-weight", type=float, default=1.0, help="weight of the content term (relu4_2 of the photo)")
     g.add_argument("--budget", type=int, default=0, metavar="K",
                    help="optimise only the K most visible strokes (0: all); the others are dropped")
     g.add_argument("--optimize", default="points,radius,colour,opacity", help="stroke parameters to optimise")
@@ -92,9 +88,8 @@ def register(subparsers) -> None:
     g.add_argument("--max-step", type=float, default=1.5,
                    help="longest control-point step as a factor of the stroke's radius (bounds stroke length)")
     g.add_argument("--xing-weight", type=float, default=0.01, help="weight of the Xing loss against looped strokes")
-    g.add_argument("--resume", action="store_true", help="continue an interrupted --style run from its checkpoint")
-    g.add_argument("--quiet", action="store_true", help="no progress bar")
-    add_common_options(p)
+    add_config_options(p, StyleLossConfig, group="style objective (with --style)")
+    add_common_options(p, resumable=True)
     p.set_defaults(func=run_paint)
 
 
@@ -171,21 +166,27 @@ def run_paint(args) -> int:
     if args.device not in ("auto", "cpu"):
         raise InputError(f"--device {args.device}: stylize paint runs on the CPU for now (its stroke renderer is "
                          f"tuned and tested there); use --device cpu")
+    args.device = "cpu"
     style = style_from_args(args)
-    report = Report("paint", vars(args))
-    report.device = torch.device("cpu")
+    if args.style is not None:
+        config_from_args(StyleLossConfig, args).validate()
+    return run_job(args, "paint", lambda job: _paint(job, style, output, png))
+
+
+def _paint(job, style: PaintStyle, output: Path, png: Path) -> int:
+    args, report = job.args, job.report
     with report.phase("load"):
         photo = load_image(args.input, long_side=args.size)
     _, _, h, w = photo.shape
     report.inputs = [args.input]
     with report.phase("paint"), torch.no_grad():
         start = time.process_time()
-        painting = paint(photo, style, seed=args.seed)
+        painting = paint(photo, style, seed=job.seed)
         paint_cpu = time.process_time() - start
     interrupted = False
     if args.style is not None:
         with report.phase("stylize"):
-            painting, interrupted = _stylize_strokes(args, photo, painting, output, report)
+            painting, interrupted = _stylize_strokes(job, photo, painting, output)
     with report.phase("svg"):
         text = svg_text(painting.strokes, w, h, painting.radii, painting.background)
     with report.phase("write"), contextlib.ExitStack() as stack:
@@ -208,11 +209,8 @@ def run_paint(args) -> int:
                       "error_per_layer": dict(zip(map(str, painting.radii), painting.errors)),
                       "svg_vs_canvas_psnr_db": psnr(png_to_tensor(data), painting.canvas),
                       "paint_cpu_s": paint_cpu})
-    report.write(args.report)
     if interrupted:
-        print(f"stylize paint: interrupted; wrote the strokes so far to {output} "
-              f"(continue with the same command plus --resume)", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return job.interrupted(f"wrote the strokes so far to {output}")
     return 0
 
 
@@ -223,14 +221,13 @@ def _floats(text: str, name: str) -> tuple:
         raise InputError(f"--{name} {text!r} is not a comma-separated list of numbers") from None
 
 
-def _stylize_strokes(args, photo, painting: Painting, output: Path, report: Report) -> tuple:
-    """Optimise the painting's strokes toward ``args.style`` on core's stylization driver."""
-    from core.losses.objective import StyleLossConfig, StyleObjective
-    from core.optimize import Checkpoint
+def _stylize_strokes(job, photo, painting: Painting, output: Path) -> tuple:
+    """Optimise the painting's strokes toward ``--style`` on core's stylization driver."""
     from core.stylization import LoopConfig, stylize
     from vector.strokes.render import visible_strokes
     from vector.strokes.stylize import StrokeStyleConfig, StrokeStyleTask
 
+    args, report = job.args, job.report
     refuse_overwriting_inputs(output, [args.style])
     if not 0 <= args.steps <= 100_000:
         raise InputError(f"--steps {args.steps} is out of range; use 0..100000")
@@ -249,16 +246,16 @@ def _stylize_strokes(args, photo, painting: Painting, output: Path, report: Repo
     if args.budget and args.budget < len(strokes):
         with torch.no_grad():
             strokes = strokes.select(visible_strokes(strokes, h, w, args.budget))
-    objective = StyleObjective(StyleLossConfig(kind=args.style_loss, style_weight=args.style_weight,
-                                               content_weight=args.content_weight))
+    objective = StyleObjective(config_from_args(StyleLossConfig, args))
     objective.set_style([style], long_side=max(h, w))
     task = StrokeStyleTask(strokes, photo, config, painting.background)
-    checkpoint = Checkpoint(output.with_name(f".{output.name}.ckpt"), every=25,
-                            meta={"input": str(Path(args.input).resolve()), "style": str(Path(args.style).resolve()),
+    checkpoint = job.checkpoint(output.with_name(f".{output.name}.ckpt"),
+                                meta={"input": str(Path(args.input).resolve()), "style": str(Path(args.style).resolve()),
                                   "size": args.size, "seed": args.seed, "preset": args.style_preset,
-                                  "config": repr(config), "budget": args.budget, "loss": args.style_loss})
+                                  "config": repr(config), "budget": args.budget,
+                                      "objective": repr(objective.config)})
     result = stylize(task, objective, LoopConfig(steps=args.steps, lr=args.lr), checkpoint=checkpoint,
-                     resume=args.resume, progress=not args.quiet, desc="painting toward the style", seed=args.seed)
+                     resume=job.resume, progress=job.progress, desc="painting toward the style", seed=job.seed)
     with torch.no_grad():
         strokes = task.strokes().detach()
         canvas = composite(strokes, h, w, task.background)
