@@ -14,6 +14,7 @@ from core.io.images import load_image, save_image
 from core.priors.sds_cli import add_sds_options, sds_term
 from vector.raster import render
 from vector.restyle import RestyleConfig, render_size, restyle_scene
+from vector.strokes import cli as strokes_cli
 from vector.svg import parse_svg
 from vector.writer import svg_text
 
@@ -41,6 +42,7 @@ def register(subparsers) -> None:
     r.add_argument("--samples", type=int, default=1, help="supersampling factor per axis")
     add_common_options(r, seed=False)
     r.set_defaults(func=run_render)
+    strokes_cli.register(subparsers)
 
 
 def _check_output(path: str, suffix: str, inputs: list) -> Path:
