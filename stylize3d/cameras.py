@@ -230,13 +230,15 @@ def apply_dataparser_transform(c2w: torch.Tensor, transform: torch.Tensor, scale
 
 
 def load_transforms(path: "str | os.PathLike", downscale: float = 1.0,
-                    dataparser: "str | os.PathLike | None" = None) -> Cameras:
+                    dataparser: "str | os.PathLike | None" = None, require_images: bool = False) -> Cameras:
     """Load the cameras of a nerfstudio / Blender ``transforms.json``.
 
     Global or per-frame intrinsics (``fl_x fl_y cx cy w h`` or ``camera_angle_x``), ``camera_model`` PINHOLE or
     OPENCV (distortion is ignored with a warning: the renderers are pinhole), ``downscale`` divides the image
-    size and intrinsics. Frames that name a ``file_path`` must point at an existing file (relative to the JSON's
-    folder; a missing extension is tried as ``.png``). ``dataparser``: nerfstudio's ``dataparser_transforms.json``
+    size and intrinsics. A frame's ``file_path`` is resolved relative to the JSON's folder (a missing extension is
+    tried as ``.png``); the image is read only for its size when the file gives none. Missing images are an
+    :class:`InputError` with ``require_images`` (for callers that read the photos), else one ``UserWarning``:
+    rendering and stylizing need only the cameras. ``dataparser``: nerfstudio's ``dataparser_transforms.json``
     of the training run, applied to the poses so they match a splat exported from that run. Raises
     :class:`InputError` on any problem.
     """
@@ -267,7 +269,9 @@ def load_transforms(path: "str | os.PathLike", downscale: float = 1.0,
                 image = image.with_suffix(".png")
             if not image.is_file():
                 missing.append(frame["file_path"])
-                continue
+                image = None
+                if require_images:
+                    continue
         fx, fy, cx, cy, w, h = _frame_intrinsics(meta, frame, image, where)
         new_w, new_h = max(1, round(w / downscale)), max(1, round(h / downscale))
         sx, sy = new_w / w, new_h / h
@@ -276,7 +280,11 @@ def load_transforms(path: "str | os.PathLike", downscale: float = 1.0,
         widths.append(new_w)
         heights.append(new_h)
     if missing:
-        raise InputError(f"{path}: {len(missing)} image(s) named by frames are missing, e.g. {missing[0]}")
+        message = f"{path}: {len(missing)} image(s) named by frames are missing, e.g. {missing[0]}"
+        if require_images:
+            raise InputError(message)
+        warnings.warn(f"{message}; using their cameras only (the photos are not needed here)", UserWarning,
+                      stacklevel=2)
     c2w = torch.stack(c2ws)
     if moved_by is not None:
         c2w = apply_dataparser_transform(c2w, *moved_by)
