@@ -35,6 +35,9 @@ def register(subparsers) -> None:
     _register_scene(subparsers)
     _register_render(subparsers)
     _register_metrics(subparsers)
+    from stylize3d.capture.cli import register as register_capture
+
+    register_capture(subparsers)
 
 
 def _add_path_options(p, default_frames: int) -> None:
