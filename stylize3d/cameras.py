@@ -160,8 +160,11 @@ def _matrix(value, where: str) -> torch.Tensor:
 def _image_size(path: Path) -> tuple[int, int]:
     from PIL import Image
 
-    with Image.open(path) as im:
-        return im.size
+    try:
+        with Image.open(path) as im:
+            return im.size
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise InputError(f"{path}: cannot read image ({exc})") from None
 
 
 def _frame_intrinsics(meta: dict, frame: dict, image: Path | None, where: str) -> tuple[float, float, float, float, int, int]:
@@ -231,7 +234,26 @@ def apply_dataparser_transform(c2w: torch.Tensor, transform: torch.Tensor, scale
 
 def load_transforms(path: "str | os.PathLike", downscale: float = 1.0,
                     dataparser: "str | os.PathLike | None" = None, require_images: bool = False) -> Cameras:
-    """Load the cameras of a nerfstudio / Blender ``transforms.json``.
+    """Load the cameras of a nerfstudio / Blender ``transforms.json`` (:func:`read_transforms`; missing photos
+    only warn unless ``require_images``)."""
+    return read_transforms(path, downscale, dataparser, require_images).cameras
+
+
+@dataclasses.dataclass
+class TransformsFile:
+    """A parsed ``transforms.json``: ``cameras`` (one per frame, in file order), ``images`` (the frame's image file
+    or None when it names none or it is missing), ``sizes`` (``(w, h)`` the file states for each frame, before
+    ``downscale``) and the raw JSON document ``meta``."""
+
+    cameras: Cameras
+    images: list
+    sizes: list
+    meta: dict
+
+
+def read_transforms(path: "str | os.PathLike", downscale: float = 1.0,
+                    dataparser: "str | os.PathLike | None" = None, require_images: bool = True) -> TransformsFile:
+    """Parse a nerfstudio / Blender ``transforms.json``.
 
     Global or per-frame intrinsics (``fl_x fl_y cx cy w h`` or ``camera_angle_x``), ``camera_model`` PINHOLE or
     OPENCV (distortion is ignored with a warning: the renderers are pinhole), ``downscale`` divides the image
@@ -255,7 +277,7 @@ def load_transforms(path: "str | os.PathLike", downscale: float = 1.0,
         raise InputError(f"{path}: camera_model {model} is not supported (use {', '.join(SUPPORTED_CAMERA_MODELS)})")
     if any(abs(float(meta.get(k, 0.0) or 0.0)) > 0 for k in DISTORTION_KEYS):
         warnings.warn(f"{path}: lens distortion coefficients are ignored (pinhole rendering)", UserWarning, stacklevel=2)
-    c2ws, Ks, widths, heights, missing = [], [], [], [], []
+    c2ws, Ks, widths, heights, missing, images, sizes = [], [], [], [], [], [], []
     for i, frame in enumerate(frames):
         where = f"{path} frame {i}"
         if "transform_matrix" not in frame:
@@ -279,6 +301,8 @@ def load_transforms(path: "str | os.PathLike", downscale: float = 1.0,
         Ks.append(intrinsics(fx * sx, fy * sy, cx * sx, cy * sy))
         widths.append(new_w)
         heights.append(new_h)
+        images.append(image)
+        sizes.append((w, h))
     if missing:
         message = f"{path}: {len(missing)} image(s) named by frames are missing, e.g. {missing[0]}"
         if require_images:
@@ -288,7 +312,8 @@ def load_transforms(path: "str | os.PathLike", downscale: float = 1.0,
     c2w = torch.stack(c2ws)
     if moved_by is not None:
         c2w = apply_dataparser_transform(c2w, *moved_by)
-    return Cameras(c2w_opengl_to_viewmat(c2w), torch.stack(Ks), torch.tensor(widths), torch.tensor(heights))
+    cameras = Cameras(c2w_opengl_to_viewmat(c2w), torch.stack(Ks), torch.tensor(widths), torch.tensor(heights))
+    return TransformsFile(cameras, images, sizes, meta)
 
 
 def transforms_dict(cameras: Cameras) -> dict:
