@@ -314,16 +314,18 @@ def write_point_ply(xyz: np.ndarray, rgb: np.ndarray, path: Path) -> None:
 
 
 def read_point_ply(path: "str | os.PathLike") -> tuple[np.ndarray, np.ndarray]:
-    """``(xyz N,3 float32, rgb N,3 uint8)`` of a point PLY written by :func:`write_point_ply` (or any binary
-    little-endian PLY whose vertices are exactly ``x y z`` float + ``red green blue`` uchar)."""
-    raw = Path(path).read_bytes()
-    end = raw.find(b"end_header\n")
-    if not raw.startswith(b"ply") or end < 0:
-        raise InputError(f"{path}: not a PLY point file")
-    header = raw[:end].decode("ascii", errors="replace")
-    if "binary_little_endian" not in header:
-        raise InputError(f"{path}: only binary little-endian point PLY files are read")
-    count = int(next(line.split()[2] for line in header.splitlines() if line.startswith("element vertex")))
-    dtype = np.dtype([("x", "<f4"), ("y", "<f4"), ("z", "<f4"), ("red", "u1"), ("green", "u1"), ("blue", "u1")])
-    rows = np.frombuffer(raw, dtype=dtype, count=count, offset=end + len(b"end_header\n"))
-    return np.stack([rows["x"], rows["y"], rows["z"]], 1), np.stack([rows["red"], rows["green"], rows["blue"]], 1)
+    """``(xyz N,3 float32, rgb N,3 float32 in [0,1])`` of a coloured point PLY (ours, ``ns-process-data``'s
+    ASCII or binary ``sparse_pc.ply``; white when it has no colours)."""
+    from plyfile import PlyData
+
+    try:
+        vertex = PlyData.read(str(path))["vertex"]
+        xyz = np.stack([np.asarray(vertex[a], dtype=np.float32) for a in "xyz"], 1)
+    except (OSError, KeyError, ValueError, IndexError) as exc:
+        raise InputError(f"{path}: not a readable point PLY ({exc})") from None
+    names = vertex.data.dtype.names
+    if all(c in names for c in ("red", "green", "blue")):
+        rgb = np.stack([np.asarray(vertex[c], dtype=np.float32) for c in ("red", "green", "blue")], 1) / 255.0
+    else:
+        rgb = np.ones_like(xyz)
+    return xyz, rgb

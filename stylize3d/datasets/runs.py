@@ -34,11 +34,10 @@ import yaml
 
 from core.errors import InputError
 from stylize3d.cameras import Cameras, cat_cameras, check_rigid, intrinsics, load_transforms
+from stylize3d.datasets.posed import HOLDOUT_EVERY
 from stylize3d.ply import read_ply
 from stylize3d.scene import GaussianScene, sh_degree_from_coeffs
 
-HOLDOUT_EVERY = 8
-"""Frames 0, 8, 16, ... are the test split where the data names none (LLFF / 3DGS ``--eval`` convention)."""
 SPLITS = ("train", "test")
 NERFSTUDIO_PREFIXES = ("_model.gauss_params.", "_model.")
 """Where splatfacto keeps its Gaussians in ``pipeline``: nerfstudio >= 1.0, then the older flat names."""
