@@ -38,6 +38,9 @@ def register(subparsers) -> None:
     from stylize3d.capture.cli import register as register_capture
 
     register_capture(subparsers)
+    from stylize3d.splats.fit_cli import register as register_fit
+
+    register_fit(subparsers)
 
 
 def _add_path_options(p, default_frames: int) -> None:
