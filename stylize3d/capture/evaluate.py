@@ -79,7 +79,7 @@ def arc_cameras(views: int, width: int, height: int, arc_deg: float = 120.0, cen
                    torch.full((views,), height))
 
 
-def write_capture_views(folder, views: int, width: int, height: int, scene=None) -> Cameras:
+def write_capture_views(folder, views: int, width: int, height: int, scene=None, arc_deg: float = 120.0) -> Cameras:
     """Render the bundled sample scene (or ``scene``) from :func:`arc_cameras` on white into
     ``folder/view_###.png`` (created); returns the cameras (test and benchmark data with known poses)."""
     from core.io.images import save_image
@@ -89,7 +89,7 @@ def write_capture_views(folder, views: int, width: int, height: int, scene=None)
 
     folder = Path(folder)
     scene = read_ply(scenes_dir() / "splats" / "sample_scene.ply") if scene is None else scene
-    cameras = arc_cameras(views, width, height)
+    cameras = arc_cameras(views, width, height, arc_deg)
     for start in range(0, views, 4):
         rgb = render_all(scene, cameras[start:start + 4], width, height, background=(1.0, 1.0, 1.0),
                          backend="torch").rgb

@@ -215,7 +215,9 @@ def fit_splats(dataset, config: SplatFitConfig, device: torch.device, points: Op
     if state is not None:
         raw, start = state["params"], state["step"]
         g.set_state(state["generator"])
+        torch.set_rng_state(state["torch_rng"])  # gsplat's split samples new positions from the global RNG
     else:
+        torch.manual_seed(config.seed)  # gsplat's split draws from the global RNG: same seed, same result
         raw, start = initial_params(cameras[train], config, points, g), 0
     params = torch.nn.ParameterDict({k: torch.nn.Parameter(v.to(device)) for k, v in raw.items()})
     optimizers = _optimizers(params, scale)
@@ -233,19 +235,23 @@ def fit_splats(dataset, config: SplatFitConfig, device: torch.device, points: Op
     history = list(state["history"]) if state is not None else []
     gt_all = images.to(device)
 
-    def save(step: int) -> None:
+    def save(step: int, rng: tuple) -> None:
+        """Save the state as it was at the start of ``step`` (``rng``: both generators' states then)."""
         if checkpoint is None:
             return
         checkpoint.save({"step": step, "params": {k: v.detach().cpu() for k, v in params.items()},
                          "optimizers": {k: o.state_dict() for k, o in optimizers.items()},
-                         "scheduler": scheduler.state_dict(), "generator": g.get_state(), "history": history,
+                         "scheduler": scheduler.state_dict(), "generator": rng[0], "torch_rng": rng[1],
+                         "history": history,
                          "strategy": {k: (v.cpu() if isinstance(v, torch.Tensor) else v)
                                       for k, v in strategy_state.items()}})
 
     bar = _progress(config.steps, start, progress)
     started, step, interrupted = time.perf_counter(), start, False
+    rng = (g.get_state(), torch.get_rng_state())
     try:
         for step in range(start, config.steps):
+            rng = (g.get_state(), torch.get_rng_state())
             degree = min(step // config.sh_interval, config.sh_degree)
             view = train[int(torch.randint(len(train), (1,), generator=g))]
             out = render(params_to_scene(params), cameras[view], w, h, bg, degree, backend)
@@ -273,16 +279,17 @@ def fit_splats(dataset, config: SplatFitConfig, device: torch.device, points: Op
                                 gaussians=len(params["means"]), refresh=False)
             if test and (done % config.eval_every == 0 or done == config.steps):
                 scores = _held_out(params, cameras, gt_all, test, bg, degree, backend)
-                history.append({"step": done, "gaussians": len(params["means"]), **scores})
+                history.append({"step": done, "gaussians": len(params["means"]),
+                                "seconds": time.perf_counter() - started, **scores})
                 if bar is not None:
                     bar.write(f"step {done}: held-out PSNR {scores['psnr']:.2f} dB, SSIM {scores['ssim']:.4f}, "
                               f"{len(params['means'])} Gaussians")
             if checkpoint is not None and done % checkpoint.every == 0:
-                save(done)
+                save(done, (g.get_state(), torch.get_rng_state()))
         step = config.steps
     except KeyboardInterrupt:
         interrupted = True
-        save(step)
+        save(step, rng)
     finally:
         if bar is not None:
             bar.close()

@@ -132,7 +132,7 @@ def test_pictures_that_do_not_overlap_say_how_many_were_posed(tmp_path, capsys):
 @pytest.fixture(scope="module")
 def rendered_views(tmp_path_factory):
     folder = tmp_path_factory.mktemp("views")
-    cameras = write_capture_views(folder / "photos", VIEWS, WIDTH, HEIGHT)
+    cameras = write_capture_views(folder / "photos", VIEWS, WIDTH, HEIGHT, arc_deg=90.0)
     return folder / "photos", cameras
 
 
