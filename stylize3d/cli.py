@@ -45,8 +45,9 @@ def register(subparsers) -> None:
 
 def _add_path_options(p, default_frames: int) -> None:
     p.add_argument("--path", default="orbit", help=f"camera path: {' or '.join(PATH_KINDS)} (fitted to --cameras when "
-                   "given, else to the scene), 'cameras' (exactly the dataset's cameras, one PNG each beside the "
-                   "video) or a camera-path .json file (written by --save-path, or a nerfstudio viewer camera_path.json)")
+                   "given, else to the scene), 'cameras' (exactly the dataset's cameras, also written as "
+                   "<OUT stem>_frames/camera_<i>.png beside the video) or a camera-path .json file (written by "
+                   "--save-path, or a nerfstudio viewer camera_path.json)")
     p.add_argument("--cameras", metavar="DATA", default=None,
                    help="cameras of the capture: transforms.json, or a nerfstudio/Blender/3DGS data or run folder "
                         "(used to fit the path; default: the run's own when SCENE is a training run)")
