@@ -32,6 +32,9 @@ def register(subparsers) -> None:
     _register_scene(subparsers)
     _register_render(subparsers)
     _register_metrics(subparsers)
+    from stylize3d import fit_cli
+
+    fit_cli.register(subparsers)
 
 
 def _add_path_options(p, default_frames: int) -> None:

@@ -26,11 +26,15 @@ from tqdm import tqdm
 from core.errors import InputError
 from core.optimize import Checkpoint
 from stylize3d.datasets.posed import PosedDataset
-from stylize3d.fields.grid import (RadianceField, box_from_cameras, new_field, occupied_bounds, resolution_for,
-                                   upsample, visual_hull, world_per_grid)
+from stylize3d.fields.grid import (RadianceField, box_from_cameras, new_field, occupied_bounds, resample_occupancy,
+                                   resolution_for, upsample, visual_hull, world_per_grid)
 from stylize3d.fields.render import STEP_RATIO, camera_rays, render_field, render_rays
 
 
+HULL_PROBE_VOXELS = 64 ** 3
+"""Grid points of the visual-hull probe that shrinks the box to the masks."""
+FIT_TRANSMITTANCE_THRESHOLD = 1e-3
+"""While fitting every sample in front of this transmittance is shaded (faint density needs its gradient)."""
 TV_BLOCK = 48
 """Side of the random grid block the TV regularisers see each step."""
 
@@ -52,7 +56,7 @@ class FieldFitConfig:
     tv_colour: float = dataclasses.field(default=1e-5, metadata={"help": "TV weight on the colour grid"})
     sparsity: float = dataclasses.field(default=1e-5, metadata={"help": "Cauchy sparsity weight on sampled densities"})
     occupancy_every: int = dataclasses.field(default=100, metadata={"help": "steps between occupancy-grid updates"})
-    occupancy_threshold: float = dataclasses.field(default=1e-4, metadata={
+    occupancy_threshold: float = dataclasses.field(default=2e-4, metadata={
         "help": "opacity over one sample step below which a voxel is empty"})
     box_scale: float = dataclasses.field(default=1.0, metadata={
         "help": "half-size of the scene cube relative to the median camera distance to the focus point"})
@@ -105,16 +109,20 @@ def initial_field(data: PosedDataset, config: FieldFitConfig, device: torch.devi
     train = data.split["train"]
     lo, hi = box_from_cameras(data.cameras[train], config.box_scale)
     coarse = max(8, config.voxels // 8 ** config.levels)
-    if data.alphas is not None and not config.contract:
-        probe = new_field(lo, hi, resolution_for(lo, hi, coarse), device=device)
-        hull = visual_hull(probe, data.cameras[train], data.alphas[train].to(device))
-        if not hull.any():
-            raise InputError("the alpha masks carve away the whole scene box; are the cameras right?")
-        lo, hi = occupied_bounds(probe, hull)
+    carve = data.alphas is not None and not config.contract
+    if carve:
+        cams, alphas = data.cameras[train], data.alphas[train].to(device)
+        for _ in range(2):  # carve the camera box, shrink it to the hull, carve the smaller box again
+            probe = new_field(lo, hi, resolution_for(lo, hi, HULL_PROBE_VOXELS), device=device)
+            hull = visual_hull(probe, cams, alphas)
+            if not hull.any():
+                raise InputError("the alpha masks carve away the whole scene box; are the cameras right?")
+            lo, hi = occupied_bounds(probe, hull)
     field = new_field(lo, hi, resolution_for(lo, hi, coarse, config.contract), config.sh_degree, config.contract,
                       device=device)
-    if data.alphas is not None and not config.contract:
-        field.occupancy = visual_hull(field, data.cameras[train], data.alphas[train].to(device))
+    if carve:
+        probe = new_field(lo, hi, resolution_for(lo, hi, HULL_PROBE_VOXELS), device=device)
+        field.occupancy = resample_occupancy(visual_hull(probe, cams, alphas), field.resolution)
     field.background = (1.0, 1.0, 1.0) if data.white_background else None
     return field
 
@@ -213,7 +221,8 @@ def fit_field(data: PosedDataset, config: FieldFitConfig, device: torch.device, 
             idx = torch.randint(len(targets), (config.batch_rays,), generator=generator)
             batch = rays[idx]
             batch = type(batch)(batch.origins.to(device), batch.dirs.to(device))
-            out = render_rays(field, batch, background, generator=generator, return_sigma=True)
+            out = render_rays(field, batch, background, generator=generator, return_sigma=True,
+                              weight_threshold=0.0, transmittance_threshold=FIT_TRANSMITTANCE_THRESHOLD)
             mse = F.mse_loss(out["rgb"], targets[idx].to(device))
             loss = mse
             if config.tv_density:

@@ -194,7 +194,7 @@ def available_memory(device: torch.device) -> Optional[int]:
 
 
 def new_field(box_min: torch.Tensor, box_max: torch.Tensor, resolution: tuple, sh_degree: int = 0,
-              contracted: bool = False, alpha_init: float = 1e-5, device="cpu",
+              contracted: bool = False, alpha_init: float = 1e-4, device="cpu",
               occupancy: Optional[torch.Tensor] = None) -> RadianceField:
     """An empty field: every voxel's opacity over one voxel step is ``alpha_init``, colour grey (0.5)."""
     check_memory(resolution, 1 + 3 * (sh_degree + 1) ** 2, torch.device(device))
@@ -221,9 +221,8 @@ def upsample(field: RadianceField, resolution: tuple) -> RadianceField:
     def up(grid):
         return F.interpolate(grid.detach(), size=resolution, mode="trilinear", align_corners=True)
 
-    occ = F.max_pool3d(field.occupancy[None, None].float(), 3, stride=1, padding=1)
-    occ = F.interpolate(occ, size=resolution, mode="nearest")[0, 0] > 0
-    return dataclasses.replace(field, density=up(field.density), colour=up(field.colour), occupancy=occ)
+    return dataclasses.replace(field, density=up(field.density), colour=up(field.colour),
+                               occupancy=resample_occupancy(field.occupancy, resolution))
 
 
 # ------------------------------------------------------------------------------------------------ scene box
@@ -250,16 +249,20 @@ def box_from_cameras(cameras: Cameras, scale: float = 1.0) -> tuple[torch.Tensor
     return focus - radius, focus + radius
 
 
-def visual_hull(field: RadianceField, cameras: Cameras, alphas: torch.Tensor, threshold: float = 0.05) -> torch.Tensor:
-    """``D,H,W`` bool: grid points that no view sees over an (almost) transparent pixel (``alpha < threshold``).
+def visual_hull(field: RadianceField, cameras: Cameras, alphas: torch.Tensor, threshold: float = 0.05,
+                min_views: float = 0.1) -> torch.Tensor:
+    """``D,H,W`` bool: grid points inside the images of at least ``min_views`` (a fraction, and at least 2) of
+    the views that no view sees over an (almost) transparent pixel (``alpha < threshold``).
 
     ``alphas`` ``N,1,H,W`` of ``cameras``. A point outside a view's image or behind it is not carved by that
-    view. Points are dilated by one voxel so thin surfaces between grid points survive.
+    view; a point (almost) no view sees is unconstrained space next to a camera and is dropped. Points are
+    dilated by one voxel so thin surfaces between grid points survive.
     """
     pts = field.voxel_centres().reshape(-1, 3)
     if field.contracted:
         raise ValueError("visual hull carving is for uncontracted fields")
     keep = torch.ones(pts.shape[0], dtype=torch.bool, device=pts.device)
+    seen = torch.zeros(pts.shape[0], dtype=torch.int32, device=pts.device)
     h, w = alphas.shape[-2:]
     cams = cameras.scaled_to(w, h).to(pts.device)
     for i in range(len(cams)):
@@ -271,19 +274,32 @@ def visual_hull(field: RadianceField, cameras: Cameras, alphas: torch.Tensor, th
         grid = torch.stack([uv[0] / w * 2 - 1, uv[1] / h * 2 - 1], dim=-1).view(1, 1, -1, 2)
         a = F.grid_sample(alphas[i:i + 1].to(pts), grid, mode="bilinear", align_corners=False).view(-1)
         keep &= ~(inside & (a < threshold))
-    occ = keep.view(field.resolution)
+        seen += inside
+    occ = (keep & (seen >= max(2, math.ceil(min_views * len(cams))))).view(field.resolution)
     return F.max_pool3d(occ[None, None].float(), 3, stride=1, padding=1)[0, 0] > 0
 
 
-def occupied_bounds(field: RadianceField, occupancy: torch.Tensor, margin: int = 2) -> tuple[torch.Tensor, torch.Tensor]:
-    """World box of the occupied grid points (+ ``margin`` voxels); the full box when nothing is occupied."""
-    idx = occupancy.nonzero()
-    if idx.numel() == 0:
+def resample_occupancy(occupancy: torch.Tensor, resolution: tuple) -> torch.Tensor:
+    """A ``D,H,W`` bool grid carried to another ``resolution`` over the same box: a point of the new grid is
+    occupied when any old point within one new-voxel distance is (conservative in both directions)."""
+    ratio = [max(1, math.ceil(a / b)) for a, b in zip(occupancy.shape, resolution)]
+    pooled = F.max_pool3d(occupancy[None, None].float(), [2 * r + 1 for r in ratio], stride=1,
+                          padding=ratio)
+    return F.interpolate(pooled, size=resolution, mode="nearest")[0, 0] > 0
+
+
+def occupied_bounds(field: RadianceField, occupancy: torch.Tensor, margin: int = 2,
+                    outliers: float = 0.002) -> tuple[torch.Tensor, torch.Tensor]:
+    """World box of the occupied grid points, ignoring the ``outliers`` fraction on each side of each axis (stray
+    uncarved voxels), grown by ``margin`` voxels and kept inside the field's box; the full box when nothing is
+    occupied."""
+    pts = field.voxel_centres()[occupancy]
+    if pts.shape[0] == 0:
         return field.box_min, field.box_max
-    pts = field.voxel_centres()
-    lo = idx.min(0).values.sub(margin).clamp_min(0)
-    hi = torch.minimum(idx.max(0).values.add(margin), torch.tensor(field.resolution, device=idx.device) - 1)
-    return pts[lo[0], lo[1], lo[2]], pts[hi[0], hi[1], hi[2]]
+    q = torch.tensor([outliers, 1 - outliers], device=pts.device)
+    lo_hi = torch.quantile(pts[:: max(1, pts.shape[0] // 100_000)], q, dim=0)
+    pad = margin * (field.box_max - field.box_min) / (torch.tensor(field.resolution[::-1], device=pts.device) - 1)
+    return torch.maximum(lo_hi[0] - pad, field.box_min), torch.minimum(lo_hi[1] + pad, field.box_max)
 
 
 # ------------------------------------------------------------------------------------------------ file

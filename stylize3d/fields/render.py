@@ -4,8 +4,7 @@ Per ray ``o + t·d`` (``d`` scaled so that ``t`` is the camera z of the point): 
 inside the field's box (one random offset per ray when a generator is given: stratified sampling), samples in
 unoccupied voxels skipped, then ``C = Σ_i T_i α_i c_i + (1 − Σ_i T_i α_i) · background`` with
 ``α_i = 1 − exp(−σ_i δ_i)`` and ``T_i = Π_{j<i} (1 − α_j)``. Samples whose weight ``T_i α_i`` is below
-``weight_threshold`` (in particular all samples after the transmittance fell below it: early stop) are not
-shaded. Expected depth ``Σ w_i t_i / Σ w_i`` (camera z, 0 where nothing is hit) and opacity ``Σ w_i`` come too.
+``weight_threshold`` or behind a transmittance below ``transmittance_threshold`` (early stop) are not shaded. Expected depth ``Σ w_i t_i / Σ w_i`` (camera z, 0 where nothing is hit) and opacity ``Σ w_i`` come too.
 
 Contracted fields sample the inner box uniformly and the outside uniformly in disparity up to ``FAR_FACTOR``
 box radii.
@@ -25,6 +24,7 @@ from stylize3d.render import RenderOutput
 STEP_RATIO = 0.5
 """Default sample spacing in voxels."""
 WEIGHT_THRESHOLD = 1e-4
+TRANSMITTANCE_THRESHOLD = 1e-4
 CHUNK_RAYS = 4096
 """Rays rendered at once by :func:`render`: bounds memory at any image size."""
 NEAR = 0.05
@@ -101,10 +101,12 @@ def sample_rays(field: RadianceField, rays: Rays, step: float, generator: Option
 
 def render_rays(field: RadianceField, rays: Rays, background: torch.Tensor, step: Optional[float] = None,
                 generator: Optional[torch.Generator] = None, weight_threshold: float = WEIGHT_THRESHOLD,
-                return_sigma: bool = False) -> dict:
+                transmittance_threshold: float = TRANSMITTANCE_THRESHOLD, return_sigma: bool = False) -> dict:
     """Volume-render ``rays`` → ``{"rgb": R,3, "alpha": R, "depth": R}`` (+ ``"sigma"``: the densities at the
     occupied samples, for a sparsity regulariser). ``background``: ``3`` or ``R,3``. ``step``: sample spacing in
-    world units (default half a voxel). Differentiable w.r.t. the field's grids and ``background``."""
+    world units (default half a voxel). Samples are shaded when their weight exceeds ``weight_threshold`` and
+    the transmittance before them ``transmittance_threshold`` (fitting uses weight 0 so that faint density still
+    gets gradients). Differentiable w.r.t. the field's grids and ``background``."""
     step = STEP_RATIO * field.voxel_size * world_per_grid(field) if step is None else step
     with torch.no_grad():  # sample positions do not depend on the field's parameters
         t, delta, valid = sample_rays(field, rays, step, generator)
@@ -117,8 +119,8 @@ def render_rays(field: RadianceField, rays: Rays, background: torch.Tensor, step
         t_s, delta_s = t.view(-1).index_select(0, flat), delta.view(-1).index_select(0, flat)
     sigma = field.sigma(pts)
     tau = sigma * delta_s
-    weights = tau.new_empty(0) if tau.numel() == 0 else _weights(tau, r_idx, len(rays))
-    shade = (weights.detach() > weight_threshold).nonzero()[:, 0]
+    weights, trans = (tau.new_empty(0), tau.new_empty(0)) if tau.numel() == 0 else _weights(tau, r_idx, len(rays))
+    shade = ((weights.detach() > weight_threshold) & (trans.detach() > transmittance_threshold)).nonzero()[:, 0]
     r_idx, pts, t_s, w = r_idx[shade], pts.index_select(0, shade), t_s[shade], weights.index_select(0, shade)
     colour = field.rgb(pts, rays.dirs.index_select(0, r_idx))
     n = len(rays)
@@ -134,14 +136,14 @@ def render_rays(field: RadianceField, rays: Rays, background: torch.Tensor, step
 
 
 def _weights(tau: torch.Tensor, ray: torch.Tensor, rays: int) -> torch.Tensor:
-    """``T_i α_i`` for packed samples (``tau = σδ`` ``M``, sorted by ray ``ray`` ``M`` and depth): the
+    """``(T_i α_i, T_i)`` for packed samples (``tau = σδ`` ``M``, sorted by ray ``ray`` ``M`` and depth): the
     transmittance is a per-ray exclusive prefix sum, taken in float64 so long batches keep their precision."""
     cum = torch.cumsum(tau.double(), dim=0)
     counts = torch.bincount(ray, minlength=rays)
     starts = torch.cumsum(counts, dim=0) - counts
     before_all = cum - tau.double()
-    before = (before_all - before_all[starts[ray]]).to(tau.dtype)
-    return torch.exp(-before) * (1 - torch.exp(-tau))
+    trans = torch.exp(-(before_all - before_all[starts[ray]]).to(tau.dtype))
+    return trans * (1 - torch.exp(-tau)), trans
 
 
 def render_field(field: RadianceField, cameras: Cameras, width: int, height: int,
