@@ -41,7 +41,7 @@ def main() -> None:
     if not (out / "transforms_train.json").is_file():
         write_synthetic_dataset(out, views=args.views, size=args.size)
     data = load_posed_dataset(out)
-    config = SplatFitConfig(steps=args.steps, eval_every=args.eval_every, init_points=args.init_points)
+    config = SplatFitConfig(steps=args.steps, test_every=args.eval_every, init_points=args.init_points)
     load0, cpu0, t0 = os.getloadavg()[0], cpu_seconds(), time.perf_counter()
     result = fit_splats(data, config, torch.device("cpu"), progress=True, backend="torch")
     wall, cpu = time.perf_counter() - t0, cpu_seconds() - cpu0

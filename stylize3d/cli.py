@@ -35,12 +35,11 @@ def register(subparsers) -> None:
     _register_scene(subparsers)
     _register_render(subparsers)
     _register_metrics(subparsers)
+    from stylize3d import fit_cli
     from stylize3d.capture.cli import register as register_capture
 
     register_capture(subparsers)
-    from stylize3d.splats.fit_cli import register as register_fit
-
-    register_fit(subparsers)
+    fit_cli.register(subparsers)
 
 
 def _add_path_options(p, default_frames: int) -> None:

@@ -39,7 +39,7 @@ MEANS_LR_FINAL_FRACTION = 0.01
 @dataclasses.dataclass
 class SplatFitConfig:
     steps: int = dataclasses.field(default=3000, metadata={"help": "training steps (one view each)"})
-    sh_degree: int = dataclasses.field(default=3, metadata={"help": "final SH degree (0-3)"})
+    max_sh_degree: int = dataclasses.field(default=3, metadata={"help": "final SH degree (0-3)"})
     sh_interval: int = dataclasses.field(default=1000, metadata={"help": "steps between SH degree increases"})
     ssim_lambda: float = dataclasses.field(default=0.2, metadata={"help": "weight of the D-SSIM term"})
     strategy: str = dataclasses.field(default="default", metadata={"help": "densification: default (3DGS clone/"
@@ -55,20 +55,21 @@ class SplatFitConfig:
     init_points: int = dataclasses.field(default=20_000, metadata={"help": "random initial Gaussians when the "
                                                                    "dataset has no sparse points"})
     init_opacity: float = dataclasses.field(default=0.1, metadata={"help": "initial opacity"})
-    eval_every: int = dataclasses.field(default=500, metadata={"help": "steps between held-out evaluations"})
+    test_every: int = dataclasses.field(default=500, metadata={"help": "steps between held-out "
+                                                               "evaluations"})
     seed: int = 0
 
     def validate(self) -> None:
         if self.steps < 1:
             raise InputError("--steps must be at least 1")
-        if not 0 <= self.sh_degree <= 3:
-            raise InputError("--sh-degree must be 0-3")
+        if not 0 <= self.max_sh_degree <= 3:
+            raise InputError("--max-sh-degree must be 0-3")
         if self.strategy not in STRATEGIES:
             raise InputError(f"--strategy {self.strategy!r}: choose {' or '.join(STRATEGIES)}")
         if not 0 <= self.ssim_lambda <= 1:
             raise InputError("--ssim-lambda must be in [0, 1]")
-        if self.sh_interval < 1 or self.refine_every < 1 or self.eval_every < 1 or self.reset_every < 1:
-            raise InputError("--sh-interval, --refine-every, --reset-every and --eval-every must be positive")
+        if self.sh_interval < 1 or self.refine_every < 1 or self.test_every < 1 or self.reset_every < 1:
+            raise InputError("--sh-interval, --refine-every, --reset-every and --test-every must be positive")
         if self.init_points < 1:
             raise InputError("--init-points must be positive")
 
@@ -129,7 +130,7 @@ def initial_params(cameras: Cameras, config: SplatFitConfig, points: Optional[tu
         rgb = torch.rand(config.init_points, 3, generator=g)
     n = len(xyz)
     dist = _nearest_distances(xyz).clamp(min=1e-7)
-    k = num_sh_coeffs(config.sh_degree)
+    k = num_sh_coeffs(config.max_sh_degree)
     return {
         "means": xyz.clone(),
         "scales": torch.log(dist)[:, None].repeat(1, 3),
@@ -252,7 +253,7 @@ def fit_splats(dataset, config: SplatFitConfig, device: torch.device, points: Op
     try:
         for step in range(start, config.steps):
             rng = (g.get_state(), torch.get_rng_state())
-            degree = min(step // config.sh_interval, config.sh_degree)
+            degree = min(step // config.sh_interval, config.max_sh_degree)
             view = train[int(torch.randint(len(train), (1,), generator=g))]
             out = render(params_to_scene(params), cameras[view], w, h, bg, degree, backend)
             gt = gt_all[view:view + 1]
@@ -277,7 +278,7 @@ def fit_splats(dataset, config: SplatFitConfig, device: torch.device, points: Op
                 bar.update(1)
                 bar.set_postfix(loss=f"{float(loss):.4f}", psnr=f"{psnr(rgb.detach(), gt):.2f}",
                                 gaussians=len(params["means"]), refresh=False)
-            if test and (done % config.eval_every == 0 or done == config.steps):
+            if test and (done % config.test_every == 0 or done == config.steps):
                 scores = _held_out(params, cameras, gt_all, test, bg, degree, backend)
                 history.append({"step": done, "gaussians": len(params["means"]),
                                 "seconds": time.perf_counter() - started, **scores})
@@ -295,7 +296,7 @@ def fit_splats(dataset, config: SplatFitConfig, device: torch.device, points: Op
             bar.close()
     seconds = time.perf_counter() - started
     scene = params_to_scene({k: v.detach() for k, v in params.items()})
-    final_degree = min(max(step - 1, 0) // config.sh_interval, config.sh_degree)
+    final_degree = min(max(step - 1, 0) // config.sh_interval, config.max_sh_degree)
     metrics = {"gaussians": scene.num_gaussians, "sh_degree_reached": final_degree, "scene_scale": scale}
     if test:
         metrics.update(_held_out(params, cameras, gt_all, test, bg, final_degree, backend))

@@ -44,8 +44,8 @@ def test_render_exposes_means2d_gradient_and_radii(make_scene):
 
 
 def test_fit_improves_held_out_psnr_and_densifies(dataset):
-    config = SplatFitConfig(steps=40, sh_degree=0, init_points=150, refine_start=10, refine_every=10,
-                            refine_stop=30, reset_every=1000, eval_every=20, grow_grad2d=1e-5)
+    config = SplatFitConfig(steps=40, max_sh_degree=0, init_points=150, refine_start=10, refine_every=10,
+                            refine_stop=30, reset_every=1000, test_every=20, grow_grad2d=1e-5)
     start = evaluate(params_to_scene(initial_params(dataset.cameras[[1, 2, 4, 5]], config)),
                      dataset.cameras[[0, 3]], dataset.images[[0, 3]], torch.zeros(3))
     result = fit_splats(dataset, config, torch.device("cpu"), progress=False)
@@ -57,8 +57,8 @@ def test_fit_improves_held_out_psnr_and_densifies(dataset):
 def test_resume_continues_exactly(dataset, tmp_path, monkeypatch):
     from core.optimize import Checkpoint
 
-    config = SplatFitConfig(steps=16, sh_degree=1, sh_interval=8, init_points=100, refine_start=4, refine_every=4,
-                            refine_stop=12, reset_every=1000, eval_every=100, grow_grad2d=1e-5)
+    config = SplatFitConfig(steps=16, max_sh_degree=1, sh_interval=8, init_points=100, refine_start=4, refine_every=4,
+                            refine_stop=12, reset_every=1000, test_every=100, grow_grad2d=1e-5)
     whole = fit_splats(dataset, config, torch.device("cpu"), progress=False)
     checkpoint = Checkpoint(tmp_path / "c.pt", every=5, meta={"x": 1})
     real_render, calls = fit_module.render, {"n": 0}
@@ -98,7 +98,7 @@ def test_fit_command_writes_scene_held_out_renders_and_report(dataset, tmp_path)
     (tmp_path / "data" / "transforms.json").write_text(json.dumps(doc))
     out, report = tmp_path / "fit" / "scene.ply", tmp_path / "r.json"
     code = main(["fit", str(tmp_path / "data"), "-o", str(out), "--model", "splats", "--steps", "4",
-                 "--init-points", "50", "--sh-degree", "0", "--quiet", "--report", str(report)])
+                 "--init-points", "50", "--max-sh-degree", "0", "--quiet", "--report", str(report)])
     assert code == 0 and out.is_file()
     r = json.loads(report.read_text())
     assert r["sizes"]["test_views"] == 1 and r["metrics"]["held_out"]["psnr"] > 0  # every 8th frame: frame 0
