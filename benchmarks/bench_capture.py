@@ -18,6 +18,7 @@ import shutil
 import time
 from pathlib import Path
 
+from core.errors import InputError
 from stylize3d.cameras import load_transforms
 from stylize3d.capture.evaluate import arc_cameras, pose_errors, view_index, write_capture_views
 from stylize3d.capture.sfm import CaptureConfig, capture
@@ -34,20 +35,36 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=800, help="width of the rendered views (height 3/4 of it)")
     ap.add_argument("--video", default=None, help="pick frames from this video instead of rendering views")
     ap.add_argument("--out", default="/tmp/bench_capture")
+    ap.add_argument("--views-from", type=int, default=None, metavar="N",
+                    help="take each count's views as a subset of an N-view arc rendered once (cached)")
     args = ap.parse_args()
     out = Path(args.out)
     rows = []
     for count in args.counts:
-        source = Path(args.video) if args.video else out / f"views_{count}_{args.size}"
+        arc = args.views_from or count
+        rendered = out / f"views_{arc}_{args.size}"
         width, height = args.size, args.size * 3 // 4
-        if not args.video and not source.is_dir():
+        if not args.video and not rendered.is_dir():
             t = time.perf_counter()
-            write_capture_views(source, count, width, height)
-            print(f"rendered {count} views at {width}x{height} in {time.perf_counter() - t:.0f} s")
+            write_capture_views(rendered, arc, width, height)
+            print(f"rendered {arc} views at {width}x{height} in {time.perf_counter() - t:.0f} s")
+        source = Path(args.video) if args.video else rendered
+        if not args.video and count < arc:  # an even subset of the arc
+            source = out / f"subset_{count}_of_{arc}_{args.size}"
+            source.mkdir(parents=True, exist_ok=True)
+            files = sorted(rendered.iterdir())
+            for k in range(count):
+                shutil.copyfile(files[round(k * (arc - 1) / (count - 1))], source / files[round(k * (arc - 1) / (count - 1))].name)
         data = out / f"data_{count}"
         shutil.rmtree(data, ignore_errors=True)
         load0, cpu0, t0 = os.getloadavg()[0], cpu_seconds(), time.perf_counter()
-        result = capture(source, data, CaptureConfig(frames=count), progress=False)
+        try:
+            result = capture(source, data, CaptureConfig(frames=count), progress=False)
+        except InputError as exc:
+            rows.append({"pictures": count, "source": str(source), "wall_s": round(time.perf_counter() - t0, 1),
+                         "cpu_s": round(cpu_seconds() - cpu0, 1), "load_start": round(load0, 1), "error": str(exc)})
+            print(json.dumps(rows[-1]))
+            continue
         row = {"pictures": count, "source": str(source), "wall_s": round(time.perf_counter() - t0, 1),
                "cpu_s": round(cpu_seconds() - cpu0, 1), "load_start": round(load0, 1),
                "load_end": round(os.getloadavg()[0], 1), "stages_s": {k: round(v, 1) for k, v in result.seconds.items()},
@@ -55,7 +72,7 @@ def main() -> None:
                "reprojection_px": round(result.reprojection_error, 3), "matcher": result.matcher}
         if not args.video:
             doc = json.loads((data / "transforms.json").read_text())
-            truth = arc_cameras(count, width, height)
+            truth = arc_cameras(arc, width, height)
             errors = pose_errors(load_transforms(data / "transforms.json"),
                                  truth[[view_index(f["file_path"]) for f in doc["frames"]]])
             row["errors"] = {k: round(v, 4) for k, v in errors.items()}
