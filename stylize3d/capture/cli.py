@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 
-from core.cli import add_command, add_common_options
-from core.report import Report
-from stylize3d.capture.sfm import CAMERA_MODELS, MATCHERS, CaptureConfig, capture
+from core.cli import add_command, add_common_options, add_config_options, config_from_args, run_job
+from stylize3d.capture.sfm import CaptureConfig, capture
 
 
 def register(subparsers) -> None:
-    d = CaptureConfig()
     p = add_command(subparsers, "capture", "photos or a video -> posed dataset (COLMAP poses, nerfstudio layout)",
                     description="Pose the pictures of INPUT (a folder of photos, or a video whose sharpest frames "
                                 "are picked spread over the clip) with pycolmap structure from motion on the CPU, "
@@ -21,27 +18,21 @@ def register(subparsers) -> None:
                                 "then:    stylize fit data/garden -o garden.ply --model splats")
     p.add_argument("input", metavar="INPUT", help="folder of photos (jpg/png/...) or a video file")
     p.add_argument("-o", "--output", required=True, metavar="DATA", help="output folder (new or empty)")
-    for field in dataclasses.fields(CaptureConfig):
-        if field.name == "seed":
-            continue
-        flag = "--" + field.name.replace("_", "-")
-        kwargs = {"type": type(getattr(d, field.name)), "default": getattr(d, field.name),
-                  "help": field.metadata["help"]}
-        if field.name == "matcher":
-            kwargs["choices"] = MATCHERS
-        if field.name == "camera_model":
-            kwargs["choices"] = CAMERA_MODELS
-        p.add_argument(flag, **kwargs)
+    add_config_options(p, CaptureConfig, skip=("seed",))
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     add_common_options(p)
     p.set_defaults(func=run_capture)
 
 
 def run_capture(args) -> int:
-    config = CaptureConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(CaptureConfig)})
-    report = Report("capture", vars(args))
+    config = config_from_args(CaptureConfig, args, seed=args.seed)
+    return run_job(args, "capture", lambda job: _capture(job, config))
+
+
+def _capture(job, config: CaptureConfig) -> int:
+    args, report = job.args, job.report
     with report.phase("capture"):
-        result = capture(args.input, args.output, config, progress=not args.quiet)
+        result = capture(args.input, args.output, config, progress=job.progress)
     report.phases.update({f"{k}_s": v for k, v in result.seconds.items()})
     report.inputs = [args.input]
     report.outputs = [args.output]
@@ -49,8 +40,7 @@ def run_capture(args) -> int:
     report.metrics = {"registered_images": result.registered, "total_images": result.total,
                       "unregistered": result.unregistered, "mean_reprojection_error_px": result.reprojection_error,
                       "points": result.points, "matcher": result.matcher}
-    report.write(args.report)
-    if not args.quiet:
+    if job.progress:
         print(f"capture: posed {result.registered}/{result.total} pictures, {result.points} points, mean reprojection "
               f"error {result.reprojection_error:.2f} px -> {args.output}", file=sys.stderr)
     return 0

@@ -48,9 +48,11 @@ class CaptureConfig:
                                                               "(CPU COLMAP is slow on large images)"})
     max_features: int = dataclasses.field(default=4096, metadata={"help": "SIFT features per image at most"})
     matcher: str = dataclasses.field(default="auto", metadata={"help": "auto (sequential for video, exhaustive for "
-                                                               "photos), exhaustive or sequential"})
+                                                               "photos), exhaustive or sequential",
+                                                               "choices": MATCHERS})
     camera_model: str = dataclasses.field(default="SIMPLE_RADIAL", metadata={"help": "COLMAP camera model (one "
-                                                                             "camera shared by all pictures)"})
+                                                                             "camera shared by all pictures)",
+                                                                             "choices": CAMERA_MODELS})
     frames: int = dataclasses.field(default=60, metadata={"help": "frames picked from a video (sharpest per slot)"})
     min_registered: float = dataclasses.field(default=0.5, metadata={"help": "refuse when less than this fraction "
                                                                      "of the pictures gets a pose"})

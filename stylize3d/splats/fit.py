@@ -43,7 +43,8 @@ class SplatFitConfig:
     sh_interval: int = dataclasses.field(default=1000, metadata={"help": "steps between SH degree increases"})
     ssim_lambda: float = dataclasses.field(default=0.2, metadata={"help": "weight of the D-SSIM term"})
     strategy: str = dataclasses.field(default="default", metadata={"help": "densification: default (3DGS clone/"
-                                                                   "split/prune) or mcmc (CUDA only)"})
+                                                                   "split/prune) or mcmc (CUDA only)",
+                                                                   "choices": STRATEGIES})
     refine_start: int = dataclasses.field(default=500, metadata={"help": "first densification step"})
     refine_stop: Optional[int] = dataclasses.field(default=None, metadata={"help": "last densification step "
                                                                            "(default: half the steps, at most 15000)"})
@@ -57,7 +58,7 @@ class SplatFitConfig:
     init_opacity: float = dataclasses.field(default=0.1, metadata={"help": "initial opacity"})
     test_every: int = dataclasses.field(default=500, metadata={"help": "steps between held-out "
                                                                "evaluations"})
-    seed: int = 0
+    seed: int = dataclasses.field(default=0, metadata={"help": "random seed (initial points, view order)"})
 
     def validate(self) -> None:
         if self.steps < 1:

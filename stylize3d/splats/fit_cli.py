@@ -6,35 +6,25 @@ for each held-out view) and held-out PSNR/SSIM in the report."""
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 from pathlib import Path
 
 import torch
 
-from core.cli import EXIT_INTERRUPTED
+from core.cli import EXIT_INTERRUPTED, add_config_options, config_from_args
 from core.errors import InputError
 from core.io.images import save_image
 from core.optimize import Checkpoint
 from core.report import Report
 from stylize3d.ply import write_ply
 from stylize3d.render import BACKENDS, render_all
-from stylize3d.splats.fit import STRATEGIES, SplatFitConfig, fit_splats
+from stylize3d.splats.fit import SplatFitConfig, fit_splats
 
 def add_splat_options(parser) -> None:
     """``--model splats`` options of ``stylize fit``: one per :class:`SplatFitConfig` field (those another model
-    already added, such as ``--steps``, are shared), plus ``--backend``."""
-    group = parser.add_argument_group("--model splats")
-    taken = set(parser._option_string_actions)  # argparse keeps no public list of registered flags
-    for field in dataclasses.fields(SplatFitConfig):
-        flag = "--" + field.name.replace("_", "-")
-        if field.name == "seed" or flag in taken:
-            continue
-        kwargs = {"default": field.default, "help": field.metadata["help"],
-                  "type": int if field.name == "refine_stop" else type(field.default)}
-        if field.name == "strategy":
-            kwargs["choices"] = STRATEGIES
-        group.add_argument(flag, **kwargs)
+    already added, such as ``--steps``, are shared; ``--seed`` is the common one), plus ``--backend``."""
+    add_config_options(parser, SplatFitConfig, skip=("seed",), group="--model splats")
+    group = next(g for g in parser._action_groups if g.title == "--model splats")
     group.add_argument("--backend", choices=BACKENDS, default="auto",
                        help="renderer: torch, gsplat (CUDA) or auto")
 
@@ -57,8 +47,7 @@ def run_splats(args, data, device, report: Report) -> int:
     output = Path(args.output)
     if output.suffix.lower() != ".ply":
         raise InputError(f"output {output} must end in .ply for --model splats")
-    config = SplatFitConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(SplatFitConfig)
-                               if f.name != "seed"}, seed=args.seed)
+    config = config_from_args(SplatFitConfig, args, seed=args.seed)
     config.validate()
     if args.checkpoint_every < 1:
         raise InputError("--checkpoint-every must be at least 1")

@@ -1,7 +1,6 @@
 """3DGS fitting: the render outputs densification reads, training that improves held-out PSNR and densifies,
 resume that continues exactly, and the command end to end."""
 
-import dataclasses
 import json
 
 import pytest
