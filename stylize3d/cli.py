@@ -154,12 +154,7 @@ def _camera_path(args, scene: GaussianScene, size: int, run_cameras: "Cameras | 
     if args.split and args.path != "cameras":
         raise InputError("--split selects dataset cameras: use it with --path cameras")
     if args.path == "cameras":
-        if args.cameras:
-            return load_camera_source(args.cameras, split=args.split, dataparser=args.dataparser_transforms)[0]
-        if run_cameras is None or args.split:
-            raise InputError("--path cameras needs --cameras DATA (SCENE is not a training run with cameras)"
-                             if run_cameras is None else "--split needs --cameras DATA (the split is the dataset's)")
-        return run_cameras
+        return _dataset_cameras(args, run_cameras)[0]
     if args.path.endswith(".json"):
         return read_camera_path(args.path)
     up = torch.tensor(args.up, dtype=torch.float64) if args.up else None
@@ -170,6 +165,16 @@ def _camera_path(args, scene: GaussianScene, size: int, run_cameras: "Cameras | 
         return path_around(args.path, args.frames, *_video_size(train, size), cameras=train, up=up,
                            elevation_deg=args.elevation)
     return path_around(args.path, args.frames, size, size, scene=scene, up=up, elevation_deg=args.elevation)
+
+
+def _dataset_cameras(args, run_cameras: "Cameras | None") -> tuple[Cameras, list]:
+    """``--path cameras``: the cameras of ``--cameras`` (its ``--split``), else the run's, and their dataset indices."""
+    if args.cameras:
+        return load_camera_source(args.cameras, split=args.split, dataparser=args.dataparser_transforms)
+    if run_cameras is None or args.split:
+        raise InputError("--path cameras needs --cameras DATA (SCENE is not a training run with cameras)"
+                         if run_cameras is None else "--split needs --cameras DATA (the split is the dataset's)")
+    return run_cameras, list(range(len(run_cameras)))
 
 
 def _check_video_output(path: Path) -> None:
@@ -200,7 +205,8 @@ def _render(job, output: Path) -> int:
         write_frames(frames.rgb, output, width, height, args.fps)
     outputs = [str(output)]
     if args.path == "cameras":
-        outputs += _write_camera_pngs(frames.rgb, output.parent / f"{output.stem}_frames")
+        indices = _dataset_cameras(args, run_cameras)[1]
+        outputs += _write_camera_pngs(frames.rgb, indices, output.parent / f"{output.stem}_frames")
     if args.save_path:
         from stylize3d.camera_paths import write_camera_path
 
@@ -212,9 +218,9 @@ def _render(job, output: Path) -> int:
     return 0
 
 
-def _write_camera_pngs(rgb, folder: Path) -> list:
-    """``camera_<i>.png`` for every frame of ``rgb`` (N,3,H,W in [0,1])."""
-    paths = [folder / f"camera_{i:04d}.png" for i in range(len(rgb))]
+def _write_camera_pngs(rgb, indices: list, folder: Path) -> list:
+    """``camera_<i>.png`` for every frame of ``rgb`` (N,3,H,W in [0,1]), ``i`` its camera's index in the dataset."""
+    paths = [folder / f"camera_{i:04d}.png" for i in indices]
     for image, path in zip(rgb, paths):
         save_image(image[None], path)
     return [str(p) for p in paths]

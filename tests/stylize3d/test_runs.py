@@ -216,7 +216,7 @@ def test_render_path_cameras_writes_one_png_per_camera(tmp_path, make_scene):
                  "--split", "test", "--size", "32"])
     assert code == 0 and out.is_file()
     pngs = sorted((tmp_path / "renders" / "test_frames").iterdir())
-    assert [p.name for p in pngs] == ["camera_0000.png", "camera_0001.png"]
+    assert [p.name for p in pngs] == ["camera_0000.png", "camera_0008.png"]  # named by dataset index
     test, _ = load_camera_source(data, split="test")
     expected = render_all(scene, test, 32, 24).rgb
     got = torch.from_numpy(np.asarray(Image.open(pngs[1]), dtype=np.float32) / 255).permute(2, 0, 1)
