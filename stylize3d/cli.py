@@ -19,6 +19,7 @@ from stylize3d.datasets.runs import SPLITS, load_camera_source, load_scene_sourc
 from stylize3d.ply import write_ply
 from stylize3d.render import BACKENDS, render_all
 from stylize3d.scene import GaussianScene
+from stylize3d.instruct import add_scene_instruct_options, run_instruct_scene
 from stylize3d.stylizer import SceneStyleConfig, stylize_scene
 from stylize3d.video import write_frames
 from stylize3d.viewer.cli import register as register_view
@@ -84,7 +85,8 @@ def _register_scene(subparsers) -> None:
                                 "scene scenes/splats/sample_scene.ply scenes/images/starry_night.jpg -o out/scene "
                                 "--cameras scenes/splats/transforms.json --steps 150")
     p.add_argument("scene", metavar="SCENE", help=SCENE_HELP)
-    p.add_argument("style", metavar="STYLE_IMAGE", help="style image (any common image format)")
+    p.add_argument("style", metavar="STYLE_IMAGE", nargs="?", default=None,
+                   help="style image (any common image format); none with --instruct")
     p.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="output folder (created)")
     views = p.add_mutually_exclusive_group()
     views.add_argument("--cameras", metavar="DATA", default=None,
@@ -100,6 +102,7 @@ def _register_scene(subparsers) -> None:
     add_common_options(p, resumable=True)
     add_config_options(p, SceneStyleConfig)
     add_sds_options(p)
+    add_scene_instruct_options(p)
     p.set_defaults(func=run_scene)
 
 
@@ -249,6 +252,10 @@ def run_scene(args) -> int:
         raise InputError("--video-frames must be 0 or at least 2")
     config = config_from_args(SceneStyleConfig, args)
     config.validate()
+    if args.instruct:
+        return run_job(args, "scene", lambda job: run_instruct_scene(job, config, out_dir, ply_out))
+    if not args.style:
+        raise InputError("give a STYLE_IMAGE, or --instruct TEXT with --model IP2P_FOLDER")
     return run_job(args, "scene", lambda job: _stylize_scene(job, config, out_dir, ply_out))
 
 

@@ -8,10 +8,13 @@ from core.errors import InputError
 from core.image.feedforward_cli import FEEDFORWARD_METHODS, run_feedforward
 from core.image.gatys import GatysConfig, stylize_gatys
 from core.io.images import check_image_output, load_image, load_mask, save_image
-from core.priors.styleid_cli import STYLEID_DEFAULT_STEPS, add_styleid_options, run_styleid
+from core.priors.instruct_cli import add_instruct_options, run_instruct_image
+from core.priors.styleid_cli import ATTENTION_METHODS, STYLEID_DEFAULT_STEPS, add_styleid_options, run_styleid
+from core.priors.token_cli import TOKEN_METHODS, add_token_options, run_token_image
 
-METHODS = ("gatys", *FEEDFORWARD_METHODS, "styleid")
-RUNNERS = {"styleid": run_styleid, **{name: run_feedforward for name in FEEDFORWARD_METHODS}}
+METHODS = ("gatys", *FEEDFORWARD_METHODS, *ATTENTION_METHODS, *TOKEN_METHODS)
+RUNNERS = {**{name: run_styleid for name in ATTENTION_METHODS}, **{name: run_feedforward for name in FEEDFORWARD_METHODS},
+           **{name: run_token_image for name in TOKEN_METHODS}}
 """``--method`` name → ``runner(job, output) -> exit status`` for the methods other than gatys."""
 
 
@@ -20,13 +23,14 @@ def register(subparsers) -> None:
                     description="Stylize CONTENT with the style of STYLE (several styles blend).\n\n"
                                 "example: stylize image photo.jpg starry_night.jpg -o out.png --size 512")
     p.add_argument("content", metavar="CONTENT", help="content photo (any common image format)")
-    p.add_argument("styles", metavar="STYLE", nargs="+", help="style image(s)")
+    p.add_argument("styles", metavar="STYLE", nargs="*",
+                   help="style image(s); none for --method inst/prospect (--style-token) and --instruct")
     p.add_argument("-o", "--output", required=True, help="output image (.png or .jpg); its folder is created")
     p.add_argument("--method", default="gatys", help=f"stylization method: {', '.join(METHODS)}")
     p.add_argument("--size", type=int, default=512, help="long side of the output in pixels")
     p.add_argument("--steps", type=int, default=None,
                    help=f"gatys: optimisation steps per pyramid level (default {GatysConfig().loop.steps}); "
-                        f"styleid: DDIM steps (default {STYLEID_DEFAULT_STEPS})")
+                        f"styleid/zstar/inst: DDIM steps (default {STYLEID_DEFAULT_STEPS})")
     p.add_argument("--blend", type=float, nargs="+", metavar="W", default=None,
                    help="one weight per style image (default: equal)")
     p.add_argument("--mask", metavar="MASK_PNG", default=None,
@@ -38,6 +42,8 @@ def register(subparsers) -> None:
     add_common_options(p, resumable=True)
     add_config_options(p, GatysConfig, skip=("steps",))
     add_styleid_options(p)
+    add_token_options(p)
+    add_instruct_options(p)
     p.set_defaults(func=run)
 
 
@@ -49,9 +55,13 @@ def run(args) -> int:
     if args.method not in METHODS:
         raise InputError(f"unknown method {args.method!r}; choose from {', '.join(METHODS)}")
     output = check_image_output(args.output)
-    refuse_overwriting_inputs(output, [args.content, *args.styles, args.mask])
+    refuse_overwriting_inputs(output, [args.content, *args.styles, args.mask, args.style_token])
     if args.size < 16:
         raise InputError(f"--size {args.size} is too small; use at least 16")
+    if args.instruct:
+        return run_job(args, "image", lambda job: run_instruct_image(job, output))
+    if not args.styles and args.method not in TOKEN_METHODS:
+        raise InputError(f"--method {args.method} needs at least one STYLE image")
     if args.method in RUNNERS:
         return run_job(args, "image", lambda job: RUNNERS[args.method](job, output))
     steps = {} if args.steps is None else {"steps": args.steps}

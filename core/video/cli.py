@@ -22,6 +22,7 @@ from core.image.gatys import GatysConfig
 from core.stylization import LoopConfig
 from core.io.images import load_image, save_image
 from core.metrics import DEFAULT_METRIC_SIZE, style_distance
+from core.priors.instruct_cli import add_instruct_options, make_instruct_stylizer
 from core.video import io as vio
 from core.video.consistency import MODES, OpticalFlowLinker, TemporalConsistency, TemporalSettings
 from core.video.flow import FLOW_METHODS
@@ -42,7 +43,7 @@ def register(subparsers) -> None:
                                 "(audio copied), .gif, or a folder (PNG frames).\n\n"
                                 "example: stylize video clip.mp4 starry_night.jpg -o out.mp4 --size 256 --steps 40")
     p.add_argument("input", metavar="INPUT", help="video file, animated GIF or folder of frames")
-    p.add_argument("style", metavar="STYLE_IMAGE", help="style image")
+    p.add_argument("style", metavar="STYLE_IMAGE", nargs="?", default=None, help="style image (none with --instruct)")
     p.add_argument("-o", "--output", required=True, help="output .mp4/.mov/.mkv/.gif, or a folder name without suffix")
     p.add_argument("--method", choices=sorted(METHODS), default="gatys", help="per-frame stylizer")
     p.add_argument("--decoder", default=None, metavar="FILE.safetensors",
@@ -65,6 +66,7 @@ def register(subparsers) -> None:
     p.add_argument("--fps", type=float, default=float(vio.SEQUENCE_FPS), help="frame rate of an image-folder INPUT")
     add_common_options(p, resumable=True)
     add_config_options(p, VIDEO_GATYS, group="gatys per-frame objective (--steps also sets adain/wct refinement steps)")
+    add_instruct_options(p, standalone=True, video=True)
     p.set_defaults(func=run_video)
 
     m = add_command(subparsers, "metrics-video", "measure temporal consistency (warping error) of a stylized video",
@@ -94,7 +96,9 @@ def _job_meta(args, size) -> dict:
     meta = {k: getattr(args, k) for k in keys}
     meta["gatys"] = repr(config_from_args(VIDEO_GATYS, args))
     meta.update(input=str(source), input_bytes=source.stat().st_size if source.is_file() else None,
-                style=str(Path(args.style).resolve()), size=list(size))
+                style=str(Path(args.style).resolve()) if args.style else None, size=list(size),
+                instruct=[args.instruct, args.model, args.image_guidance, args.guidance, args.instruct_steps,
+                          args.keyframe_every])
     return meta
 
 
@@ -152,9 +156,15 @@ def _stylize_video(job, settings: TemporalSettings, gatys: GatysConfig, output: 
         reader = vio.VideoReader(args.input, start=args.start, end=args.end, max_frames=args.max_frames,
                                  long_side=args.size, max_long_side=DEFAULT_LONG_SIDE, device=device,
                                  sequence_fps=args.fps)
-        style = load_image(args.style, long_side=max(reader.size), device=device)
+        if not args.style and not args.instruct:
+            raise InputError("give a STYLE_IMAGE, or --instruct TEXT with --model IP2P_FOLDER")
+        style = load_image(args.style, long_side=max(reader.size), device=device) if args.style else None
     report.inputs = [args.input, args.style]
-    stylizer = make_frame_stylizer(args.method, [style], {"gatys": gatys, "decoder": args.decoder, "alpha": args.alpha})
+    if args.instruct:
+        stylizer = make_instruct_stylizer(args, device)
+    else:
+        stylizer = make_frame_stylizer(args.method, [style], {"gatys": gatys, "decoder": args.decoder,
+                                                              "alpha": args.alpha})
     consistency = TemporalConsistency(stylizer, settings, OpticalFlowLinker(method=args.flow))
     frames = iter(reader)
     first = next(frames)  # raises InputError for zero frames before anything is written

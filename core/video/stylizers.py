@@ -64,20 +64,26 @@ class FeedForwardFrameStylizer:
                                       alpha=self.alpha, device=content.device)
         if not terms:
             return decoded
-        x = (decoded if init is None else init).detach().clone().requires_grad_(True)
+        return refine_pixels(decoded, init, terms, steps or self.refine_steps)
 
-        def loss_fn():
-            values = {"decoded": (255.0 * (x - decoded)).square().mean()}
-            for term in terms:
-                values.update(term(x, None))
-            values["total"] = sum(values.values())
-            return values
 
-        result = optimize([x], loss_fn, steps or self.refine_steps, optimizer="lbfgs", lr=1.0,
-                          project=lambda: x.clamp_(0, 1), progress=False)
-        if result.interrupted:
-            raise KeyboardInterrupt
-        return x.detach()
+def refine_pixels(target: torch.Tensor, init: Optional[torch.Tensor], terms: Sequence[Term], steps: int,
+                  weight: float = 1.0) -> torch.Tensor:
+    """Pixels ``1,3,H,W`` in [0,1] from ``init`` (default ``target``) after ``steps`` L-BFGS steps on
+    ``weight · mean((255·(x − target))²) + Σ terms(x, None)``; Ctrl-C re-raised as :class:`KeyboardInterrupt`."""
+    x = (target if init is None else init).detach().clone().requires_grad_(True)
+
+    def loss_fn():
+        values = {"target": weight * (255.0 * (x - target)).square().mean()}
+        for term in terms:
+            values.update(term(x, None))
+        values["total"] = sum(values.values())
+        return values
+
+    result = optimize([x], loss_fn, steps, optimizer="lbfgs", lr=1.0, project=lambda: x.clamp_(0, 1), progress=False)
+    if result.interrupted:
+        raise KeyboardInterrupt
+    return x.detach()
 
 
 def _gatys(styles: Sequence[torch.Tensor], options: dict) -> FrameStylizer:
