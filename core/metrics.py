@@ -66,12 +66,17 @@ def ssim(image: torch.Tensor, reference: torch.Tensor, size: "int | None" = DEFA
         x = resize_long_side(x, size)
     if y.shape[-2:] != x.shape[-2:]:
         y = F.interpolate(y, size=x.shape[-2:], mode="bicubic", align_corners=False, antialias=True).clamp(0, 1)
-    window = _gaussian_window(device=x.device)
+    return float(ssim_map(x, y).mean())
+
+
+def ssim_map(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Differentiable per-pixel SSIM ``B,3,H-10,W-10`` of ``x`` against ``y`` (``B,3,H,W`` each, same dtype, in
+    [0,1]; windows wholly inside the image), with :func:`ssim`'s settings."""
+    window = _gaussian_window(dtype=x.dtype, device=x.device)
     c1, c2 = 0.01 ** 2, 0.03 ** 2
     mu_x = F.conv2d(x, window, groups=3)
     mu_y = F.conv2d(y, window, groups=3)
     var_x = F.conv2d(x * x, window, groups=3) - mu_x ** 2
     var_y = F.conv2d(y * y, window, groups=3) - mu_y ** 2
     cov = F.conv2d(x * y, window, groups=3) - mu_x * mu_y
-    ssim_map = ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / ((mu_x ** 2 + mu_y ** 2 + c1) * (var_x + var_y + c2))
-    return float(ssim_map.mean())
+    return ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / ((mu_x ** 2 + mu_y ** 2 + c1) * (var_x + var_y + c2))

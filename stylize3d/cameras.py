@@ -160,8 +160,11 @@ def _matrix(value, where: str) -> torch.Tensor:
 def _image_size(path: Path) -> tuple[int, int]:
     from PIL import Image
 
-    with Image.open(path) as im:
-        return im.size
+    try:
+        with Image.open(path) as im:
+            return im.size
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise InputError(f"{path}: cannot read image ({exc})") from None
 
 
 def _frame_intrinsics(meta: dict, frame: dict, image: Path | None, where: str) -> tuple[float, float, float, float, int, int]:
@@ -230,13 +233,34 @@ def apply_dataparser_transform(c2w: torch.Tensor, transform: torch.Tensor, scale
 
 
 def load_transforms(path: "str | os.PathLike", downscale: float = 1.0,
-                    dataparser: "str | os.PathLike | None" = None) -> Cameras:
-    """Load the cameras of a nerfstudio / Blender ``transforms.json``.
+                    dataparser: "str | os.PathLike | None" = None, require_images: bool = False) -> Cameras:
+    """Load the cameras of a nerfstudio / Blender ``transforms.json`` (:func:`read_transforms`; missing photos
+    only warn unless ``require_images``)."""
+    return read_transforms(path, downscale, dataparser, require_images).cameras
+
+
+@dataclasses.dataclass
+class TransformsFile:
+    """A parsed ``transforms.json``: ``cameras`` (one per frame, in file order), ``images`` (the frame's image file
+    or None when it names none or it is missing), ``sizes`` (``(w, h)`` the file states for each frame, before
+    ``downscale``) and the raw JSON document ``meta``."""
+
+    cameras: Cameras
+    images: list
+    sizes: list
+    meta: dict
+
+
+def read_transforms(path: "str | os.PathLike", downscale: float = 1.0,
+                    dataparser: "str | os.PathLike | None" = None, require_images: bool = True) -> TransformsFile:
+    """Parse a nerfstudio / Blender ``transforms.json``.
 
     Global or per-frame intrinsics (``fl_x fl_y cx cy w h`` or ``camera_angle_x``), ``camera_model`` PINHOLE or
     OPENCV (distortion is ignored with a warning: the renderers are pinhole), ``downscale`` divides the image
-    size and intrinsics. Frames that name a ``file_path`` must point at an existing file (relative to the JSON's
-    folder; a missing extension is tried as ``.png``). ``dataparser``: nerfstudio's ``dataparser_transforms.json``
+    size and intrinsics. A frame's ``file_path`` is resolved relative to the JSON's folder (a missing extension is
+    tried as ``.png``); the image is read only for its size when the file gives none. Missing images are an
+    :class:`InputError` with ``require_images`` (for callers that read the photos), else one ``UserWarning``:
+    rendering and stylizing need only the cameras. ``dataparser``: nerfstudio's ``dataparser_transforms.json``
     of the training run, applied to the poses so they match a splat exported from that run. Raises
     :class:`InputError` on any problem.
     """
@@ -253,7 +277,7 @@ def load_transforms(path: "str | os.PathLike", downscale: float = 1.0,
         raise InputError(f"{path}: camera_model {model} is not supported (use {', '.join(SUPPORTED_CAMERA_MODELS)})")
     if any(abs(float(meta.get(k, 0.0) or 0.0)) > 0 for k in DISTORTION_KEYS):
         warnings.warn(f"{path}: lens distortion coefficients are ignored (pinhole rendering)", UserWarning, stacklevel=2)
-    c2ws, Ks, widths, heights, missing = [], [], [], [], []
+    c2ws, Ks, widths, heights, missing, images, sizes = [], [], [], [], [], [], []
     for i, frame in enumerate(frames):
         where = f"{path} frame {i}"
         if "transform_matrix" not in frame:
@@ -267,7 +291,9 @@ def load_transforms(path: "str | os.PathLike", downscale: float = 1.0,
                 image = image.with_suffix(".png")
             if not image.is_file():
                 missing.append(frame["file_path"])
-                continue
+                image = None
+                if require_images:
+                    continue
         fx, fy, cx, cy, w, h = _frame_intrinsics(meta, frame, image, where)
         new_w, new_h = max(1, round(w / downscale)), max(1, round(h / downscale))
         sx, sy = new_w / w, new_h / h
@@ -275,12 +301,19 @@ def load_transforms(path: "str | os.PathLike", downscale: float = 1.0,
         Ks.append(intrinsics(fx * sx, fy * sy, cx * sx, cy * sy))
         widths.append(new_w)
         heights.append(new_h)
+        images.append(image)
+        sizes.append((w, h))
     if missing:
-        raise InputError(f"{path}: {len(missing)} image(s) named by frames are missing, e.g. {missing[0]}")
+        message = f"{path}: {len(missing)} image(s) named by frames are missing, e.g. {missing[0]}"
+        if require_images:
+            raise InputError(message)
+        warnings.warn(f"{message}; using their cameras only (the photos are not needed here)", UserWarning,
+                      stacklevel=2)
     c2w = torch.stack(c2ws)
     if moved_by is not None:
         c2w = apply_dataparser_transform(c2w, *moved_by)
-    return Cameras(c2w_opengl_to_viewmat(c2w), torch.stack(Ks), torch.tensor(widths), torch.tensor(heights))
+    cameras = Cameras(c2w_opengl_to_viewmat(c2w), torch.stack(Ks), torch.tensor(widths), torch.tensor(heights))
+    return TransformsFile(cameras, images, sizes, meta)
 
 
 def transforms_dict(cameras: Cameras) -> dict:

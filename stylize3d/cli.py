@@ -13,9 +13,10 @@ from core.errors import InputError
 from core.io.images import load_image, save_image
 from core.priors.sds_cli import add_sds_options, sds_term
 from stylize3d.camera_paths import PATH_KINDS, path_around, read_camera_path
-from stylize3d.cameras import Cameras, load_transforms
+from stylize3d.cameras import Cameras
 from stylize3d.consistency import warp_rmse
-from stylize3d.ply import read_ply, write_ply
+from stylize3d.datasets.runs import SPLITS, load_camera_source, load_scene_source, scene_name
+from stylize3d.ply import write_ply
 from stylize3d.render import BACKENDS, render_all
 from stylize3d.scene import GaussianScene
 from stylize3d.instruct import add_scene_instruct_options, run_instruct_scene
@@ -25,21 +26,32 @@ from stylize3d.viewer.cli import register as register_view
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".gif")
 PREVIEW_VIEWS = 4
+SCENE_HELP = ("3D Gaussian Splatting scene: a 3DGS .ply, a nerfstudio splatfacto run (config.yml or its folder), "
+              "an original 3DGS output folder or a gsplat simple_trainer result (ckpts/ckpt_*_rank0.pt)")
 
 
 def register(subparsers) -> None:
     _register_scene(subparsers)
     _register_render(subparsers)
     _register_metrics(subparsers)
+    from stylize3d import fit_cli
+    from stylize3d.capture.cli import register as register_capture
+
+    register_capture(subparsers)
+    fit_cli.register(subparsers)
     register_view(subparsers)
 
 
 def _add_path_options(p, default_frames: int) -> None:
     p.add_argument("--path", default="orbit", help=f"camera path: {' or '.join(PATH_KINDS)} (fitted to --cameras when "
-                   "given, else to the scene) or a camera-path .json file (written by --save-path, or a "
-                   "nerfstudio viewer camera_path.json)")
-    p.add_argument("--cameras", metavar="transforms.json", default=None,
-                   help="nerfstudio/Blender cameras of the capture (used to fit the path)")
+                   "given, else to the scene), 'cameras' (exactly the dataset's cameras, also written as "
+                   "<OUT stem>_frames/camera_<i>.png beside the video) or a camera-path .json file (written by "
+                   "--save-path, or a nerfstudio viewer camera_path.json)")
+    p.add_argument("--cameras", metavar="DATA", default=None,
+                   help="cameras of the capture: transforms.json, or a nerfstudio/Blender/3DGS data or run folder "
+                        "(used to fit the path; default: the run's own when SCENE is a training run)")
+    p.add_argument("--split", choices=SPLITS, default=None,
+                   help="with --path cameras: only the training or the held-out cameras (default: all)")
     _add_dataparser_option(p)
     p.add_argument("--frames", type=int, default=default_frames, help="frames of the camera path")
     p.add_argument("--size", type=int, default=256, help="long side of the rendered frames in pixels")
@@ -58,7 +70,7 @@ def _add_dataparser_option(p) -> None:
 
 def _load_cameras(args, downscale: float = 1.0) -> Cameras:
     """``--cameras``, moved by ``--dataparser-transforms`` when given."""
-    return load_transforms(args.cameras, downscale=downscale, dataparser=args.dataparser_transforms)
+    return load_camera_source(args.cameras, downscale=downscale, dataparser=args.dataparser_transforms)[0]
 
 
 def _check_dataparser_needs_cameras(args) -> None:
@@ -72,12 +84,14 @@ def _register_scene(subparsers) -> None:
                                 "preview PNGs, orbit.mp4, side_by_side.mp4 and report.json.\n\nexample: stylize "
                                 "scene scenes/splats/sample_scene.ply scenes/images/starry_night.jpg -o out/scene "
                                 "--cameras scenes/splats/transforms.json --steps 150")
-    p.add_argument("scene", metavar="SCENE.ply", help="3D Gaussian Splatting scene (standard 3DGS .ply)")
+    p.add_argument("scene", metavar="SCENE", help=SCENE_HELP)
     p.add_argument("style", metavar="STYLE_IMAGE", nargs="?", default=None,
                    help="style image (any common image format); none with --instruct")
     p.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="output folder (created)")
     views = p.add_mutually_exclusive_group()
-    views.add_argument("--cameras", metavar="transforms.json", default=None, help="training cameras of the capture")
+    views.add_argument("--cameras", metavar="DATA", default=None,
+                       help="training cameras of the capture: transforms.json or a data/run folder (default: the "
+                            "run's own when SCENE is a training run)")
     views.add_argument("--orbit", type=int, metavar="N", default=None,
                        help="train on N views on an orbit fitted to the scene (default 24 when no --cameras)")
     _add_dataparser_option(p)
@@ -96,7 +110,7 @@ def _register_render(subparsers) -> None:
     p = add_command(subparsers, "render", "render a Gaussian splat scene along a camera path to a video",
                     description="Render SCENE.ply along a camera path into OUT (.mp4 H.264 or .gif).\n\n"
                                 "example: stylize render scenes/splats/sample_scene.ply -o orbit.mp4 --frames 96")
-    p.add_argument("scene", metavar="SCENE.ply", help="3D Gaussian Splatting scene (standard 3DGS .ply)")
+    p.add_argument("scene", metavar="SCENE", help=SCENE_HELP)
     p.add_argument("-o", "--output", required=True, metavar="OUT.mp4", help="output video (.mp4/.mov/.mkv/.gif)")
     _add_path_options(p, default_frames=96)
     p.add_argument("--fps", type=float, default=24.0, help="frame rate of the written videos")
@@ -113,7 +127,7 @@ def _register_metrics(subparsers) -> None:
                     description="Render both scenes along a camera path, warp frame t+k into frame t with the "
                                 "rendered depth and known cameras, mask occlusions by a depth test, and report the "
                                 "masked RMSE for k=1 and k=7 (and the style distance with --style).")
-    p.add_argument("original", metavar="ORIGINAL.ply", help="the scene before stylization")
+    p.add_argument("original", metavar="ORIGINAL", help="the scene before stylization (.ply or training run folder)")
     p.add_argument("stylized", metavar="STYLIZED.ply", help="the stylized scene (same Gaussians)")
     _add_path_options(p, default_frames=32)
     p.add_argument("--style", metavar="STYLE_IMAGE", default=None, help="style image for the style distance")
@@ -125,8 +139,9 @@ def _register_metrics(subparsers) -> None:
 # ----------------------------------------------------------------------------------------------- helpers
 
 
-def _load_scene(path: str, device: torch.device) -> GaussianScene:
-    return read_ply(path).to(device)
+def _load_scene(path: str, device: torch.device) -> tuple[GaussianScene, "Cameras | None"]:
+    """The scene and, for a training run, its training cameras."""
+    return load_scene_source(path, device)
 
 
 def _video_size(cameras: Cameras, long_side: int) -> tuple[int, int]:
@@ -135,19 +150,34 @@ def _video_size(cameras: Cameras, long_side: int) -> tuple[int, int]:
     return cameras.size_for(long_side, even=True)
 
 
-def _camera_path(args, scene: GaussianScene, size: int) -> Cameras:
-    """The camera path of ``--path`` (a kind or a JSON file), fitted to ``--cameras`` when given."""
+def _camera_path(args, scene: GaussianScene, size: int, run_cameras: "Cameras | None" = None) -> Cameras:
+    """The camera path of ``--path`` (a kind, ``cameras`` or a JSON file), fitted to ``--cameras`` when given, else
+    to the run's training cameras ``run_cameras`` when SCENE is a training run."""
     _check_dataparser_needs_cameras(args)
+    if args.split and args.path != "cameras":
+        raise InputError("--split selects dataset cameras: use it with --path cameras")
+    if args.path == "cameras":
+        return _dataset_cameras(args, run_cameras)[0]
     if args.path.endswith(".json"):
         return read_camera_path(args.path)
     up = torch.tensor(args.up, dtype=torch.float64) if args.up else None
     if up is not None and not (torch.isfinite(up).all() and up.norm() > 0):
         raise InputError("--up must be a finite, non-zero direction")
-    if args.cameras:
-        train = _load_cameras(args)
+    if args.cameras or run_cameras is not None:
+        train = _load_cameras(args) if args.cameras else run_cameras
         return path_around(args.path, args.frames, *_video_size(train, size), cameras=train, up=up,
                            elevation_deg=args.elevation)
     return path_around(args.path, args.frames, size, size, scene=scene, up=up, elevation_deg=args.elevation)
+
+
+def _dataset_cameras(args, run_cameras: "Cameras | None") -> tuple[Cameras, list]:
+    """``--path cameras``: the cameras of ``--cameras`` (its ``--split``), else the run's, and their dataset indices."""
+    if args.cameras:
+        return load_camera_source(args.cameras, split=args.split, dataparser=args.dataparser_transforms)
+    if run_cameras is None or args.split:
+        raise InputError("--path cameras needs --cameras DATA (SCENE is not a training run with cameras)"
+                         if run_cameras is None else "--split needs --cameras DATA (the split is the dataset's)")
+    return run_cameras, list(range(len(run_cameras)))
 
 
 def _check_video_output(path: Path) -> None:
@@ -170,13 +200,16 @@ def run_render(args) -> int:
 def _render(job, output: Path) -> int:
     args, report = job.args, job.report
     with report.phase("load"):
-        scene = _load_scene(args.scene, job.device)
-        path = _camera_path(args, scene, args.size)
+        scene, run_cameras = _load_scene(args.scene, job.device)
+        path = _camera_path(args, scene, args.size, run_cameras)
         width, height = _video_size(path, args.size)
     with report.phase("render"):
         frames = render_all(scene, path, width, height, tuple(args.background), args.sh_degree, args.backend)
         write_frames(frames.rgb, output, width, height, args.fps)
     outputs = [str(output)]
+    if args.path == "cameras":
+        indices = _dataset_cameras(args, run_cameras)[1]
+        outputs += _write_camera_pngs(frames.rgb, indices, output.parent / f"{output.stem}_frames")
     if args.save_path:
         from stylize3d.camera_paths import write_camera_path
 
@@ -188,10 +221,20 @@ def _render(job, output: Path) -> int:
     return 0
 
 
-def _training_cameras(args, scene: GaussianScene) -> Cameras:
+def _write_camera_pngs(rgb, indices: list, folder: Path) -> list:
+    """``camera_<i>.png`` for every frame of ``rgb`` (N,3,H,W in [0,1]), ``i`` its camera's index in the dataset."""
+    paths = [folder / f"camera_{i:04d}.png" for i in indices]
+    for image, path in zip(rgb, paths):
+        save_image(image[None], path)
+    return [str(p) for p in paths]
+
+
+def _training_cameras(args, scene: GaussianScene, run_cameras: "Cameras | None" = None) -> Cameras:
     _check_dataparser_needs_cameras(args)
     if args.cameras:
         return _load_cameras(args, downscale=args.downscale)
+    if run_cameras is not None and args.orbit is None:
+        return run_cameras
     views = 24 if args.orbit is None else args.orbit
     if views < 2:
         raise InputError(f"--orbit needs at least 2 views, got {views}")
@@ -202,7 +245,7 @@ def run_scene(args) -> int:
     out_dir = Path(args.output)
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError(f"output {out_dir} exists and is not a folder")
-    stem = Path(args.scene).stem
+    stem = scene_name(args.scene)
     ply_out = out_dir / f"{stem}_stylized.ply"
     refuse_overwriting_inputs(ply_out, [args.scene, args.style])
     if args.video_frames and args.video_frames < 2:
@@ -220,8 +263,8 @@ def _stylize_scene(job, config: SceneStyleConfig, out_dir: Path, ply_out: Path) 
     args, report = job.args, job.report
     with report.phase("load"):
         style = load_image(args.style, long_side=config.size, device=job.device)
-        scene = _load_scene(args.scene, job.device)
-        cameras = _training_cameras(args, scene)
+        scene, run_cameras = _load_scene(args.scene, job.device)
+        cameras = _training_cameras(args, scene, run_cameras)
         sds = sds_term(args, job.device)
     report.inputs = [args.scene, args.style] + ([args.cameras] if args.cameras else [])
     checkpoint = job.checkpoint(out_dir / ".stylize3d_checkpoint.pt", every=args.checkpoint_every,
@@ -282,10 +325,10 @@ def run_metrics(args) -> int:
 def _metrics(job) -> int:
     args, report, device = job.args, job.report, job.device
     with report.phase("load"):
-        original = _load_scene(args.original, device)
-        stylized = _load_scene(args.stylized, device)
+        original, run_cameras = _load_scene(args.original, device)
+        stylized = _load_scene(args.stylized, device)[0]
         style = load_image(args.style, long_side=256, device=device) if args.style else None
-        path = _camera_path(args, original, args.size)
+        path = _camera_path(args, original, args.size, run_cameras)
         width, height = _video_size(path, args.size)
         path = path.scaled_to(width, height)
     metrics = {}

@@ -112,8 +112,8 @@ def run_instruct_scene(job, config: SceneStyleConfig, out_dir: Path, ply_out: Pa
     edit = config_from_args(EditConfig, args)
     edit.validate()
     with report.phase("load"):
-        scene = _load_scene(args.scene, job.device)
-        cameras = _training_cameras(args, scene)
+        scene, run_cameras = _load_scene(args.scene, job.device)
+        cameras = _training_cameras(args, scene, run_cameras)
         model = load_instruct_model(args, job.device)
     report.inputs = [args.scene, args.model] + ([args.cameras] if args.cameras else [])
     options = {k: v for k, v in edit_options(args).items() if k != "seed"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Optional
 
 import torch
 
@@ -16,11 +17,17 @@ BACKENDS = ("auto", "torch", "gsplat")
 @dataclasses.dataclass
 class RenderOutput:
     """rgb ``B,3,H,W`` (≥ 0, normally in [0,1]), alpha ``B,1,H,W`` in [0,1], depth ``B,1,H,W`` expected camera z
-    (0 where alpha is 0)."""
+    (0 where alpha is 0).
+
+    What densification strategies (gsplat's ``DefaultStrategy``) read, from :func:`render` only: ``means2d``
+    ``B,N,2`` projected centres in pixels, a non-leaf tensor of the graph (call ``retain_grad()`` before the
+    backward pass to get its gradient), and ``radii`` ``B,N,2`` int32 screen-space half-sizes (0: not drawn)."""
 
     rgb: torch.Tensor
     alpha: torch.Tensor
     depth: torch.Tensor
+    means2d: Optional[torch.Tensor] = None
+    radii: Optional[torch.Tensor] = None
 
 
 def resolve_backend(name: str, device: torch.device) -> str:

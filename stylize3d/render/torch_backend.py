@@ -162,10 +162,11 @@ def rasterize(means2d: torch.Tensor, conics: torch.Tensor, opacity: torch.Tensor
 
 def render_torch(scene: GaussianScene, viewmats: torch.Tensor, Ks: torch.Tensor, width: int, height: int,
                  background: torch.Tensor, sh_degree: int,
-                 chunk_tiles: int = DEFAULT_CHUNK_TILES) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+                 chunk_tiles: int = DEFAULT_CHUNK_TILES) -> tuple[torch.Tensor, ...]:
     """Render C views. ``viewmats C,4,4`` (OpenCV world-to-camera), ``Ks C,3,3`` for ``width x height``,
     ``background C,3``. Returns rgb ``C,3,H,W`` (colours clamped at 0, not above), alpha ``C,1,H,W`` in [0,1],
-    depth ``C,1,H,W`` expected camera z (accumulated z / alpha, 0 where alpha = 0)."""
+    depth ``C,1,H,W`` expected camera z (accumulated z / alpha, 0 where alpha = 0), and the projection's means2d
+    ``C,N,2`` (in the graph) and radii ``C,N,2`` (see :class:`stylize3d.render.RenderOutput`)."""
     opacity = torch.sigmoid(scene.opacity_logits)
     covars = quat_scale_to_covar(scene.quats, torch.exp(scene.log_scales))
     proj = project_gaussians(scene.means, covars, viewmats, Ks, width, height, opacities=opacity)
@@ -187,4 +188,4 @@ def render_torch(scene: GaussianScene, viewmats: torch.Tensor, Ks: torch.Tensor,
         depths.append(torch.where(alpha > 0, image[..., 3:4] / alpha.clamp(min=1e-10), torch.zeros_like(alpha)))
         alphas.append(alpha)
     to_bchw = lambda items: torch.stack(items).permute(0, 3, 1, 2)  # noqa: E731
-    return to_bchw(rgbs), to_bchw(alphas), to_bchw(depths)
+    return to_bchw(rgbs), to_bchw(alphas), to_bchw(depths), proj.means2d, proj.radii

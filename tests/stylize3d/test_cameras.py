@@ -78,7 +78,6 @@ def test_transforms_round_trip(tmp_path):
 
 
 @pytest.mark.parametrize("frame,meta,message", [
-    ({"file_path": "missing.png", "transform_matrix": _c2w()}, {"fl_x": 10, "w": 8, "h": 8}, "missing"),
     ({"transform_matrix": [[2, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]]}, {"fl_x": 10, "w": 8, "h": 8}, "not a rigid"),
     ({"transform_matrix": [[float("nan")] * 4] * 4}, {"fl_x": 10, "w": 8, "h": 8}, "NaN"),
     ({"transform_matrix": _c2w()}, {"w": 8, "h": 8}, "no focal length"),
@@ -88,6 +87,20 @@ def test_transforms_bad_input(tmp_path, frame, meta, message):
     path = _transforms(tmp_path, [frame], **meta)
     with pytest.raises(InputError, match=message):
         load_transforms(path)
+
+
+def test_missing_images_warn_unless_required(tmp_path):
+    frames = [{"file_path": "images/gone.png", "transform_matrix": _c2w(z)} for z in (3.0, 4.0)]
+    path = _transforms(tmp_path, frames, fl_x=10, w=8, h=6)
+    with pytest.warns(UserWarning, match="2 image\\(s\\) named by frames are missing, e.g. images/gone.png"):
+        cams = load_transforms(path)
+    assert len(cams) == 2 and cams.centers()[:, 2].tolist() == pytest.approx([3.0, 4.0])
+    assert (int(cams.widths[0]), int(cams.heights[0])) == (8, 6)
+    with pytest.raises(InputError, match="2 image"):
+        load_transforms(path, require_images=True)
+    no_size = _transforms(tmp_path, frames, fl_x=10)
+    with pytest.raises(InputError, match="no image size"):
+        load_transforms(no_size)
 
 
 def test_orbit_and_ellipse_geometry():

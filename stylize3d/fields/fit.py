@@ -1,0 +1,275 @@
+"""Fit a :class:`~stylize3d.fields.grid.RadianceField` to posed images (DVGO-style dense grids, pure PyTorch).
+
+Each step renders a random batch of training rays and minimises
+``MSE(rgb, target) + tv_density·TV(density) + tv_colour·TV(colour) + sparsity·mean(log(1 + 2σ²))`` (the last
+one Plenoxels' Cauchy sparsity prior on the sampled densities) with Adam, the learning rate decaying
+exponentially to ``lr_final_ratio`` of its start. Coarse to fine: the grids start with ``voxels / 8**levels``
+points and are upsampled (trilinear) at the fractions ``upsample_at`` of the steps, up to ``voxels``.
+
+Scene box: a cube around the cameras (:func:`~stylize3d.fields.grid.box_from_cameras`); with alpha masks the
+box is shrunk to the visual hull of the masks and the hull seeds the occupancy grid. The occupancy grid is
+re-derived from the density every ``occupancy_every`` steps (voxels whose opacity over one sample step is below
+``occupancy_threshold`` anywhere in their 3x3x3 neighbourhood become empty) and only shrinks.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from typing import Callable, Optional
+
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from core.errors import InputError
+from core.optimize import Checkpoint
+from stylize3d.datasets.posed import PosedDataset
+from stylize3d.fields.grid import (RadianceField, box_from_cameras, new_field, occupied_bounds, resample_occupancy,
+                                   resolution_for, upsample, visual_hull, world_per_grid)
+from stylize3d.fields.render import STEP_RATIO, camera_rays, render_field, render_rays
+
+
+HULL_PROBE_VOXELS = 64 ** 3
+"""Grid points of the visual-hull probe that shrinks the box to the masks."""
+FIT_TRANSMITTANCE_THRESHOLD = 1e-3
+"""While fitting every sample in front of this transmittance is shaded (faint density needs its gradient)."""
+TV_BLOCK = 48
+"""Side of the random grid block the TV regularisers see each step."""
+
+
+@dataclasses.dataclass
+class FieldFitConfig:
+    """Settings of :func:`fit_field`."""
+
+    steps: int = dataclasses.field(default=3000, metadata={"help": "optimisation steps (one ray batch each)"})
+    voxels: int = dataclasses.field(default=160 ** 3, metadata={"help": "grid points of the final grid"})
+    levels: int = dataclasses.field(default=2, metadata={"help": "coarse-to-fine upsamplings (each x8 voxels)"})
+    upsample_at: tuple = dataclasses.field(default=(0.15, 0.35), metadata={
+        "help": "fractions of the steps at which the grid is upsampled (one per level)"})
+    batch_rays: int = dataclasses.field(default=4096, metadata={"help": "random training rays per step"})
+    lr: float = dataclasses.field(default=0.1, metadata={"help": "Adam learning rate of the grids"})
+    lr_final_ratio: float = dataclasses.field(default=0.1, metadata={"help": "learning rate at the end / at the start"})
+    sh_degree: int = dataclasses.field(default=0, metadata={"help": "SH degree of the colour grid (0-2)"})
+    tv_density: float = dataclasses.field(default=1e-4, metadata={"help": "TV weight on the density grid"})
+    tv_colour: float = dataclasses.field(default=1e-5, metadata={"help": "TV weight on the colour grid"})
+    sparsity: float = dataclasses.field(default=1e-5, metadata={"help": "Cauchy sparsity weight on sampled densities"})
+    occupancy_every: int = dataclasses.field(default=100, metadata={"help": "steps between occupancy-grid updates"})
+    occupancy_threshold: float = dataclasses.field(default=2e-4, metadata={
+        "help": "opacity over one sample step below which a voxel is empty"})
+    box_scale: float = dataclasses.field(default=1.0, metadata={
+        "help": "half-size of the scene cube relative to the median camera distance to the focus point"})
+    contract: bool = dataclasses.field(default=False, metadata={
+        "help": "contract space outside the box (unbounded captures with background)"})
+
+    def validate(self) -> None:
+        if self.steps < 0 or self.batch_rays < 1 or self.voxels < 8:
+            raise InputError("--steps must be >= 0, --batch-rays >= 1 and --voxels >= 8")
+        if not 0 <= self.sh_degree <= 2:
+            raise InputError(f"--sh-degree must be 0, 1 or 2, got {self.sh_degree}")
+        if self.levels < 0 or len(self.upsample_at) < self.levels:
+            raise InputError(f"--upsample-at needs one fraction per level ({self.levels})")
+        if not all(0 < f < 1 for f in self.upsample_at[:self.levels]):
+            raise InputError("--upsample-at fractions must lie in (0, 1)")
+        for name in ("lr", "lr_final_ratio", "box_scale"):
+            if not getattr(self, name) > 0:
+                raise InputError(f"--{name.replace('_', '-')} must be positive")
+        for name in ("tv_density", "tv_colour", "sparsity", "occupancy_threshold"):
+            if not getattr(self, name) >= 0:
+                raise InputError(f"--{name.replace('_', '-')} must be >= 0")
+
+
+@dataclasses.dataclass
+class FitResult:
+    field: RadianceField
+    steps_done: int
+    interrupted: bool
+    seconds: float                  # fitting time (evaluations excluded)
+    curve: list                     # [{"step", "seconds", "psnr"}] held-out PSNR along the way
+    train_psnr: float               # running PSNR of the last batches
+
+
+def psnr(mse: float) -> float:
+    return -10.0 * math.log10(max(mse, 1e-12))
+
+
+def tv(grid: torch.Tensor, block: int = 0, generator: Optional[torch.Generator] = None) -> torch.Tensor:
+    """Mean squared difference between neighbouring grid points, summed over the three axes (``1,C,D,H,W``).
+    ``block`` > 0: over one random ``block``-sided cube of the grid instead (an unbiased estimate, much cheaper)."""
+    if block:
+        starts = [int(torch.randint(max(n - block, 0) + 1, (1,), generator=generator)) for n in grid.shape[2:]]
+        grid = grid[:, :, starts[0]:starts[0] + block, starts[1]:starts[1] + block, starts[2]:starts[2] + block]
+    return sum(((grid.narrow(d, 1, grid.shape[d] - 1) - grid.narrow(d, 0, grid.shape[d] - 1)) ** 2).mean()
+               for d in (2, 3, 4))
+
+
+def initial_field(data: PosedDataset, config: FieldFitConfig, device: torch.device) -> RadianceField:
+    """The coarse starting field: box from the cameras, shrunk to the masks' visual hull when there are masks."""
+    train = data.split["train"]
+    lo, hi = box_from_cameras(data.cameras[train], config.box_scale)
+    coarse = max(8, config.voxels // 8 ** config.levels)
+    carve = data.alphas is not None and not config.contract
+    if carve:
+        cams, alphas = data.cameras[train], data.alphas[train].to(device)
+        for _ in range(2):  # carve the camera box, shrink it to the hull, carve the smaller box again
+            probe = new_field(lo, hi, resolution_for(lo, hi, HULL_PROBE_VOXELS), device=device)
+            hull = visual_hull(probe, cams, alphas)
+            if not hull.any():
+                raise InputError("the alpha masks carve away the whole scene box; are the cameras right?")
+            lo, hi = occupied_bounds(probe, hull)
+    field = new_field(lo, hi, resolution_for(lo, hi, coarse, config.contract), config.sh_degree, config.contract,
+                      device=device)
+    if carve:
+        probe = new_field(lo, hi, resolution_for(lo, hi, HULL_PROBE_VOXELS), device=device)
+        field.occupancy = resample_occupancy(visual_hull(probe, cams, alphas), field.resolution)
+    field.background = (1.0, 1.0, 1.0) if data.white_background else None
+    return field
+
+
+@torch.no_grad()
+def update_occupancy(field: RadianceField, threshold: float) -> None:
+    """Empty the voxels whose opacity over one sample step stays below ``threshold`` in their neighbourhood."""
+    step = STEP_RATIO * field.voxel_size * world_per_grid(field)
+    alpha = 1 - torch.exp(-F.softplus(field.density + field.density_shift) * step)
+    keep = F.max_pool3d(alpha, 3, stride=1, padding=1)[0, 0] > threshold
+    field.occupancy &= keep
+
+
+def _schedule(config: FieldFitConfig) -> list[int]:
+    return [int(round(f * config.steps)) for f in config.upsample_at[:config.levels]]
+
+
+def _level_resolution(field: RadianceField, config: FieldFitConfig, level: int) -> tuple:
+    voxels = config.voxels // 8 ** (config.levels - level)
+    return resolution_for(field.box_min.cpu(), field.box_max.cpu(), max(8, voxels), field.contracted)
+
+
+def evaluate(field: RadianceField, data: PosedDataset, views: list[int], background) -> list[float]:
+    """Held-out PSNR (dB) of ``views`` at the data's size."""
+    w, h = data.size
+    out = []
+    with torch.no_grad():
+        for i in views:
+            rgb = render_field(field, data.cameras[i], w, h, background).rgb.clamp(0, 1).cpu()
+            out.append(psnr(float(((rgb - data.images[i:i + 1]) ** 2).mean())))
+    return out
+
+
+def fit_field(data: PosedDataset, config: FieldFitConfig, device: torch.device, seed: int = 0,
+              checkpoint: Optional[Checkpoint] = None, resume: bool = False, progress: bool = True,
+              eval_every: int = 0, eval_views: Optional[list] = None,
+              time_budget: Optional[float] = None, on_step: Optional[Callable] = None) -> FitResult:
+    """Fit a field to the training split of ``data``; see the module docstring.
+
+    ``eval_every`` > 0: every so many steps (and at the end) render ``eval_views`` (default: the first two test
+    views) and record their mean PSNR against the fitting time so far (evaluation time not counted). Ctrl-C stops
+    with the last state (``interrupted``); with ``checkpoint`` the state is saved every ``checkpoint.every`` steps
+    and on Ctrl-C, and ``resume`` continues from it (same draws as an uninterrupted run). ``time_budget``:
+    stop after that many seconds of fitting.
+    """
+    config.validate()
+    generator = torch.Generator().manual_seed(seed)
+    train = data.split["train"]
+    w, h = data.size
+    rays = camera_rays(data.cameras[train], w, h, "cpu")
+    targets = data.images[train].permute(0, 2, 3, 1).reshape(-1, 3)
+    bg = torch.tensor([1.0, 1.0, 1.0] if data.white_background else [0.0, 0.0, 0.0], device=device)
+    background = bg if data.white_background else bg.clone().requires_grad_(True)  # learnable without masks
+    schedule = _schedule(config)
+    views = eval_views if eval_views is not None else data.split["test"][:2]
+    state = checkpoint.load() if (resume and checkpoint is not None) else None
+    if state is not None:
+        field = RadianceField(**{k: (v.to(device) if torch.is_tensor(v) else v) for k, v in state["field"].items()})
+        start, curve, fit_seconds = state["step"], state["curve"], state["seconds"]
+        generator.set_state(state["generator"])
+        with torch.no_grad():
+            background.copy_(state["background"].to(device))
+    else:
+        field = initial_field(data, config, device)
+        start, curve, fit_seconds = 0, [], 0.0
+    params = _trainable(field, background)
+    opt = torch.optim.Adam(params, lr=config.lr, betas=(0.9, 0.99))
+    if state is not None and state.get("optimizer"):
+        opt.load_state_dict(state["optimizer"])
+    gamma = config.lr_final_ratio ** (1 / max(config.steps, 1))
+    running, step, interrupted = None, start, False
+
+    def save():
+        if checkpoint is not None:
+            checkpoint.save({"field": _field_state(field), "step": step, "curve": curve, "seconds": fit_seconds,
+                             "generator": generator.get_state(), "optimizer": opt.state_dict(),
+                             "background": background.detach().cpu()})
+
+    def record():
+        scores = evaluate(field, data, views, background.detach())
+        curve.append({"step": step, "seconds": fit_seconds, "psnr": sum(scores) / len(scores)})
+
+    bar = tqdm(total=config.steps, initial=start, desc="fitting field", disable=not progress, dynamic_ncols=True,
+               leave=False)
+    try:
+        while step < config.steps:
+            if time_budget is not None and fit_seconds >= time_budget:
+                break
+            tick = time.perf_counter()
+            if step in schedule and step > 0:
+                field = upsample(field, _level_resolution(field, config, schedule.index(step) + 1))
+                params = _trainable(field, background)
+                opt = torch.optim.Adam(params, lr=config.lr * gamma ** step, betas=(0.9, 0.99))
+            for group in opt.param_groups:
+                group["lr"] = config.lr * gamma ** step
+            idx = torch.randint(len(targets), (config.batch_rays,), generator=generator)
+            batch = rays[idx]
+            batch = type(batch)(batch.origins.to(device), batch.dirs.to(device))
+            out = render_rays(field, batch, background, generator=generator, return_sigma=True,
+                              weight_threshold=0.0, transmittance_threshold=FIT_TRANSMITTANCE_THRESHOLD)
+            mse = F.mse_loss(out["rgb"], targets[idx].to(device))
+            loss = mse
+            if config.tv_density:
+                loss = loss + config.tv_density * tv(field.density, TV_BLOCK, generator)
+            if config.tv_colour:
+                loss = loss + config.tv_colour * tv(field.colour, TV_BLOCK, generator)
+            if config.sparsity and out["sigma"].numel():
+                loss = loss + config.sparsity * torch.log1p(2 * out["sigma"] ** 2).mean()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            step += 1
+            if config.occupancy_every and step % config.occupancy_every == 0 and step >= 2 * config.occupancy_every:
+                update_occupancy(field, config.occupancy_threshold)
+            fit_seconds += time.perf_counter() - tick
+            value = float(mse.detach())
+            running = value if running is None else 0.9 * running + 0.1 * value
+            bar.set_postfix(psnr=f"{psnr(running):.2f}", res="x".join(map(str, field.resolution[::-1])))
+            bar.update(1)
+            if on_step is not None:
+                on_step(step, field)
+            if eval_every and step % eval_every == 0 and views:
+                record()
+            if checkpoint is not None and step % checkpoint.every == 0 and step < config.steps:
+                save()
+    except KeyboardInterrupt:
+        interrupted = True
+        save()
+    finally:
+        bar.close()
+    if eval_every and views and not interrupted and (not curve or curve[-1]["step"] != step):
+        record()
+    if checkpoint is not None and not interrupted:
+        checkpoint.remove()
+    fitted = field.detached_clone()
+    if not data.white_background:
+        fitted.background = tuple(float(v) for v in background.detach().clamp(0, 1))
+    return FitResult(fitted, step - start, interrupted, fit_seconds, curve,
+                     psnr(running) if running is not None else float("nan"))
+
+
+def _trainable(field: RadianceField, background: torch.Tensor) -> list:
+    field.density = field.density.detach().requires_grad_(True)
+    field.colour = field.colour.detach().requires_grad_(True)
+    return [field.density, field.colour] + ([background] if background.requires_grad else [])
+
+
+def _field_state(field: RadianceField) -> dict:
+    return {f.name: (getattr(field, f.name).detach().cpu() if torch.is_tensor(getattr(field, f.name))
+                     else getattr(field, f.name)) for f in dataclasses.fields(field)}

@@ -1,0 +1,362 @@
+"""A dense-grid radiance field (DVGO / Plenoxels style) and its file format.
+
+The field lives in an axis-aligned box ``box_min .. box_max`` (world units) sampled by two dense grids of the
+same resolution ``D,H,W`` (z, y, x voxels; grid corners on the box corners, trilinear interpolation):
+
+* ``density`` ``1,1,D,H,W`` raw values; volume density ``σ = softplus(raw + density_shift)`` per world unit.
+* ``colour`` ``1,3K,D,H,W`` SH coefficients (``K = (sh_degree+1)^2``, channel ``3k + c`` is coefficient ``k`` of
+  colour ``c``); the colour seen along direction ``d`` is ``sigmoid(Σ_k Y_k(d) · coeff_k)``.
+* ``occupancy`` ``D,H,W`` bool: voxels that may hold density; samples elsewhere are skipped (empty space).
+
+With ``contracted`` the box is the inner unit cube of a mip-NeRF 360 style contraction (normalised coordinates
+``x' = (x - centre) / half_size``; points with ``|x'|∞ > 1`` are mapped to ``(2 - 1/|x'|∞) x'/|x'|∞``) and the
+grids cover ``[-2, 2]^3`` of the contracted space, so unbounded captures keep their background.
+
+File: one ``.safetensors`` file with the tensors ``density``, ``colour``, ``occupancy`` (uint8) and the JSON
+metadata ``{"format": "stylize3d-field", "version": 1, "box_min", "box_max", "density_shift", "sh_degree",
+"contracted", "background"}`` in the safetensors header.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+from pathlib import Path
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+
+from core.atomic import atomic_output
+from core.errors import InputError
+from stylize3d.cameras import Cameras
+from stylize3d.render.sh import sh_basis
+from stylize3d.scene import SH_C0
+
+FIELD_FORMAT = "stylize3d-field"
+FIELD_VERSION = 1
+FIELD_SUFFIX = ".safetensors"
+BYTES_PER_VOXEL_CHANNEL_FIT = 16
+"""float32 value + gradient + two Adam moments: the memory one grid channel costs per voxel while fitting."""
+
+
+@dataclasses.dataclass
+class RadianceField:
+    """See the module docstring. ``background`` is the colour the field was fitted against (None: unknown)."""
+
+    density: torch.Tensor
+    colour: torch.Tensor
+    occupancy: torch.Tensor
+    box_min: torch.Tensor
+    box_max: torch.Tensor
+    density_shift: float
+    contracted: bool = False
+    background: Optional[tuple] = None
+
+    def __post_init__(self) -> None:
+        if self.density.ndim != 5 or self.density.shape[:2] != (1, 1):
+            raise ValueError(f"density has shape {tuple(self.density.shape)}, expected 1,1,D,H,W")
+        res = tuple(self.density.shape[2:])
+        if self.colour.ndim != 5 or tuple(self.colour.shape[2:]) != res or self.colour.shape[1] % 3:
+            raise ValueError(f"colour has shape {tuple(self.colour.shape)}, expected 1,3K,{res}")
+        k = self.colour.shape[1] // 3
+        if k not in (1, 4, 9):
+            raise ValueError(f"colour holds {k} SH coefficients per channel; degrees 0-2 (1, 4, 9) are supported")
+        if tuple(self.occupancy.shape) != res:
+            raise ValueError(f"occupancy has shape {tuple(self.occupancy.shape)}, expected {res}")
+
+    @property
+    def resolution(self) -> tuple[int, int, int]:
+        """``(D, H, W)``: voxels along z, y, x."""
+        return tuple(self.density.shape[2:])
+
+    @property
+    def sh_degree(self) -> int:
+        return math.isqrt(self.colour.shape[1] // 3) - 1
+
+    @property
+    def device(self) -> torch.device:
+        return self.density.device
+
+    @property
+    def grid_min(self) -> torch.Tensor:
+        """Lower corner of the grids (world units, or contracted units when ``contracted``)."""
+        return torch.full_like(self.box_min, -2.0) if self.contracted else self.box_min
+
+    @property
+    def grid_max(self) -> torch.Tensor:
+        return torch.full_like(self.box_max, 2.0) if self.contracted else self.box_max
+
+    @property
+    def voxel_size(self) -> float:
+        """Mean voxel edge in grid units (world units for an uncontracted field)."""
+        extent = (self.grid_max - self.grid_min).double()
+        cells = torch.tensor(self.resolution[::-1], dtype=torch.float64) - 1
+        return float((extent / cells).mean())
+
+    def to(self, device) -> "RadianceField":
+        return dataclasses.replace(self, density=self.density.to(device), colour=self.colour.to(device),
+                                   occupancy=self.occupancy.to(device), box_min=self.box_min.to(device),
+                                   box_max=self.box_max.to(device))
+
+    def detached_clone(self) -> "RadianceField":
+        return dataclasses.replace(self, density=self.density.detach().clone(), colour=self.colour.detach().clone(),
+                                   occupancy=self.occupancy.clone())
+
+    def to_grid(self, points: torch.Tensor) -> torch.Tensor:
+        """World points ``N,3`` → normalised grid coordinates ``N,3`` in [-1, 1] inside (x, y, z order)."""
+        centre = (self.box_min + self.box_max) / 2
+        half = (self.box_max - self.box_min) / 2
+        if self.contracted:
+            x = (points - centre) / half
+            norm = x.abs().amax(dim=-1, keepdim=True).clamp_min(1e-9)
+            x = torch.where(norm > 1, (2 - 1 / norm) * x / norm, x)
+            return x / 2
+        return (points - centre) / half
+
+    def sigma(self, points: torch.Tensor) -> torch.Tensor:
+        """Volume density ``N`` (per world unit for an uncontracted field) at world points ``N,3``."""
+        raw = _trilinear(self.density, self.to_grid(points))[:, 0]
+        return F.softplus(raw + self.density_shift)
+
+    def rgb(self, points: torch.Tensor, dirs: torch.Tensor) -> torch.Tensor:
+        """Colour ``N,3`` in (0,1) at world points ``N,3`` seen along directions ``N,3`` (any length)."""
+        coeffs = _trilinear(self.colour, self.to_grid(points))  # N,3K
+        k = coeffs.shape[1] // 3
+        if k == 1:
+            return torch.sigmoid(coeffs * SH_C0)
+        basis = sh_basis(self.sh_degree, F.normalize(dirs, dim=-1))  # N,K
+        return torch.sigmoid((coeffs.view(-1, k, 3) * basis[..., None]).sum(dim=1))
+
+    def occupied(self, points: torch.Tensor) -> torch.Tensor:
+        """``N`` bool: the nearest voxel of each world point is occupied (points outside the grid: False)."""
+        g = self.to_grid(points)
+        inside = (g.abs() <= 1).all(dim=-1)
+        d, h, w = self.resolution
+        scale = torch.tensor([(w - 1) / 2, (h - 1) / 2, (d - 1) / 2], device=g.device, dtype=g.dtype)
+        idx = ((g + 1) * scale).round_().long()
+        lin = ((idx[:, 2] * h + idx[:, 1]) * w + idx[:, 0]).clamp_(0, d * h * w - 1)
+        return inside & self.occupancy.reshape(-1).take(lin)
+
+    def voxel_centres(self) -> torch.Tensor:
+        """``D,H,W,3`` world (or contracted-space) positions of the grid points."""
+        axes = [torch.linspace(float(lo), float(hi), n, device=self.device)
+                for lo, hi, n in zip(self.grid_min, self.grid_max, self.resolution[::-1])]
+        z, y, x = torch.meshgrid(axes[2], axes[1], axes[0], indexing="ij")
+        return torch.stack([x, y, z], dim=-1)
+
+
+def _trilinear(grid: torch.Tensor, coords: torch.Tensor) -> torch.Tensor:
+    """Trilinear samples ``N,C`` of ``grid`` ``1,C,D,H,W`` at normalised ``coords`` ``N,3`` (x, y, z in [-1,1];
+    corners aligned; outside: border values)."""
+    out = F.grid_sample(grid, coords.view(1, 1, 1, -1, 3).to(grid.dtype), mode="bilinear", padding_mode="border",
+                        align_corners=True)
+    return out.view(grid.shape[1], -1).T
+
+
+# ------------------------------------------------------------------------------------------------ creation
+
+
+def resolution_for(box_min: torch.Tensor, box_max: torch.Tensor, voxels: int, contracted: bool = False) -> tuple:
+    """``(D, H, W)`` with about ``voxels`` grid points and cubic voxels over the box (or the contracted cube)."""
+    extent = torch.full((3,), 4.0) if contracted else (box_max - box_min).double().cpu()
+    size = float((extent.prod() / voxels) ** (1 / 3))
+    x, y, z = (max(2, int(round(float(e) / size)) + 1) for e in extent)
+    return z, y, x
+
+
+def check_memory(resolution: tuple, channels: int, device: torch.device, what: str = "grid") -> int:
+    """Bytes the grids of ``resolution`` with ``channels`` channels (density + colour) take while fitting;
+    :class:`InputError` with the numbers when that exceeds 80% of the memory available on ``device``."""
+    voxels = math.prod(resolution)
+    need = voxels * channels * BYTES_PER_VOXEL_CHANNEL_FIT + voxels  # + occupancy
+    available = available_memory(device)
+    if available is not None and need > 0.8 * available:
+        raise InputError(f"a {'x'.join(map(str, resolution[::-1]))} {what} with {channels} channels needs about "
+                         f"{need / 2**30:.1f} GiB to fit but only {available / 2**30:.1f} GiB is available on "
+                         f"{device}; use fewer --voxels")
+    return need
+
+
+def available_memory(device: torch.device) -> Optional[int]:
+    """Free bytes on ``device`` (CUDA: free device memory; CPU: MemAvailable from /proc/meminfo), or None."""
+    if device.type == "cuda":
+        return torch.cuda.mem_get_info(device)[0]
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def new_field(box_min: torch.Tensor, box_max: torch.Tensor, resolution: tuple, sh_degree: int = 0,
+              contracted: bool = False, alpha_init: float = 1e-4, device="cpu",
+              occupancy: Optional[torch.Tensor] = None) -> RadianceField:
+    """An empty field: every voxel's opacity over one voxel step is ``alpha_init``, colour grey (0.5)."""
+    check_memory(resolution, 1 + 3 * (sh_degree + 1) ** 2, torch.device(device))
+    field = RadianceField(torch.zeros(1, 1, *resolution, device=device),
+                          torch.zeros(1, 3 * (sh_degree + 1) ** 2, *resolution, device=device),
+                          torch.ones(resolution, dtype=torch.bool, device=device),
+                          box_min.float().to(device), box_max.float().to(device), 0.0, contracted)
+    sigma = -math.log(1 - alpha_init) / (field.voxel_size * world_per_grid(field))
+    field.density_shift = math.log(math.expm1(sigma))
+    if occupancy is not None:
+        field.occupancy = occupancy.to(device)
+    return field
+
+
+def world_per_grid(field: RadianceField) -> float:
+    """World units per grid unit near the centre (1 for an uncontracted field)."""
+    return float(((field.box_max - field.box_min) / 2).mean()) if field.contracted else 1.0
+
+
+def upsample(field: RadianceField, resolution: tuple) -> RadianceField:
+    """The field resampled (trilinear) to ``resolution``; occupancy by nearest neighbour, dilated by one voxel."""
+    check_memory(resolution, 1 + field.colour.shape[1], field.device)
+
+    def up(grid):
+        return F.interpolate(grid.detach(), size=resolution, mode="trilinear", align_corners=True)
+
+    return dataclasses.replace(field, density=up(field.density), colour=up(field.colour),
+                               occupancy=resample_occupancy(field.occupancy, resolution))
+
+
+# ------------------------------------------------------------------------------------------------ scene box
+
+
+def focus_point(cameras: Cameras) -> torch.Tensor:
+    """``3``: the point closest (least squares) to every camera's optical axis."""
+    c = cameras.centers().double()
+    d = F.normalize(cameras.forward_dirs().double(), dim=-1)
+    eye = torch.eye(3, dtype=torch.float64)
+    proj = eye - d[:, :, None] * d[:, None, :]
+    a = proj.sum(0)
+    b = (proj @ c[:, :, None]).sum(0)[:, 0]
+    if torch.linalg.matrix_rank(a) < 3:  # all axes parallel: a point in front of the mean camera
+        return (c.mean(0) + d.mean(0)).float()
+    return torch.linalg.solve(a, b).float()
+
+
+def box_from_cameras(cameras: Cameras, scale: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """A cube around the cameras' :func:`focus_point`, half-size ``scale`` × the median camera distance to it
+    (the object of a capture that circles it lies within the cameras' sphere)."""
+    focus = focus_point(cameras)
+    radius = float((cameras.centers() - focus).norm(dim=-1).median()) * scale
+    return focus - radius, focus + radius
+
+
+def visual_hull(field: RadianceField, cameras: Cameras, alphas: torch.Tensor, threshold: float = 0.05,
+                min_views: float = 0.1) -> torch.Tensor:
+    """``D,H,W`` bool: grid points inside the images of at least ``min_views`` (a fraction, and at least 2) of
+    the views that no view sees over an (almost) transparent pixel (``alpha < threshold``).
+
+    ``alphas`` ``N,1,H,W`` of ``cameras``. A point outside a view's image or behind it is not carved by that
+    view; a point (almost) no view sees is unconstrained space next to a camera and is dropped. Points are
+    dilated by one voxel so thin surfaces between grid points survive.
+    """
+    pts = field.voxel_centres().reshape(-1, 3)
+    if field.contracted:
+        raise ValueError("visual hull carving is for uncontracted fields")
+    keep = torch.ones(pts.shape[0], dtype=torch.bool, device=pts.device)
+    seen = torch.zeros(pts.shape[0], dtype=torch.int32, device=pts.device)
+    h, w = alphas.shape[-2:]
+    cams = cameras.scaled_to(w, h).to(pts.device)
+    for i in range(len(cams)):
+        cam = cams.viewmats[i, :3, :3] @ pts.T + cams.viewmats[i, :3, 3:]
+        uvz = cams.Ks[i] @ cam
+        z = uvz[2]
+        uv = uvz[:2] / z.clamp_min(1e-6)
+        inside = (z > 1e-6) & (uv[0] >= 0) & (uv[0] < w) & (uv[1] >= 0) & (uv[1] < h)
+        grid = torch.stack([uv[0] / w * 2 - 1, uv[1] / h * 2 - 1], dim=-1).view(1, 1, -1, 2)
+        a = F.grid_sample(alphas[i:i + 1].to(pts), grid, mode="bilinear", align_corners=False).view(-1)
+        keep &= ~(inside & (a < threshold))
+        seen += inside
+    occ = (keep & (seen >= max(2, math.ceil(min_views * len(cams))))).view(field.resolution)
+    return F.max_pool3d(occ[None, None].float(), 3, stride=1, padding=1)[0, 0] > 0
+
+
+def resample_occupancy(occupancy: torch.Tensor, resolution: tuple) -> torch.Tensor:
+    """A ``D,H,W`` bool grid carried to another ``resolution`` over the same box: a point of the new grid is
+    occupied when any old point within one new-voxel distance is (conservative in both directions)."""
+    ratio = [max(1, math.ceil(a / b)) for a, b in zip(occupancy.shape, resolution)]
+    pooled = F.max_pool3d(occupancy[None, None].float(), [2 * r + 1 for r in ratio], stride=1,
+                          padding=ratio)
+    return F.interpolate(pooled, size=resolution, mode="nearest")[0, 0] > 0
+
+
+def occupied_bounds(field: RadianceField, occupancy: torch.Tensor, margin: int = 2,
+                    outliers: float = 0.002) -> tuple[torch.Tensor, torch.Tensor]:
+    """World box of the occupied grid points, ignoring the ``outliers`` fraction on each side of each axis (stray
+    uncarved voxels), grown by ``margin`` voxels and kept inside the field's box; the full box when nothing is
+    occupied."""
+    pts = field.voxel_centres()[occupancy]
+    if pts.shape[0] == 0:
+        return field.box_min, field.box_max
+    q = torch.tensor([outliers, 1 - outliers], device=pts.device)
+    lo_hi = torch.quantile(pts[:: max(1, pts.shape[0] // 100_000)], q, dim=0)
+    pad = margin * (field.box_max - field.box_min) / (torch.tensor(field.resolution[::-1], device=pts.device) - 1)
+    return torch.maximum(lo_hi[0] - pad, field.box_min), torch.minimum(lo_hi[1] + pad, field.box_max)
+
+
+# ------------------------------------------------------------------------------------------------ file
+
+
+def save_field(field: RadianceField, path: "str | os.PathLike") -> Path:
+    """Write ``field`` to ``path`` (``.safetensors``) atomically."""
+    from safetensors.torch import save_file
+
+    path = Path(path)
+    meta = {"format": FIELD_FORMAT, "version": FIELD_VERSION, "box_min": field.box_min.tolist(),
+            "box_max": field.box_max.tolist(), "density_shift": field.density_shift, "sh_degree": field.sh_degree,
+            "contracted": field.contracted, "background": list(field.background) if field.background else None}
+    tensors = {"density": field.density.detach().float().cpu().contiguous(),
+               "colour": field.colour.detach().float().cpu().contiguous(),
+               "occupancy": field.occupancy.to(torch.uint8).cpu().contiguous()}
+    with atomic_output(path) as tmp:
+        save_file(tensors, str(tmp), metadata={"stylize3d": json.dumps(meta)})
+    return path
+
+
+def is_field_file(path: "str | os.PathLike") -> bool:
+    return Path(path).suffix.lower() == FIELD_SUFFIX
+
+
+def load_field(path: "str | os.PathLike", device="cpu") -> RadianceField:
+    """Read a field file; :class:`InputError` (one line) for missing, truncated or foreign files and other versions."""
+    from safetensors import safe_open
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"field file {path} does not exist")
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            header = f.metadata() or {}
+            tensors = {name: f.get_tensor(name) for name in f.keys()}
+    except Exception as exc:  # safetensors raises its own error types for truncated / corrupt headers
+        raise InputError(f"{path}: not a readable field file ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}); "
+                         "is it truncated?") from None
+    try:
+        meta = json.loads(header.get("stylize3d", "null"))
+    except json.JSONDecodeError:
+        meta = None
+    if not isinstance(meta, dict) or meta.get("format") != FIELD_FORMAT:
+        raise InputError(f"{path}: a safetensors file but not a stylize3d radiance field")
+    if meta.get("version") != FIELD_VERSION:
+        raise InputError(f"{path}: field file version {meta.get('version')} is not supported (this build reads "
+                         f"version {FIELD_VERSION})")
+    missing = {"density", "colour", "occupancy"} - set(tensors)
+    if missing:
+        raise InputError(f"{path}: field file lacks {', '.join(sorted(missing))}")
+    try:
+        field = RadianceField(tensors["density"].float(), tensors["colour"].float(), tensors["occupancy"].bool(),
+                              torch.tensor(meta["box_min"], dtype=torch.float32),
+                              torch.tensor(meta["box_max"], dtype=torch.float32), float(meta["density_shift"]),
+                              bool(meta.get("contracted", False)),
+                              tuple(meta["background"]) if meta.get("background") else None)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputError(f"{path}: inconsistent field file ({exc})") from None
+    return field.to(device)

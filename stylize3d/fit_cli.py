@@ -1,0 +1,155 @@
+"""``stylize fit DATA -o OUT --model field``: fit a 3D representation to posed photos.
+
+One command for every representation: ``MODELS`` maps a model name to ``(add_options, run)``; ``add_options``
+adds that model's options to the shared parser, ``run(args, data, device, report) -> int`` fits and writes OUT.
+DATA is any folder :func:`stylize3d.datasets.posed.load_posed_dataset` reads (Blender/NeRF-synthetic,
+nerfstudio ``transforms.json``, COLMAP).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from core.atomic import refuse_overwriting_inputs
+from core.cli import EXIT_INTERRUPTED, add_command, add_common_options
+from core.device import resolve_device
+from core.errors import InputError
+from core.metrics import ssim
+from core.optimize import Checkpoint
+from core.report import Report
+from stylize3d.datasets.posed import load_posed_dataset
+from stylize3d.splats.fit_cli import add_splat_options, run_splats
+
+
+def _config_options(parser, config_class, group_title: str) -> None:
+    """One ``--kebab-name`` option per field of ``config_class`` (help from the field's metadata)."""
+    group = parser.add_argument_group(group_title)
+    for f in dataclasses.fields(config_class):
+        flag = "--" + f.name.replace("_", "-")
+        help_text = f.metadata.get("help", f.name)
+        if f.type in (bool, "bool"):
+            group.add_argument(flag, action="store_true", default=f.default, help=help_text)
+        elif isinstance(f.default, tuple):
+            group.add_argument(flag, type=lambda v: tuple(float(x) for x in v.split(",")), default=f.default,
+                               metavar="A,B", help=help_text + " (comma-separated)")
+        else:
+            group.add_argument(flag, type=type(f.default), default=f.default, help=help_text)
+
+
+def _config_from_args(config_class, args):
+    return config_class(**{f.name: getattr(args, f.name) for f in dataclasses.fields(config_class)})
+
+
+# ------------------------------------------------------------------------------------------------ field
+
+
+def _add_field_options(parser) -> None:
+    from stylize3d.fields.fit import FieldFitConfig
+
+    _config_options(parser, FieldFitConfig, "--model field")
+    parser.add_argument("--eval-every", type=int, default=0, metavar="STEPS",
+                        help="--model field: render the first two test views every STEPS steps for the PSNR-vs-time "
+                             "curve (0: only at the end)")
+    parser.add_argument("--time-budget", type=float, default=None, metavar="SECONDS",
+                        help="--model field: stop fitting after this many seconds (evaluations not counted)")
+
+
+def _run_field(args, data, device, report: Report) -> int:
+    from stylize3d.fields.fit import FieldFitConfig, fit_field, psnr
+    from stylize3d.fields.grid import FIELD_SUFFIX, save_field
+    from stylize3d.fields.plot import plot_psnr_curve
+    from stylize3d.fields.render import render_field
+
+    output = Path(args.output)
+    if output.suffix.lower() != FIELD_SUFFIX:
+        raise InputError(f"output {output} must end in {FIELD_SUFFIX} for --model field")
+    config = _config_from_args(FieldFitConfig, args)
+    config.validate()
+    checkpoint = Checkpoint(output.parent / f".{output.name}.checkpoint.pt", every=args.checkpoint_every,
+                            meta={"data": str(Path(args.data).resolve()), "downscale": args.downscale,
+                                  "config": repr(config), "seed": args.seed})
+    cpu_start = time.process_time()
+    with report.phase("fit"):
+        result = fit_field(data, config, device, seed=args.seed, checkpoint=checkpoint, resume=args.resume,
+                           progress=not args.quiet, eval_every=args.eval_every, time_budget=args.time_budget)
+    cpu_seconds = time.process_time() - cpu_start
+    with report.phase("write"):
+        save_field(result.field, output)
+    report.outputs = [str(output)]
+    report.set_steps(result.steps_done, result.seconds)
+    report.sizes = {"resolution": list(result.field.resolution[::-1]), "train_views": len(data.split["train"]),
+                    "test_views": len(data.split["test"]), "width": data.size[0], "height": data.size[1]}
+    metrics = {"train_psnr": result.train_psnr, "fit_seconds": result.seconds, "cpu_seconds": cpu_seconds,
+               "occupied_fraction": float(result.field.occupancy.float().mean()), "interrupted": result.interrupted,
+               "curve": result.curve}
+    if result.interrupted:
+        report.metrics = metrics
+        report.write(args.report)
+        print(f"stylize fit: interrupted; wrote the field as of step {result.steps_done} to {output} (continue with "
+              "the same command plus --resume)", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if args.report:
+        with report.phase("evaluate"):
+            w, h = data.size
+            background = result.field.background or (0.0, 0.0, 0.0)
+            views = []
+            for i in data.split["test"]:
+                with torch.no_grad():
+                    rgb = render_field(result.field, data.cameras[i], w, h, background).rgb.clamp(0, 1).cpu()
+                target = data.images[i:i + 1]
+                views.append({"view": i, "file": str(data.paths[i]),
+                              "psnr": psnr(float(((rgb - target) ** 2).mean())), "ssim": ssim(rgb, target, size=None)})
+        metrics["test_views"] = views
+        if views:
+            metrics["test_psnr"] = sum(v["psnr"] for v in views) / len(views)
+            metrics["test_ssim"] = sum(v["ssim"] for v in views) / len(views)
+        curve_png = Path(args.report).with_suffix(".psnr.png")
+        plot_psnr_curve(result.curve, curve_png, title=f"held-out PSNR vs fitting time ({output.name})")
+        report.outputs.append(str(curve_png))
+    report.metrics = metrics
+    report.write(args.report)
+    return 0
+
+
+MODELS = {"field": (_add_field_options, _run_field), "splats": (add_splat_options, run_splats)}
+"""Model name → (add its options to the ``fit`` parser, run it)."""
+
+
+def register(subparsers) -> None:
+    p = add_command(subparsers, "fit", "fit a 3D scene (radiance field or Gaussian splats) to posed photos",
+                    description="Fit a representation to the posed images in DATA (Blender/NeRF-synthetic folder "
+                                "with transforms_train.json, nerfstudio transforms.json, or COLMAP output with "
+                                "sparse/0) and write OUT.\n\nexample: stylize fit data/lego -o lego.safetensors "
+                                "--model field --steps 3000 --report fit.json")
+    p.add_argument("data", metavar="DATA", help="posed images: a Blender, nerfstudio or COLMAP folder")
+    p.add_argument("-o", "--output", required=True, metavar="OUT",
+                   help="output scene file (.safetensors for --model field, .ply for --model splats)")
+    p.add_argument("--model", default="field", choices=sorted(MODELS), help="representation to fit")
+    p.add_argument("--downscale", type=float, default=1.0, help="divide the image size by this factor")
+    p.add_argument("--checkpoint-every", type=int, default=250, help="steps between checkpoints")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted run from OUT's checkpoint")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    for add_options, _ in MODELS.values():
+        add_options(p)
+    add_common_options(p)
+    p.set_defaults(func=run_fit)
+
+
+def run_fit(args) -> int:
+    output = Path(args.output)
+    refuse_overwriting_inputs(output, [args.data])
+    device = resolve_device(args.device)
+    torch.manual_seed(args.seed)
+    report = Report("fit", vars(args))
+    report.device = device
+    with report.phase("load"):
+        data = load_posed_dataset(args.data, downscale=args.downscale)
+    report.inputs = [str(p) for p in data.paths]
+    if not data.split["train"]:
+        raise InputError(f"{args.data}: no training views")
+    return MODELS[args.model][1](args, data, device, report)

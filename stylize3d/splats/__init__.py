@@ -1,0 +1,1 @@
+"""Gaussian splats: training (3DGS) from posed data."""

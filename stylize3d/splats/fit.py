@@ -1,0 +1,320 @@
+"""3D Gaussian Splatting training from a posed dataset: our torch renderer on the CPU, gsplat's on CUDA.
+
+The published recipe (Kerbl et al. 2023, as gsplat's ``simple_trainer`` runs it): Adam per parameter with
+learning rates means 1.6e-4 × scene scale (decaying exponentially to 1 % of that over the run), log-scales 5e-3,
+quaternions 1e-3, opacity logits 5e-2, SH DC 2.5e-3, higher SH 2.5e-3 / 20 (Adam eps 1e-15); loss
+``(1 − λ)·L1 + λ·(1 − SSIM)`` with λ = 0.2; SH degree raised by one every ``sh_interval`` steps; densification
+(clone small / split large Gaussians by accumulated screen-space position gradient, prune by opacity and size,
+periodic opacity reset) by gsplat's ``DefaultStrategy`` (or ``MCMCStrategy``, CUDA only: its relocation is a
+CUDA kernel), which read ``means2d`` (with its gradient), ``radii``, image size and camera count from the render.
+
+Initialisation: the dataset's sparse points (``sparse_pc.ply`` from ``stylize capture`` / ``ns-process-data``) with
+their colours, or random points in a cube around the cameras' look-at region; scales from the mean distance to the
+3 nearest neighbours, opacity 0.1, random rotations.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from typing import Any, Optional
+
+import torch
+import torch.nn.functional as F
+
+from core.errors import InputError
+from core.metrics import ssim_map
+from stylize3d.cameras import Cameras
+from stylize3d.render import render
+from stylize3d.scene import SH_C0, GaussianScene, num_sh_coeffs
+
+STRATEGIES = ("default", "mcmc")
+LEARNING_RATES = {"means": 1.6e-4, "scales": 5e-3, "quats": 1e-3, "opacities": 5e-2, "sh0": 2.5e-3,
+                  "shN": 2.5e-3 / 20}
+"""Published per-parameter Adam learning rates (``means`` is multiplied by the scene scale)."""
+MEANS_LR_FINAL_FRACTION = 0.01
+
+
+@dataclasses.dataclass
+class SplatFitConfig:
+    steps: int = dataclasses.field(default=3000, metadata={"help": "training steps (one view each)"})
+    max_sh_degree: int = dataclasses.field(default=3, metadata={"help": "final SH degree (0-3)"})
+    sh_interval: int = dataclasses.field(default=1000, metadata={"help": "steps between SH degree increases"})
+    ssim_lambda: float = dataclasses.field(default=0.2, metadata={"help": "weight of the D-SSIM term"})
+    strategy: str = dataclasses.field(default="default", metadata={"help": "densification: default (3DGS clone/"
+                                                                   "split/prune) or mcmc (CUDA only)",
+                                                                   "choices": STRATEGIES})
+    refine_start: int = dataclasses.field(default=500, metadata={"help": "first densification step"})
+    refine_stop: Optional[int] = dataclasses.field(default=None, metadata={"help": "last densification step "
+                                                                           "(default: half the steps, at most 15000)"})
+    refine_every: int = dataclasses.field(default=100, metadata={"help": "steps between densifications"})
+    reset_every: int = dataclasses.field(default=3000, metadata={"help": "steps between opacity resets"})
+    grow_grad2d: float = dataclasses.field(default=2e-4, metadata={"help": "screen-space gradient threshold for "
+                                                                   "cloning/splitting"})
+    cap_max: int = dataclasses.field(default=300_000, metadata={"help": "Gaussian budget of the mcmc strategy"})
+    init_points: int = dataclasses.field(default=20_000, metadata={"help": "random initial Gaussians when the "
+                                                                   "dataset has no sparse points"})
+    init_opacity: float = dataclasses.field(default=0.1, metadata={"help": "initial opacity"})
+    test_every: int = dataclasses.field(default=500, metadata={"help": "steps between held-out "
+                                                               "evaluations"})
+    seed: int = dataclasses.field(default=0, metadata={"help": "random seed (initial points, view order)"})
+
+    def validate(self) -> None:
+        if self.steps < 1:
+            raise InputError("--steps must be at least 1")
+        if not 0 <= self.max_sh_degree <= 3:
+            raise InputError("--max-sh-degree must be 0-3")
+        if self.strategy not in STRATEGIES:
+            raise InputError(f"--strategy {self.strategy!r}: choose {' or '.join(STRATEGIES)}")
+        if not 0 <= self.ssim_lambda <= 1:
+            raise InputError("--ssim-lambda must be in [0, 1]")
+        if self.sh_interval < 1 or self.refine_every < 1 or self.test_every < 1 or self.reset_every < 1:
+            raise InputError("--sh-interval, --refine-every, --reset-every and --test-every must be positive")
+        if self.init_points < 1:
+            raise InputError("--init-points must be positive")
+
+    def refine_stop_step(self) -> int:
+        return self.refine_stop if self.refine_stop is not None else min(15_000, self.steps // 2)
+
+
+@dataclasses.dataclass
+class FitResult:
+    """``scene`` the trained Gaussians; ``metrics`` held-out ``psnr``/``ssim`` (and ``train_psnr``), Gaussian
+    count; ``history`` one dict per evaluation; ``steps_done``; ``interrupted``; ``seconds`` of training."""
+
+    scene: GaussianScene
+    metrics: dict
+    history: list
+    steps_done: int
+    interrupted: bool
+    seconds: float
+
+
+# ----------------------------------------------------------------------------------------------- setup
+
+
+def scene_scale(cameras: Cameras) -> float:
+    """1.1 × the largest distance of a camera centre from their mean (gsplat's scene scale), at least 1e-3."""
+    centres = cameras.centers().double()
+    return max(1e-3, 1.1 * float((centres - centres.mean(0)).norm(dim=1).max()))
+
+
+def _look_at_centre(cameras: Cameras) -> torch.Tensor:
+    """The point nearest to all optical axes (least squares), float64 ``3``."""
+    origins, dirs = cameras.centers().double(), cameras.forward_dirs().double()
+    proj = torch.eye(3, dtype=torch.float64) - dirs[:, :, None] * dirs[:, None, :]
+    return torch.linalg.lstsq(proj.sum(0), (proj @ origins[..., None]).sum(0)).solution[:, 0]
+
+
+def _nearest_distances(points: torch.Tensor, k: int = 3, chunk: int = 2048) -> torch.Tensor:
+    """Mean distance of each of ``N`` points to its ``k`` nearest others, ``N``."""
+    out = torch.empty(len(points), dtype=points.dtype)
+    for start in range(0, len(points), chunk):
+        d = torch.cdist(points[start:start + chunk], points)
+        d[torch.arange(d.shape[0]), torch.arange(start, start + d.shape[0])] = float("inf")
+        out[start:start + chunk] = d.topk(min(k, len(points) - 1), largest=False).values.mean(1)
+    return out
+
+
+def initial_params(cameras: Cameras, config: SplatFitConfig, points: Optional[tuple] = None,
+                   generator: Optional[torch.Generator] = None) -> dict[str, torch.Tensor]:
+    """Raw starting parameters (gsplat's names): ``means N,3``, ``scales N,3`` log, ``quats N,4``, ``opacities N``
+    logit, ``sh0 N,1,3``, ``shN N,K-1,3``. ``points``: ``(xyz N,3, rgb N,3 in [0,1])`` or None for random points
+    in a cube of half-size ``scene_scale`` around where the cameras look."""
+    g = generator or torch.Generator().manual_seed(config.seed)
+    if points is not None and len(points[0]) >= 4:
+        xyz, rgb = (torch.as_tensor(v, dtype=torch.float32) for v in points)
+    else:
+        half = scene_scale(cameras)
+        xyz = (_look_at_centre(cameras).float() + (torch.rand(config.init_points, 3, generator=g) * 2 - 1) * half)
+        rgb = torch.rand(config.init_points, 3, generator=g)
+    n = len(xyz)
+    dist = _nearest_distances(xyz).clamp(min=1e-7)
+    k = num_sh_coeffs(config.max_sh_degree)
+    return {
+        "means": xyz.clone(),
+        "scales": torch.log(dist)[:, None].repeat(1, 3),
+        "quats": torch.rand(n, 4, generator=g),
+        "opacities": torch.full((n,), math.log(config.init_opacity / (1 - config.init_opacity))),
+        "sh0": ((rgb - 0.5) / SH_C0)[:, None, :],
+        "shN": torch.zeros(n, k - 1, 3),
+    }
+
+
+def params_to_scene(params) -> GaussianScene:
+    """A :class:`GaussianScene` view of the parameters (shared tensors, gradients flow)."""
+    return GaussianScene(means=params["means"], quats=params["quats"], log_scales=params["scales"],
+                         opacity_logits=params["opacities"], sh=torch.cat([params["sh0"], params["shN"]], dim=1))
+
+
+def _make_strategy(config: SplatFitConfig, device: torch.device):
+    from gsplat.strategy import DefaultStrategy, MCMCStrategy
+
+    if config.strategy == "mcmc":
+        if device.type != "cuda":
+            raise InputError("--strategy mcmc needs CUDA (gsplat's relocation is a CUDA kernel); use --strategy default")
+        return MCMCStrategy(cap_max=config.cap_max, refine_start_iter=config.refine_start,
+                            refine_stop_iter=config.refine_stop_step(), refine_every=config.refine_every)
+    return DefaultStrategy(refine_start_iter=config.refine_start, refine_stop_iter=config.refine_stop_step(),
+                           refine_every=config.refine_every, reset_every=config.reset_every,
+                           grow_grad2d=config.grow_grad2d, verbose=False)
+
+
+def _optimizers(params, scale: float) -> dict[str, torch.optim.Optimizer]:
+    return {name: torch.optim.Adam([{"params": params[name], "lr": lr * (scale if name == "means" else 1.0),
+                                     "name": name}], eps=1e-15)
+            for name, lr in LEARNING_RATES.items()}
+
+
+# ----------------------------------------------------------------------------------------------- metrics
+
+
+def psnr(image: torch.Tensor, reference: torch.Tensor) -> float:
+    """PSNR in dB of ``image`` against ``reference`` (``B,3,H,W`` in [0,1], data range 1)."""
+    mse = float(F.mse_loss(image.clamp(0, 1).double(), reference.double()))
+    return float("inf") if mse == 0 else -10 * math.log10(mse)
+
+
+@torch.no_grad()
+def evaluate(scene: GaussianScene, cameras: Cameras, images: torch.Tensor, background: torch.Tensor,
+             sh_degree: Optional[int] = None, backend: str = "auto") -> dict[str, float]:
+    """Mean ``psnr`` (dB) and ``ssim`` of renders of ``cameras`` against ``images`` (``N,3,H,W`` in [0,1])."""
+    h, w = images.shape[-2:]
+    p, s = [], []
+    for i in range(len(cameras)):
+        out = render(scene, cameras[i], w, h, background, sh_degree, backend).rgb.clamp(0, 1)
+        ref = images[i:i + 1].to(out)
+        p.append(psnr(out, ref))
+        s.append(float(ssim_map(out.double(), ref.double()).mean()))
+    return {"psnr": sum(p) / len(p), "ssim": sum(s) / len(s)}
+
+
+# ----------------------------------------------------------------------------------------------- training
+
+
+def fit_splats(dataset, config: SplatFitConfig, device: torch.device, points: Optional[tuple] = None,
+               checkpoint=None, resume: bool = False, progress: bool = True, backend: str = "auto") -> FitResult:
+    """Train Gaussians on ``dataset`` (``.cameras``, ``.images N,3,H,W`` in [0,1], ``.split`` with ``train`` /
+    ``test`` index lists, ``.white_background``) and return them with held-out metrics.
+
+    ``points``: sparse initial points (see :func:`initial_params`). ``checkpoint`` (:class:`core.optimize.Checkpoint`)
+    is saved every ``checkpoint.every`` steps and on Ctrl-C; ``resume`` continues from it. Ctrl-C ends training early
+    and returns the Gaussians so far (``interrupted``).
+    """
+    config.validate()
+    train, test = list(dataset.split["train"]), list(dataset.split.get("test", []))
+    if not train:
+        raise InputError("the dataset has no training views")
+    images = dataset.images
+    h, w = images.shape[-2:]
+    bg = torch.full((3,), 1.0 if getattr(dataset, "white_background", False) else 0.0, device=device)
+    cameras = dataset.cameras.scaled_to(w, h)
+    scale = scene_scale(cameras[train])
+    g = torch.Generator().manual_seed(config.seed)
+    strategy = _make_strategy(config, device)
+    state = checkpoint.load() if (checkpoint is not None and resume) else None
+    if state is not None:
+        raw, start = state["params"], state["step"]
+        g.set_state(state["generator"])
+        torch.set_rng_state(state["torch_rng"])  # gsplat's split samples new positions from the global RNG
+    else:
+        torch.manual_seed(config.seed)  # gsplat's split draws from the global RNG: same seed, same result
+        raw, start = initial_params(cameras[train], config, points, g), 0
+    params = torch.nn.ParameterDict({k: torch.nn.Parameter(v.to(device)) for k, v in raw.items()})
+    optimizers = _optimizers(params, scale)
+    gamma = MEANS_LR_FINAL_FRACTION ** (1.0 / config.steps)
+    scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizers["means"], gamma=gamma)
+    strategy.check_sanity(params, optimizers)
+    strategy_state = strategy.initialize_state(scene_scale=scale) if config.strategy == "default" else \
+        strategy.initialize_state()
+    if state is not None:
+        for name, opt in optimizers.items():
+            opt.load_state_dict(state["optimizers"][name])
+        scheduler.load_state_dict(state["scheduler"])
+        strategy_state = {k: (v.to(device) if isinstance(v, torch.Tensor) else v)
+                          for k, v in state["strategy"].items()}
+    history = list(state["history"]) if state is not None else []
+    gt_all = images.to(device)
+
+    def save(step: int, rng: tuple) -> None:
+        """Save the state as it was at the start of ``step`` (``rng``: both generators' states then)."""
+        if checkpoint is None:
+            return
+        checkpoint.save({"step": step, "params": {k: v.detach().cpu() for k, v in params.items()},
+                         "optimizers": {k: o.state_dict() for k, o in optimizers.items()},
+                         "scheduler": scheduler.state_dict(), "generator": rng[0], "torch_rng": rng[1],
+                         "history": history,
+                         "strategy": {k: (v.cpu() if isinstance(v, torch.Tensor) else v)
+                                      for k, v in strategy_state.items()}})
+
+    bar = _progress(config.steps, start, progress)
+    started, step, interrupted = time.perf_counter(), start, False
+    rng = (g.get_state(), torch.get_rng_state())
+    try:
+        for step in range(start, config.steps):
+            rng = (g.get_state(), torch.get_rng_state())
+            degree = min(step // config.sh_interval, config.max_sh_degree)
+            view = train[int(torch.randint(len(train), (1,), generator=g))]
+            out = render(params_to_scene(params), cameras[view], w, h, bg, degree, backend)
+            gt = gt_all[view:view + 1]
+            info = {"means2d": out.means2d, "radii": out.radii, "width": w, "height": h, "n_cameras": 1,
+                    "gaussian_ids": None}
+            strategy.step_pre_backward(params, optimizers, strategy_state, step, info)
+            rgb = out.rgb
+            l1 = (rgb - gt).abs().mean()
+            loss = (1 - config.ssim_lambda) * l1 + config.ssim_lambda * (1 - ssim_map(rgb, gt).mean())
+            loss.backward()
+            if config.strategy == "default":
+                strategy.step_post_backward(params, optimizers, strategy_state, step, info, packed=False)
+            for opt in optimizers.values():
+                opt.step()
+                opt.zero_grad(set_to_none=True)
+            scheduler.step()
+            if config.strategy == "mcmc":
+                strategy.step_post_backward(params, optimizers, strategy_state, step, info,
+                                            lr=scheduler.get_last_lr()[0])
+            done = step + 1
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(loss=f"{float(loss):.4f}", psnr=f"{psnr(rgb.detach(), gt):.2f}",
+                                gaussians=len(params["means"]), refresh=False)
+            if test and (done % config.test_every == 0 or done == config.steps):
+                scores = _held_out(params, cameras, gt_all, test, bg, degree, backend)
+                history.append({"step": done, "gaussians": len(params["means"]),
+                                "seconds": time.perf_counter() - started, **scores})
+                if bar is not None:
+                    bar.write(f"step {done}: held-out PSNR {scores['psnr']:.2f} dB, SSIM {scores['ssim']:.4f}, "
+                              f"{len(params['means'])} Gaussians")
+            if checkpoint is not None and done % checkpoint.every == 0:
+                save(done, (g.get_state(), torch.get_rng_state()))
+        step = config.steps
+    except KeyboardInterrupt:
+        interrupted = True
+        save(step, rng)
+    finally:
+        if bar is not None:
+            bar.close()
+    seconds = time.perf_counter() - started
+    scene = params_to_scene({k: v.detach() for k, v in params.items()})
+    final_degree = min(max(step - 1, 0) // config.sh_interval, config.max_sh_degree)
+    metrics = {"gaussians": scene.num_gaussians, "sh_degree_reached": final_degree, "scene_scale": scale}
+    if test:
+        metrics.update(_held_out(params, cameras, gt_all, test, bg, final_degree, backend))
+    if not interrupted and checkpoint is not None:
+        checkpoint.remove()
+    return FitResult(scene, metrics, history, step, interrupted, seconds)
+
+
+def _held_out(params, cameras: Cameras, images: torch.Tensor, test: list, bg: torch.Tensor, degree: int,
+              backend: str) -> dict[str, float]:
+    scene = params_to_scene({k: v.detach() for k, v in params.items()})
+    return evaluate(scene, cameras[test], images[test], bg, degree, backend)
+
+
+def _progress(total: int, start: int, enabled: bool) -> Any:
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=start, desc="fitting splats", dynamic_ncols=True)

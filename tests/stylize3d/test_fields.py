@@ -1,0 +1,144 @@
+"""Grid radiance field: volume rendering against closed forms, finite-difference gradients, file round trip."""
+
+import json
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from core.errors import InputError
+from stylize3d.cameras import Cameras, intrinsics_from_fov, look_at
+from stylize3d.fields.grid import (RadianceField, box_from_cameras, check_memory, load_field, new_field,
+                                   save_field, upsample, visual_hull)
+from stylize3d.fields.render import Rays, camera_rays, render_field, render_rays
+
+
+def _cube_field(res=(4, 5, 6), degree=0, dtype=torch.float32, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    field = new_field(-torch.ones(3), torch.ones(3), res, sh_degree=degree)
+    field.density = torch.randn(field.density.shape, generator=g).to(dtype)
+    field.colour = torch.randn(field.colour.shape, generator=g).to(dtype)
+    field.box_min, field.box_max = field.box_min.to(dtype), field.box_max.to(dtype)
+    return field
+
+
+def test_constant_medium_matches_beer_lambert():
+    field = new_field(-torch.ones(3), torch.ones(3), (3, 3, 3))
+    field.density_shift = 0.0
+    field.density.fill_(math.log(math.expm1(0.7)))  # sigma = 0.7 everywhere
+    field.colour.fill_(math.log(0.2 / 0.8) / 0.28209479177387814)  # colour 0.2 everywhere
+    rays = Rays(torch.tensor([[-3.0, 0.0, 0.0], [-3.0, 5.0, 0.0]]), torch.tensor([[1.0, 0, 0], [1.0, 0, 0]]))
+    out = render_rays(field, rays, torch.tensor([1.0, 0.5, 0.0]), step=0.1, weight_threshold=0.0)
+    opacity = 1 - math.exp(-0.7 * 2.0)  # 2 world units through the cube
+    assert out["alpha"][0].item() == pytest.approx(opacity, abs=1e-5)
+    assert out["rgb"][0].tolist() == pytest.approx([0.2 * opacity + (1 - opacity) * v for v in (1.0, 0.5, 0.0)],
+                                                   abs=1e-5)
+    expected_t = sum((2.05 + 0.1 * k) * math.exp(-0.07 * k) * (1 - math.exp(-0.07)) for k in range(20)) / opacity
+    assert out["depth"][0].item() == pytest.approx(expected_t, abs=1e-4)
+    assert out["alpha"][1].item() == 0 and out["rgb"][1].tolist() == [1.0, 0.5, 0.0]  # misses the box
+
+
+def test_empty_occupancy_skips_samples():
+    field = _cube_field()
+    rays = Rays(torch.tensor([[-3.0, 0.1, 0.2]]), torch.tensor([[1.0, 0.05, 0.0]]))
+    field.occupancy[:] = False
+    out = render_rays(field, rays, torch.zeros(3))
+    assert out["alpha"].item() == 0 and out["rgb"].abs().max() == 0
+
+
+@pytest.mark.parametrize("degree", [0, 2])
+def test_gradients_match_finite_differences(degree):
+    field = _cube_field(res=(3, 3, 2), degree=degree, dtype=torch.float64)
+    g = torch.Generator().manual_seed(1)
+    rays = Rays(torch.tensor([[-3.0, 0.1, 0.2], [0.3, -3.0, -0.4]], dtype=torch.float64),
+                torch.tensor([[1.0, 0.05, 0.1], [0.1, 1.0, 0.2]], dtype=torch.float64))
+    bg = torch.rand(3, generator=g, dtype=torch.float64, requires_grad=True)
+
+    def fn(density, colour, background):
+        f = RadianceField(density, colour, field.occupancy, field.box_min, field.box_max, field.density_shift)
+        out = render_rays(f, rays, background, step=0.15, weight_threshold=0.0)
+        return out["rgb"], out["alpha"], out["depth"]
+
+    inputs = (field.density.clone().requires_grad_(True), field.colour.clone().requires_grad_(True), bg)
+    assert torch.autograd.gradcheck(fn, inputs, eps=1e-6, atol=1e-5, fast_mode=True)
+
+
+def _ring(n=6, size=12):
+    eyes = torch.stack([torch.tensor([3 * math.cos(a), 3 * math.sin(a), 1.0]) for a in torch.arange(n) * 2 * math.pi / n])
+    K = intrinsics_from_fov(60.0, size, size)
+    return Cameras(look_at(eyes, torch.zeros(3), torch.tensor([0.0, 0, 1])), K.repeat(n, 1, 1),
+                   torch.full((n,), size), torch.full((n,), size))
+
+
+def test_render_is_chunk_independent_and_rays_hit_pixel_centres():
+    field = _cube_field(res=(6, 6, 6))
+    cams = _ring(2)
+    a = render_field(field, cams, 12, 10, chunk=7)
+    b = render_field(field, cams, 12, 10, chunk=100000)
+    assert a.rgb.shape == (2, 3, 10, 12) and a.depth.shape == (2, 1, 10, 12)
+    assert torch.allclose(a.rgb, b.rgb, atol=1e-6) and torch.allclose(a.depth, b.depth, atol=1e-5)
+    rays = camera_rays(cams[0], 12, 10)
+    centre = rays.origins[0] + rays.dirs[5 * 12 + 6] * 1.0  # pixel (6, 5) centre at camera z = 1
+    cam = cams.scaled_to(12, 10)
+    p = cam.Ks[0] @ (cam.viewmats[0, :3, :3] @ centre + cam.viewmats[0, :3, 3])
+    assert (p[:2] / p[2]).tolist() == pytest.approx([6.5, 5.5], abs=1e-4) and p[2].item() == pytest.approx(1.0)
+
+
+def test_box_and_visual_hull_of_a_ball():
+    cams = _ring(8, 24)
+    lo, hi = box_from_cameras(cams)
+    assert torch.allclose((lo + hi) / 2, torch.zeros(3), atol=1e-4)
+    field = new_field(lo, hi, (24, 24, 24))
+    # masks of a ball of radius 0.8 at the origin, from the exact projection
+    rays = camera_rays(cams, 24, 24)
+    oc = rays.origins
+    d = F.normalize(rays.dirs, dim=-1)
+    closest = (oc - (oc * d).sum(-1, keepdim=True) * d).norm(dim=-1)
+    alphas = (closest < 0.8).float().view(8, 1, 24, 24)
+    hull = visual_hull(field, cams, alphas)
+    pts = field.voxel_centres()
+    r = pts.norm(dim=-1)
+    assert hull[r < 0.75].all()           # the ball survives
+    ring = (r > 1.4) & (r < 1.9) & (pts[..., 2].abs() < 0.4)
+    assert ring.sum() > 50 and not hull[ring].any()  # space around it, seen from the side, is carved
+
+
+def test_upsample_keeps_the_field():
+    field = _cube_field(res=(4, 4, 4))
+    up = upsample(field, (7, 7, 7))
+    pts = torch.rand(50, 3) * 1.8 - 0.9
+    assert torch.allclose(field.sigma(pts), up.sigma(pts), rtol=0.3, atol=0.3)  # trilinear of trilinear: close
+    assert up.resolution == (7, 7, 7) and up.occupancy.all()
+
+
+def test_field_file_round_trip_and_refusals(tmp_path):
+    field = _cube_field(degree=1)
+    field.occupancy[0, 0, 0] = False
+    field.background = (1.0, 1.0, 1.0)
+    path = save_field(field, tmp_path / "f.safetensors")
+    back = load_field(path)
+    assert torch.equal(back.density, field.density) and torch.equal(back.colour, field.colour)
+    assert torch.equal(back.occupancy, field.occupancy) and back.sh_degree == 1
+    assert back.density_shift == field.density_shift and back.background == (1.0, 1.0, 1.0)
+    raw = path.read_bytes()
+    (tmp_path / "cut.safetensors").write_bytes(raw[: len(raw) // 2])
+    with pytest.raises(InputError, match="truncated"):
+        load_field(tmp_path / "cut.safetensors")
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    with safe_open(str(path), framework="pt") as f:
+        meta, tensors = json.loads(f.metadata()["stylize3d"]), {k: f.get_tensor(k) for k in f.keys()}
+    save_file(tensors, str(tmp_path / "v99.safetensors"), metadata={"stylize3d": json.dumps({**meta, "version": 99})})
+    with pytest.raises(InputError, match="version 99 is not supported"):
+        load_field(tmp_path / "v99.safetensors")
+    save_file(tensors, str(tmp_path / "other.safetensors"))
+    with pytest.raises(InputError, match="not a stylize3d radiance field"):
+        load_field(tmp_path / "other.safetensors")
+
+
+def test_memory_estimate_refuses_with_the_number():
+    with pytest.raises(InputError, match=r"needs about [\d.]+ GiB .* available"):
+        check_memory((4000, 4000, 4000), 4, torch.device("cpu"))
+    assert check_memory((10, 10, 10), 4, torch.device("cpu")) == 1000 * 4 * 16 + 1000

@@ -1,0 +1,43 @@
+"""``stylize fit``: a tiny fit end to end, its report, and one-line refusals."""
+
+import json
+
+import pytest
+
+from core.cli import main
+from stylize3d.datasets.synthetic import write_synthetic_dataset
+from stylize3d.fields.grid import load_field
+from tests.stylize3d.conftest import random_scene
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory):
+    return write_synthetic_dataset(tmp_path_factory.mktemp("posed"), views=9, size=12,
+                                   scene=random_scene(150, degree=0, spread=0.6))
+
+
+def test_fit_writes_field_report_and_curve(tiny_data, tmp_path):
+    out, report = tmp_path / "f.safetensors", tmp_path / "fit.json"
+    rc = main(["fit", str(tiny_data), "-o", str(out), "--steps", "30", "--voxels", "4000", "--batch-rays", "256",
+               "--eval-every", "10", "--report", str(report), "--quiet"])
+    assert rc == 0
+    field = load_field(out)
+    assert field.background == (1.0, 1.0, 1.0)
+    metrics = json.loads(report.read_text())["metrics"]
+    assert [v["view"] for v in metrics["test_views"]] == [7, 8]  # frames 0 and 8, listed after the 7 training views
+    assert [c["step"] for c in metrics["curve"]] == [10, 20, 30]
+    assert all(c["psnr"] > 5 for c in metrics["curve"]) and (tmp_path / "fit.psnr.png").stat().st_size > 1000
+    assert not list(tmp_path.glob(".*checkpoint*"))  # removed after a complete run
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["-o", "x.ply"], "must end in .safetensors"),
+    (["-o", "x.safetensors", "--sh-degree", "3"], "--sh-degree must be 0, 1 or 2"),
+    (["-o", "x.safetensors", "--voxels", "100000000000"], "GiB"),
+])
+def test_bad_options_are_one_line(tiny_data, tmp_path, capsys, extra, message):
+    extra = [a if not a.startswith("x.") else str(tmp_path / a) for a in extra]
+    assert main(["fit", str(tiny_data), *extra, "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1
+    assert not list(tmp_path.iterdir())
