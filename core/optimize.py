@@ -32,10 +32,11 @@ KEEP = ("best", "last")
 class OptimizeResult:
     """Outcome of :func:`optimize`. ``params`` hold the kept values (best or last) when the loop ends.
 
-    ``best_loss`` is the lowest loss seen (``keep="best"``) or the loss of the last evaluated step.
+    ``kept_loss`` is the loss of the kept parameters: the lowest seen (``keep="best"``), or the loss evaluated
+    at the start of the last step (``keep="last"``; the last update itself is not re-evaluated).
     """
 
-    best_loss: float
+    kept_loss: float
     history: List[dict] = field(default_factory=list)
     steps_done: int = 0
     interrupted: bool = False
@@ -129,7 +130,7 @@ def optimize(
                 for p, saved in zip(params, state["params"]):
                     p.copy_(saved.to(p))
             opt.load_state_dict(state["optimizer"])
-            best = {"loss": state["best_loss"], "values": [v.to(p) for v, p in zip(state["best_params"], params)]}
+            best = {"loss": state["kept_loss"], "values": [v.to(p) for v, p in zip(state["best_params"], params)]}
             history, start_step = state["history"], state["step"]
             if generator is not None and state.get("generator") is not None:
                 generator.set_state(state["generator"])
@@ -154,7 +155,7 @@ def optimize(
     def save(step: int, generator_state: Optional[torch.Tensor]) -> None:
         if checkpoint is not None:
             checkpoint.save({"params": [p.detach().cpu() for p in params], "optimizer": opt.state_dict(),
-                             "best_loss": best["loss"], "best_params": [v.cpu() for v in best["values"]],
+                             "kept_loss": best["loss"], "best_params": [v.cpu() for v in best["values"]],
                              "history": history, "step": step,
                              "generator": generator_state})
 
@@ -194,5 +195,5 @@ def optimize(
                 p.copy_(value)
     if checkpoint is not None and not interrupted:
         checkpoint.remove()
-    return OptimizeResult(best_loss=best["loss"], history=history, steps_done=step - start_step,
+    return OptimizeResult(kept_loss=best["loss"], history=history, steps_done=step - start_step,
                           interrupted=interrupted, seconds=seconds)

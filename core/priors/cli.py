@@ -11,12 +11,11 @@ from core.atomic import refuse_overwriting_inputs
 from core.cli import add_command, add_common_options
 from core.device import resolve_device
 from core.errors import InputError
-from core.io.images import load_image, save_image
+from core.io.images import check_image_output, load_image, save_image
 from core.priors.loading import load_diffusion_model
 from core.priors.shared_attention import generate_with_style_reference
 from core.report import Report
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 
 
 def parse_layers(text: Optional[str]) -> Optional[List[int]]:
@@ -69,8 +68,7 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     output = Path(args.output)
-    if output.suffix.lower() not in IMAGE_SUFFIXES:
-        raise InputError(f"output {output} must end in one of {', '.join(IMAGE_SUFFIXES)}")
+    check_image_output(output)
     outputs = output_paths(output, len(args.prompt))
     for path in outputs:
         refuse_overwriting_inputs(path, [args.style_ref])

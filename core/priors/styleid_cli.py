@@ -5,10 +5,8 @@ Kept beside the priors so the image command only imports diffusers when this met
 
 import time
 
-from core.device import resolve_device
 from core.errors import InputError
 from core.io.images import load_image, save_image
-from core.report import Report
 
 STYLEID_DEFAULT_STEPS = 50
 
@@ -28,12 +26,13 @@ def add_styleid_options(parser) -> None:
                        help="fixed-point passes per DDIM inversion step (closer inversion, N more UNet calls per step)")
 
 
-def run_styleid(args, output) -> int:
-    """Run StyleID for parsed ``stylize image`` arguments and write ``output`` atomically."""
+def run_styleid(job, output) -> int:
+    """Run StyleID inside :func:`core.cli.run_job` (``job.args``: ``stylize image``'s) and write ``output``."""
     from core.priors.cli import parse_layers
     from core.priors.loading import load_diffusion_model
     from core.priors.style_injection import stylize_styleid
 
+    args = job.args
     if args.model is None:
         raise InputError("--method styleid needs --model PATH (a local Stable Diffusion folder in diffusers layout)")
     if len(args.styles) != 1:
@@ -47,9 +46,7 @@ def run_styleid(args, output) -> int:
     if steps < 1 or args.inversion_refinements < 0:
         raise InputError("--steps must be at least 1 and --inversion-refinements at least 0")
     layers = parse_layers(args.layers)
-    device = resolve_device(args.device)
-    report = Report("image", vars(args))
-    report.device = device
+    device, report = job.device, job.report
     with report.phase("load"):
         content = load_image(args.content, long_side=args.size, device=device)
         style = load_image(args.styles[0], long_side=args.size, device=device)
@@ -66,5 +63,4 @@ def run_styleid(args, output) -> int:
         save_image(image, output)
     report.outputs = [str(output)]
     report.sizes = {"output": {"width": content.shape[-1], "height": content.shape[-2]}}
-    report.write(args.report)
     return 0
