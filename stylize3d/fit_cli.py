@@ -120,6 +120,7 @@ MODELS = {"field": (_add_field_options, _run_field)}
 
 
 def register(subparsers) -> None:
+    _register_export(subparsers)
     p = add_command(subparsers, "fit", "fit a 3D scene (radiance field) to posed photos",
                     description="Fit a representation to the posed images in DATA (Blender/NeRF-synthetic folder "
                                 "with transforms_train.json, nerfstudio transforms.json, or COLMAP output with "
@@ -152,3 +153,35 @@ def run_fit(args) -> int:
     if not data.split["train"]:
         raise InputError(f"{args.data}: no training views")
     return MODELS[args.model][1](args, data, device, report)
+
+
+def _register_export(subparsers) -> None:
+    p = add_command(subparsers, "export", "export a radiance field as a mesh (.ply/.glb/.obj) or 3DGS splats (.ply)",
+                    description="Write FIELD (.safetensors from stylize fit or stylize scene) as a coloured "
+                                "marching-cubes mesh or as a 3DGS .ply with one Gaussian per opaque cell.\n\n"
+                                "example: stylize export field.safetensors -o scene.glb")
+    p.add_argument("field", metavar="FIELD", help="radiance field file (.safetensors)")
+    p.add_argument("-o", "--output", required=True, metavar="OUT", help="output .ply, .glb or .obj")
+    p.add_argument("--format", default="mesh", choices=("mesh", "splats"),
+                   help="mesh (marching cubes, vertex colours) or splats (3DGS .ply)")
+    p.add_argument("--level", type=float, default=0.5, help="mesh: iso-level of the per-voxel opacity, in (0, 1)")
+    p.add_argument("--min-opacity", type=float, default=0.05, help="splats: skip cells less opaque than this")
+    add_common_options(p, seed=False)
+    p.set_defaults(func=run_export)
+
+
+def run_export(args) -> int:
+    from stylize3d.fields.export import export_field
+    from stylize3d.fields.grid import load_field
+
+    refuse_overwriting_inputs(args.output, [args.field])
+    device = resolve_device(args.device)
+    report = Report("export", vars(args))
+    report.device = device
+    with report.phase("load"):
+        field = load_field(args.field, device)
+    with report.phase("export"):
+        report.sizes = export_field(field, args.output, args.format, args.level, args.min_opacity)
+    report.inputs, report.outputs = [args.field], [args.output]
+    report.write(args.report)
+    return 0

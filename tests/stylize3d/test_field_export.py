@@ -79,3 +79,20 @@ def test_export_refusals(tmp_path):
     with pytest.raises(InputError, match="never reaches"):
         export_field(field, tmp_path / "x.obj")
     assert not list(tmp_path.iterdir())
+
+
+def test_export_command_and_scene_dispatch(tmp_path, capsys):
+    from core.cli import main
+    from stylize3d.fields.grid import save_field
+    from stylize3d.representations import load_scene, render_scene_all
+
+    field_path = save_field(_sphere_field(res=12), tmp_path / "f.safetensors")
+    assert main(["export", str(field_path), "-o", str(tmp_path / "m.obj")]) == 0
+    assert len(trimesh.load(tmp_path / "m.obj", force="mesh").faces) > 100
+    assert main(["export", str(field_path), "-o", str(tmp_path / "s.ply"), "--format", "splats"]) == 0
+    splats, field = load_scene(tmp_path / "s.ply"), load_scene(field_path)
+    a, b = render_scene_all(field, _views(1), 24, 24), render_scene_all(splats, _views(1), 24, 24, backend="torch")
+    assert a.rgb.shape == b.rgb.shape == (1, 3, 24, 24) and psnr(float(((a.rgb - b.rgb) ** 2).mean())) > 18
+    (tmp_path / "bad.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{}")
+    assert main(["export", str(tmp_path / "bad.safetensors"), "-o", str(tmp_path / "x.obj")]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1 and not (tmp_path / "x.obj").exists()
