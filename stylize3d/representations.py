@@ -58,12 +58,3 @@ def render_scene_all(scene: Scene, cameras: Cameras, width: int, height: int,
         out = render_field(scene, cameras, width, height, background)
         return RenderOutput(out.rgb.clamp(0, 1).cpu(), out.alpha.cpu(), out.depth.cpu())
     return render_all(scene, cameras, width, height, background, sh_degree, backend, batch)
-
-
-def scene_bounds(scene: Scene, quantile: float = 0.02) -> tuple[torch.Tensor, torch.Tensor]:
-    """Robust axis-aligned bounds ``(low 3, high 3)`` of the scene's content (splat means; occupied voxels)."""
-    if isinstance(scene, RadianceField):
-        from stylize3d.fields.grid import occupied_bounds
-
-        return occupied_bounds(scene, scene.occupancy, margin=0, outliers=quantile)
-    return scene.bounds(quantile)

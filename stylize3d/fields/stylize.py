@@ -149,9 +149,13 @@ class FieldStyleTask:
 
 @dataclasses.dataclass
 class FieldStyleResult:
-    field: RadianceField
+    scene: RadianceField  # the stylized field (named like SceneStyleResult.scene so callers treat both alike)
     stylization: StylizationResult
     colour_maps: list
+
+    @property
+    def field(self) -> RadianceField:
+        return self.scene
 
     @property
     def optimization(self):

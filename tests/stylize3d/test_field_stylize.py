@@ -78,3 +78,18 @@ def test_stylize_field_trains_colour_only_and_changes_the_renders():
     assert torch.equal(result.field.density, field.density)
     assert len(result.colour_maps) == 2 and result.stylization.optimization.steps_done == 3
     assert not torch.allclose(result.field.colour, field.colour)
+
+
+def test_scene_command_takes_a_field_file(tmp_path, style_png):
+    from core.cli import main
+    from stylize3d.fields.grid import load_field, save_field
+    from tests.stylize3d.test_field_export import _sphere_field
+
+    field = _sphere_field(res=12)
+    path = save_field(field, tmp_path / "ball.safetensors")
+    out = tmp_path / "out"
+    assert main(["scene", str(path), str(style_png), "-o", str(out), "--orbit", "3", "--size", "32", "--steps", "2",
+                 "--video-frames", "0", "--quiet"]) == 0
+    stylized = load_field(out / "ball_stylized.safetensors")
+    assert torch.equal(stylized.density, field.density) and not torch.equal(stylized.colour, field.colour)
+    assert len(list((out / "views").glob("*.png"))) == 3
