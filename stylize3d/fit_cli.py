@@ -8,7 +8,6 @@ nerfstudio ``transforms.json``, COLMAP).
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -16,7 +15,7 @@ from pathlib import Path
 import torch
 
 from core.atomic import refuse_overwriting_inputs
-from core.cli import EXIT_INTERRUPTED, add_command, add_common_options
+from core.cli import EXIT_INTERRUPTED, add_command, add_common_options, add_config_options, config_from_args
 from core.device import resolve_device
 from core.errors import InputError
 from core.metrics import ssim
@@ -25,32 +24,13 @@ from core.report import Report
 from stylize3d.datasets.posed import load_posed_dataset
 
 
-def _config_options(parser, config_class, group_title: str) -> None:
-    """One ``--kebab-name`` option per field of ``config_class`` (help from the field's metadata)."""
-    group = parser.add_argument_group(group_title)
-    for f in dataclasses.fields(config_class):
-        flag = "--" + f.name.replace("_", "-")
-        help_text = f.metadata.get("help", f.name)
-        if f.type in (bool, "bool"):
-            group.add_argument(flag, action="store_true", default=f.default, help=help_text)
-        elif isinstance(f.default, tuple):
-            group.add_argument(flag, type=lambda v: tuple(float(x) for x in v.split(",")), default=f.default,
-                               metavar="A,B", help=help_text + " (comma-separated)")
-        else:
-            group.add_argument(flag, type=type(f.default), default=f.default, help=help_text)
-
-
-def _config_from_args(config_class, args):
-    return config_class(**{f.name: getattr(args, f.name) for f in dataclasses.fields(config_class)})
-
-
 # ------------------------------------------------------------------------------------------------ field
 
 
 def _add_field_options(parser) -> None:
     from stylize3d.fields.fit import FieldFitConfig
 
-    _config_options(parser, FieldFitConfig, "--model field")
+    add_config_options(parser, FieldFitConfig, group="--model field")
     parser.add_argument("--eval-every", type=int, default=0, metavar="STEPS",
                         help="--model field: render the first two test views every STEPS steps for the PSNR-vs-time "
                              "curve (0: only at the end)")
@@ -67,7 +47,7 @@ def _run_field(args, data, device, report: Report) -> int:
     output = Path(args.output)
     if output.suffix.lower() != FIELD_SUFFIX:
         raise InputError(f"output {output} must end in {FIELD_SUFFIX} for --model field")
-    config = _config_from_args(FieldFitConfig, args)
+    config = config_from_args(FieldFitConfig, args)
     config.validate()
     checkpoint = Checkpoint(output.parent / f".{output.name}.checkpoint.pt", every=args.checkpoint_every,
                             meta={"data": str(Path(args.data).resolve()), "downscale": args.downscale,

@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from typing import Callable, Optional
+from typing import Callable, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -48,7 +48,7 @@ class FieldFitConfig:
     steps: int = dataclasses.field(default=3000, metadata={"help": "optimisation steps (one ray batch each)"})
     voxels: int = dataclasses.field(default=160 ** 3, metadata={"help": "grid points of the final grid"})
     levels: int = dataclasses.field(default=2, metadata={"help": "coarse-to-fine upsamplings (each x8 voxels)"})
-    upsample_at: tuple = dataclasses.field(default=(0.15, 0.35), metadata={
+    upsample_at: Tuple[float, ...] = dataclasses.field(default=(0.15, 0.35), metadata={
         "help": "fractions of the steps at which the grid is upsampled (one per level)"})
     batch_rays: int = dataclasses.field(default=4096, metadata={"help": "random training rays per step"})
     lr: float = dataclasses.field(default=0.1, metadata={"help": "Adam learning rate of the grids"})
@@ -70,6 +70,10 @@ class FieldFitConfig:
             raise InputError("--steps must be >= 0, --batch-rays >= 1 and --voxels >= 8")
         if not 0 <= self.sh_degree <= 2:
             raise InputError(f"--sh-degree must be 0, 1 or 2, got {self.sh_degree}")
+        try:  # comma lists from the command line arrive as strings
+            self.upsample_at = tuple(float(v) for v in self.upsample_at)
+        except (TypeError, ValueError):
+            raise InputError(f"--upsample-at must be numbers, got {self.upsample_at}") from None
         if self.levels < 0 or len(self.upsample_at) < self.levels:
             raise InputError(f"--upsample-at needs one fraction per level ({self.levels})")
         if not all(0 < f < 1 for f in self.upsample_at[:self.levels]):
