@@ -15,9 +15,13 @@ from core.priors.sds_cli import add_sds_options, sds_term
 from stylize3d.camera_paths import PATH_KINDS, path_around, read_camera_path
 from stylize3d.cameras import Cameras
 from stylize3d.consistency import warp_rmse
-from stylize3d.datasets.runs import SPLITS, load_camera_source, load_scene_source, scene_name
+from stylize3d.datasets.runs import SPLITS, load_camera_source, scene_name
+from stylize3d.fields.grid import RadianceField, is_field_file, save_field
+from stylize3d.fields.stylize import stylize_field
 from stylize3d.ply import write_ply
-from stylize3d.render import BACKENDS, render_all
+from stylize3d.render import BACKENDS
+from stylize3d.representations import load_scene
+from stylize3d.representations import render_scene_all as render_all  # splats and radiance fields alike
 from stylize3d.scene import GaussianScene
 from stylize3d.instruct import add_scene_instruct_options, run_instruct_scene
 from stylize3d.stylizer import SceneStyleConfig, stylize_scene
@@ -139,9 +143,9 @@ def _register_metrics(subparsers) -> None:
 # ----------------------------------------------------------------------------------------------- helpers
 
 
-def _load_scene(path: str, device: torch.device) -> tuple[GaussianScene, "Cameras | None"]:
-    """The scene and, for a training run, its training cameras."""
-    return load_scene_source(path, device)
+def _load_scene(path: str, device: torch.device) -> tuple:
+    """The scene (splats or a radiance field) and, for a training run, its training cameras (else None)."""
+    return load_scene(path, device)
 
 
 def _video_size(cameras: Cameras, long_side: int) -> tuple[int, int]:
@@ -217,7 +221,7 @@ def _render(job, output: Path) -> int:
         outputs.append(args.save_path)
     report.inputs = [args.scene] + ([args.cameras] if args.cameras else [])
     report.outputs = outputs
-    report.sizes = {"gaussians": scene.num_gaussians, "frames": len(path), "width": width, "height": height}
+    report.sizes = {"gaussians": getattr(scene, "num_gaussians", None), "frames": len(path), "width": width, "height": height}
     return 0
 
 
@@ -246,7 +250,7 @@ def run_scene(args) -> int:
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError(f"output {out_dir} exists and is not a folder")
     stem = scene_name(args.scene)
-    ply_out = out_dir / f"{stem}_stylized.ply"
+    ply_out = out_dir / f"{stem}_stylized{Path(args.scene).suffix.lower() if is_field_file(args.scene) else '.ply'}"
     refuse_overwriting_inputs(ply_out, [args.scene, args.style])
     if args.video_frames and args.video_frames < 2:
         raise InputError("--video-frames must be 0 or at least 2")
@@ -272,10 +276,11 @@ def _stylize_scene(job, config: SceneStyleConfig, out_dir: Path, ply_out: Path) 
                                       "cameras": args.cameras, "orbit": args.orbit, "config": repr(config),
                                       "prompt": args.prompt})
     with report.phase("stylize"):
-        result = stylize_scene(scene, cameras, style, config, checkpoint=checkpoint, resume=job.resume,
-                               progress=job.progress, terms=[sds] if sds else ())
+        stylize_any = stylize_field if isinstance(scene, RadianceField) else stylize_scene
+        result = stylize_any(scene, cameras, style, config, checkpoint=checkpoint, resume=job.resume,
+                             progress=job.progress, terms=[sds] if sds else ())
     with report.phase("write_ply"):
-        write_ply(result.scene, ply_out)
+        (save_field if isinstance(scene, RadianceField) else write_ply)(result.scene, ply_out)
     outputs = [str(ply_out)]
     if not result.stylization.interrupted:
         with report.phase("previews"):
@@ -283,7 +288,7 @@ def _stylize_scene(job, config: SceneStyleConfig, out_dir: Path, ply_out: Path) 
     report_path = out_dir / "report.json"
     report.outputs = outputs + [str(report_path)]
     report.set_steps(result.optimization.steps_done, result.optimization.seconds)
-    report.sizes = {"gaussians": scene.num_gaussians, "training_views": len(cameras), "train_size": config.size}
+    report.sizes = {"gaussians": getattr(scene, "num_gaussians", None), "training_views": len(cameras), "train_size": config.size}
     report.metrics = {"initial": result.stylization.initial, "final": result.stylization.final,
                       "interrupted": result.stylization.interrupted,
                       "colour_maps": [{"A": a.tolist(), "b": b.tolist()} for a, b in result.colour_maps],

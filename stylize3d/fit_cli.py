@@ -8,7 +8,6 @@ nerfstudio ``transforms.json``, COLMAP).
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -16,7 +15,7 @@ from pathlib import Path
 import torch
 
 from core.atomic import refuse_overwriting_inputs
-from core.cli import EXIT_INTERRUPTED, add_command, add_common_options
+from core.cli import EXIT_INTERRUPTED, add_command, add_common_options, add_config_options, config_from_args
 from core.device import resolve_device
 from core.errors import InputError
 from core.metrics import ssim
@@ -26,32 +25,13 @@ from stylize3d.datasets.posed import load_posed_dataset
 from stylize3d.splats.fit_cli import add_splat_options, run_splats
 
 
-def _config_options(parser, config_class, group_title: str) -> None:
-    """One ``--kebab-name`` option per field of ``config_class`` (help from the field's metadata)."""
-    group = parser.add_argument_group(group_title)
-    for f in dataclasses.fields(config_class):
-        flag = "--" + f.name.replace("_", "-")
-        help_text = f.metadata.get("help", f.name)
-        if f.type in (bool, "bool"):
-            group.add_argument(flag, action="store_true", default=f.default, help=help_text)
-        elif isinstance(f.default, tuple):
-            group.add_argument(flag, type=lambda v: tuple(float(x) for x in v.split(",")), default=f.default,
-                               metavar="A,B", help=help_text + " (comma-separated)")
-        else:
-            group.add_argument(flag, type=type(f.default), default=f.default, help=help_text)
-
-
-def _config_from_args(config_class, args):
-    return config_class(**{f.name: getattr(args, f.name) for f in dataclasses.fields(config_class)})
-
-
 # ------------------------------------------------------------------------------------------------ field
 
 
 def _add_field_options(parser) -> None:
     from stylize3d.fields.fit import FieldFitConfig
 
-    _config_options(parser, FieldFitConfig, "--model field")
+    add_config_options(parser, FieldFitConfig, group="--model field")
     parser.add_argument("--eval-every", type=int, default=0, metavar="STEPS",
                         help="--model field: render the first two test views every STEPS steps for the PSNR-vs-time "
                              "curve (0: only at the end)")
@@ -68,7 +48,7 @@ def _run_field(args, data, device, report: Report) -> int:
     output = Path(args.output)
     if output.suffix.lower() != FIELD_SUFFIX:
         raise InputError(f"output {output} must end in {FIELD_SUFFIX} for --model field")
-    config = _config_from_args(FieldFitConfig, args)
+    config = config_from_args(FieldFitConfig, args)
     config.validate()
     checkpoint = Checkpoint(output.parent / f".{output.name}.checkpoint.pt", every=args.checkpoint_every,
                             meta={"data": str(Path(args.data).resolve()), "downscale": args.downscale,
@@ -121,6 +101,7 @@ MODELS = {"field": (_add_field_options, _run_field), "splats": (add_splat_option
 
 
 def register(subparsers) -> None:
+    _register_export(subparsers)
     p = add_command(subparsers, "fit", "fit a 3D scene (radiance field or Gaussian splats) to posed photos",
                     description="Fit a representation to the posed images in DATA (Blender/NeRF-synthetic folder "
                                 "with transforms_train.json, nerfstudio transforms.json, or COLMAP output with "
@@ -153,3 +134,35 @@ def run_fit(args) -> int:
     if not data.split["train"]:
         raise InputError(f"{args.data}: no training views")
     return MODELS[args.model][1](args, data, device, report)
+
+
+def _register_export(subparsers) -> None:
+    p = add_command(subparsers, "export", "export a radiance field as a mesh (.ply/.glb/.obj) or 3DGS splats (.ply)",
+                    description="Write FIELD (.safetensors from stylize fit or stylize scene) as a coloured "
+                                "marching-cubes mesh or as a 3DGS .ply with one Gaussian per opaque cell.\n\n"
+                                "example: stylize export field.safetensors -o scene.glb")
+    p.add_argument("field", metavar="FIELD", help="radiance field file (.safetensors)")
+    p.add_argument("-o", "--output", required=True, metavar="OUT", help="output .ply, .glb or .obj")
+    p.add_argument("--format", default="mesh", choices=("mesh", "splats"),
+                   help="mesh (marching cubes, vertex colours) or splats (3DGS .ply)")
+    p.add_argument("--level", type=float, default=0.5, help="mesh: iso-level of the per-voxel opacity, in (0, 1)")
+    p.add_argument("--min-opacity", type=float, default=0.05, help="splats: skip cells less opaque than this")
+    add_common_options(p, seed=False)
+    p.set_defaults(func=run_export)
+
+
+def run_export(args) -> int:
+    from stylize3d.fields.export import export_field
+    from stylize3d.fields.grid import load_field
+
+    refuse_overwriting_inputs(args.output, [args.field])
+    device = resolve_device(args.device)
+    report = Report("export", vars(args))
+    report.device = device
+    with report.phase("load"):
+        field = load_field(args.field, device)
+    with report.phase("export"):
+        report.sizes = export_field(field, args.output, args.format, args.level, args.min_opacity)
+    report.inputs, report.outputs = [args.field], [args.output]
+    report.write(args.report)
+    return 0

@@ -1,9 +1,11 @@
 """Fit a :class:`~stylize3d.fields.grid.RadianceField` to posed images (DVGO-style dense grids, pure PyTorch).
 
-Each step renders a random batch of training rays and minimises
-``MSE(rgb, target) + tv_density·TV(density) + tv_colour·TV(colour) + sparsity·mean(log(1 + 2σ²))`` (the last
-one Plenoxels' Cauchy sparsity prior on the sampled densities) with Adam, the learning rate decaying
-exponentially to ``lr_final_ratio`` of its start. Coarse to fine: the grids start with ``voxels / 8**levels``
+Each step renders a random batch of training rays (one random sample offset per ray: stratified sampling;
+every sample in front of transmittance 1e-3 is shaded, so faint density gets gradients) and minimises
+``MSE(rgb, target) + tv_density·TV(density) + tv_colour·TV(colour) + sparsity·mean(log(1 + 2σ²))`` (TV over a
+random 48³ block of the grid per step; the last term is Plenoxels' Cauchy sparsity prior on the sampled
+densities) with Adam, the learning rate decaying exponentially to ``lr_final_ratio`` of its start. Without alpha
+masks the background colour is learnt too. Coarse to fine: the grids start with ``voxels / 8**levels``
 points and are upsampled (trilinear) at the fractions ``upsample_at`` of the steps, up to ``voxels``.
 
 Scene box: a cube around the cameras (:func:`~stylize3d.fields.grid.box_from_cameras`); with alpha masks the
@@ -17,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from typing import Callable, Optional
+from typing import Callable, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -32,7 +34,7 @@ from stylize3d.fields.render import STEP_RATIO, camera_rays, render_field, rende
 
 
 HULL_PROBE_VOXELS = 64 ** 3
-"""Grid points of the visual-hull probe that shrinks the box to the masks."""
+"""Grid points of the visual-hull probe that shrinks the box to the masks (at most 8x the final grid's)."""
 FIT_TRANSMITTANCE_THRESHOLD = 1e-3
 """While fitting every sample in front of this transmittance is shaded (faint density needs its gradient)."""
 TV_BLOCK = 48
@@ -46,7 +48,7 @@ class FieldFitConfig:
     steps: int = dataclasses.field(default=3000, metadata={"help": "optimisation steps (one ray batch each)"})
     voxels: int = dataclasses.field(default=160 ** 3, metadata={"help": "grid points of the final grid"})
     levels: int = dataclasses.field(default=2, metadata={"help": "coarse-to-fine upsamplings (each x8 voxels)"})
-    upsample_at: tuple = dataclasses.field(default=(0.15, 0.35), metadata={
+    upsample_at: Tuple[float, ...] = dataclasses.field(default=(0.15, 0.35), metadata={
         "help": "fractions of the steps at which the grid is upsampled (one per level)"})
     batch_rays: int = dataclasses.field(default=4096, metadata={"help": "random training rays per step"})
     lr: float = dataclasses.field(default=0.1, metadata={"help": "Adam learning rate of the grids"})
@@ -68,6 +70,10 @@ class FieldFitConfig:
             raise InputError("--steps must be >= 0, --batch-rays >= 1 and --voxels >= 8")
         if not 0 <= self.sh_degree <= 2:
             raise InputError(f"--sh-degree must be 0, 1 or 2, got {self.sh_degree}")
+        try:  # comma lists from the command line arrive as strings
+            self.upsample_at = tuple(float(v) for v in self.upsample_at)
+        except (TypeError, ValueError):
+            raise InputError(f"--upsample-at must be numbers, got {self.upsample_at}") from None
         if self.levels < 0 or len(self.upsample_at) < self.levels:
             raise InputError(f"--upsample-at needs one fraction per level ({self.levels})")
         if not all(0 < f < 1 for f in self.upsample_at[:self.levels]):
@@ -110,10 +116,11 @@ def initial_field(data: PosedDataset, config: FieldFitConfig, device: torch.devi
     lo, hi = box_from_cameras(data.cameras[train], config.box_scale)
     coarse = max(8, config.voxels // 8 ** config.levels)
     carve = data.alphas is not None and not config.contract
+    probe_voxels = min(HULL_PROBE_VOXELS, 8 * config.voxels)
     if carve:
         cams, alphas = data.cameras[train], data.alphas[train].to(device)
         for _ in range(2):  # carve the camera box, shrink it to the hull, carve the smaller box again
-            probe = new_field(lo, hi, resolution_for(lo, hi, HULL_PROBE_VOXELS), device=device)
+            probe = new_field(lo, hi, resolution_for(lo, hi, probe_voxels), device=device)
             hull = visual_hull(probe, cams, alphas)
             if not hull.any():
                 raise InputError("the alpha masks carve away the whole scene box; are the cameras right?")
@@ -121,7 +128,7 @@ def initial_field(data: PosedDataset, config: FieldFitConfig, device: torch.devi
     field = new_field(lo, hi, resolution_for(lo, hi, coarse, config.contract), config.sh_degree, config.contract,
                       device=device)
     if carve:
-        probe = new_field(lo, hi, resolution_for(lo, hi, HULL_PROBE_VOXELS), device=device)
+        probe = new_field(lo, hi, resolution_for(lo, hi, probe_voxels), device=device)
         field.occupancy = resample_occupancy(visual_hull(probe, cams, alphas), field.resolution)
     field.background = (1.0, 1.0, 1.0) if data.white_background else None
     return field

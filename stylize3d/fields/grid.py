@@ -96,6 +96,10 @@ class RadianceField:
         cells = torch.tensor(self.resolution[::-1], dtype=torch.float64) - 1
         return float((extent / cells).mean())
 
+    def bounds(self, quantile: float = 0.02) -> tuple[torch.Tensor, torch.Tensor]:
+        """Robust world bounds ``(low 3, high 3)`` of the occupied voxels (like ``GaussianScene.bounds``)."""
+        return occupied_bounds(self, self.occupancy, margin=0, outliers=quantile)
+
     def to(self, device) -> "RadianceField":
         return dataclasses.replace(self, density=self.density.to(device), colour=self.colour.to(device),
                                    occupancy=self.occupancy.to(device), box_min=self.box_min.to(device),
@@ -280,12 +284,14 @@ def visual_hull(field: RadianceField, cameras: Cameras, alphas: torch.Tensor, th
 
 
 def resample_occupancy(occupancy: torch.Tensor, resolution: tuple) -> torch.Tensor:
-    """A ``D,H,W`` bool grid carried to another ``resolution`` over the same box: a point of the new grid is
-    occupied when any old point within one new-voxel distance is (conservative in both directions)."""
-    ratio = [max(1, math.ceil(a / b)) for a, b in zip(occupancy.shape, resolution)]
-    pooled = F.max_pool3d(occupancy[None, None].float(), [2 * r + 1 for r in ratio], stride=1,
-                          padding=ratio)
-    return F.interpolate(pooled, size=resolution, mode="nearest")[0, 0] > 0
+    """A ``D,H,W`` bool grid carried to another ``resolution`` over the same box, conservatively: max-pooled
+    into the new cells (or repeated, when finer), then dilated by one voxel of the new grid."""
+    occ = occupancy[None, None].float()
+    if all(a >= b for a, b in zip(occupancy.shape, resolution)):
+        occ = F.adaptive_max_pool3d(occ, resolution)
+    else:
+        occ = F.interpolate(F.max_pool3d(occ, 3, stride=1, padding=1), size=resolution, mode="nearest")
+    return F.max_pool3d(occ, 3, stride=1, padding=1)[0, 0] > 0
 
 
 def occupied_bounds(field: RadianceField, occupancy: torch.Tensor, margin: int = 2,

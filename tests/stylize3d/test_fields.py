@@ -142,3 +142,16 @@ def test_memory_estimate_refuses_with_the_number():
     with pytest.raises(InputError, match=r"needs about [\d.]+ GiB .* available"):
         check_memory((4000, 4000, 4000), 4, torch.device("cpu"))
     assert check_memory((10, 10, 10), 4, torch.device("cpu")) == 1000 * 4 * 16 + 1000
+
+
+def test_contraction_maps_unbounded_space_into_the_grid():
+    field = new_field(-torch.ones(3), torch.ones(3), (9, 9, 9), contracted=True)
+    pts = torch.tensor([[0.5, 0.0, 0.0], [3.0, 0.0, 0.0], [1e6, 1e6, 0.0]])
+    g = field.to_grid(pts)
+    assert g[0].tolist() == pytest.approx([0.25, 0.0, 0.0])  # inside: linear, half of the grid's [-2, 2]
+    assert g[1, 0].item() == pytest.approx((2 - 1 / 3) / 2)  # outside: (2 - 1/|x|) x/|x|, halved
+    assert g[2].abs().max().item() == pytest.approx(1.0, abs=1e-5)
+    field.density.fill_(1.0)
+    rays = Rays(torch.tensor([[0.0, 0.0, 0.0]]), torch.tensor([[1.0, 0.0, 0.0]]))
+    out = render_rays(field, rays, torch.zeros(3), weight_threshold=0.0)
+    assert 0 < out["alpha"].item() <= 1 and out["depth"].item() > 0

@@ -41,3 +41,27 @@ def test_bad_options_are_one_line(tiny_data, tmp_path, capsys, extra, message):
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1
     assert not list(tmp_path.iterdir())
+
+
+def test_interrupted_fit_resumes_onto_the_same_result(tiny_data, tmp_path):
+    import torch
+
+    from core.optimize import Checkpoint
+    from stylize3d.datasets.posed import load_posed_dataset
+    from stylize3d.fields.fit import FieldFitConfig, fit_field
+
+    data = load_posed_dataset(tiny_data)
+    config = FieldFitConfig(steps=16, voxels=3000, batch_rays=128, occupancy_every=4)
+    whole = fit_field(data, config, torch.device("cpu"), progress=False)
+
+    def stop_at_9(step, field):
+        if step == 9:
+            raise KeyboardInterrupt
+
+    checkpoint = Checkpoint(tmp_path / "ck.pt", every=100, meta={"run": 1})
+    first = fit_field(data, config, torch.device("cpu"), checkpoint=checkpoint, progress=False, on_step=stop_at_9)
+    assert first.interrupted and first.steps_done == 9 and checkpoint.path.exists()
+    rest = fit_field(data, config, torch.device("cpu"), checkpoint=checkpoint, resume=True, progress=False)
+    assert rest.steps_done == 7 and not rest.interrupted and not checkpoint.path.exists()
+    assert torch.allclose(rest.field.density, whole.field.density, atol=1e-6)
+    assert torch.equal(rest.field.occupancy, whole.field.occupancy)

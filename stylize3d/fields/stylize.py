@@ -1,0 +1,188 @@
+"""Stylize a radiance field after a style picture: ARF's recipe on core's driver, with deferred back-propagation.
+
+1. The colour grid is reduced to SH degree 0 (view-independent colour, as ARF does) and the density frozen.
+2. Colour transfer: the affine map ``x ↦ A x + b`` taking the colours of the covered pixels of the training
+   renders to the style's (``core.colour``) is applied to every voxel's colour,
+   ``c' = clamp(A sigmoid(k) + b)``, ``k' = logit(c')`` (per-sample colours are composited linearly, so an
+   opaque pixel's colour moves by the same map — exactly at grid points, within ~0.005 between them, where the
+   sigmoid of interpolated logits is not affine); the content references are the recoloured renders.
+3. :class:`FieldStyleTask` on :func:`core.stylization.stylize`: a random training view per step, the shared
+   objective (NNFM on relu3_x + content by default) + ``tv_weight · TV(image)``; only the colour grid trains.
+4. The colour transfer again on the stylized field (skipped after Ctrl-C).
+
+Deferred back-propagation (ARF): :class:`DeferredRender` renders the whole view without autograd; its backward
+receives the pixel gradient of the full-image loss and re-renders the view ray chunk by ray chunk with autograd,
+pushing each chunk's slice of that gradient into the colour grid. Memory is one chunk's graph plus the images,
+whatever the image size.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import List, Optional, Sequence
+
+import torch
+
+from core.colour import apply_affine_colour
+from core.losses import total_variation
+from core.losses.objective import StyleObjective
+from core.optimize import Checkpoint
+from core.stylization import StylizationResult, Term, stylize
+from stylize3d.cameras import Cameras
+from stylize3d.fields.grid import RadianceField
+from stylize3d.fields.render import CHUNK_RAYS, Rays, camera_rays, render_field, render_rays
+from stylize3d.scene import SH_C0
+from stylize3d.stylizer import SceneStyleConfig, fit_scene_colour_map
+
+COLOUR_EPS = 1e-3
+"""Recoloured voxel colours are clamped to [eps, 1 - eps] before the logit."""
+
+
+def to_degree0(field: RadianceField) -> RadianceField:
+    """The field with its colour reduced to SH degree 0: the view-averaged colour (``sigmoid`` of the DC term)."""
+    if field.sh_degree == 0:
+        return field.detached_clone()
+    return dataclasses.replace(field.detached_clone(), colour=field.colour[:, :3].detach().clone())
+
+
+def transfer_field_colours(field: RadianceField, A: torch.Tensor, b: torch.Tensor) -> RadianceField:
+    """Apply ``A x + b`` (``3,3``, ``3``) to every voxel colour of a degree-0 field."""
+    if field.sh_degree != 0:
+        raise ValueError("colour transfer is defined for degree-0 fields; call to_degree0 first")
+    colour = torch.sigmoid(field.colour.detach() * SH_C0)
+    mapped = torch.einsum("ij,bjdhw->bidhw", A.to(colour), colour) + b.to(colour).view(1, 3, 1, 1, 1)
+    mapped = mapped.clamp(COLOUR_EPS, 1 - COLOUR_EPS)
+    return dataclasses.replace(field, colour=torch.logit(mapped) / SH_C0)
+
+
+class DeferredRender(torch.autograd.Function):
+    """``image = DeferredRender.apply(render_chunk, rays, height, width, colour)``: ``1,3,H,W``.
+
+    ``render_chunk(rays_chunk, colour) -> rgb N,3`` renders rays with the colour grid ``colour``; forward calls it
+    under ``no_grad`` for all rays, backward again chunk by chunk with autograd and returns
+    ``Σ_chunks ∂rgb_chunk/∂colour · grad_chunk``.
+    """
+
+    @staticmethod
+    def forward(ctx, render_chunk, rays: Rays, height: int, width: int, chunk: int, colour: torch.Tensor):
+        with torch.no_grad():
+            rgb = torch.cat([render_chunk(rays[i:i + chunk], colour) for i in range(0, len(rays), chunk)])
+        ctx.render_chunk, ctx.rays, ctx.chunk = render_chunk, rays, chunk
+        ctx.save_for_backward(colour)
+        return rgb.T.reshape(1, 3, height, width)
+
+    @staticmethod
+    def backward(ctx, grad_image):
+        (colour,) = ctx.saved_tensors
+        grad_rgb = grad_image[0].reshape(3, -1).T
+        grad_colour = torch.zeros_like(colour)
+        with torch.enable_grad():
+            leaf = colour.detach().requires_grad_(True)
+            for i in range(0, len(ctx.rays), ctx.chunk):
+                rgb_chunk = ctx.render_chunk(ctx.rays[i:i + ctx.chunk], leaf)
+                rgb_chunk.backward(grad_rgb[i:i + ctx.chunk])
+            if leaf.grad is not None:
+                grad_colour += leaf.grad
+        return None, None, None, None, None, grad_colour
+
+
+class FieldStyleTask:
+    """The radiance-field front end on :func:`core.stylization.stylize`: a random training view per step; the
+    colour grid trains, the density is frozen. ``field``: the recoloured degree-0 field; ``originals``: the
+    content references ``N,3,H,W`` in [0,1] of ``cameras`` at the working size."""
+
+    stochastic = True
+
+    def __init__(self, field: RadianceField, cameras: Cameras, originals: torch.Tensor, style: torch.Tensor,
+                 config: SceneStyleConfig, maps: list, chunk: int = CHUNK_RAYS):
+        self.start, self.cameras, self.originals, self.style = field, cameras, originals, style
+        self.config, self.maps, self.chunk = config, maps, chunk
+        self.width, self.height = cameras.size_for(config.size)
+        self.colour = field.colour.detach().clone().requires_grad_(True)
+        self.background = torch.tensor(field.background or (1.0, 1.0, 1.0), device=field.device)
+        self._rays: dict = {}
+
+    def field(self) -> RadianceField:
+        return dataclasses.replace(self.start, colour=self.colour)
+
+    def _render_chunk(self, rays: Rays, colour: torch.Tensor) -> torch.Tensor:
+        field = dataclasses.replace(self.start, colour=colour)
+        return render_rays(field, rays, self.background)["rgb"]
+
+    def rays(self, view: int) -> Rays:
+        if view not in self._rays:
+            self._rays[view] = camera_rays(self.cameras[view], self.width, self.height, self.start.device)
+        return self._rays[view]
+
+    def params(self) -> List[torch.Tensor]:
+        return [self.colour]
+
+    def sample_view(self, generator: torch.Generator) -> int:
+        return int(torch.randint(len(self.cameras), (1,), generator=generator))
+
+    def render(self, view: int) -> torch.Tensor:
+        return DeferredRender.apply(self._render_chunk, self.rays(view), self.height, self.width, self.chunk,
+                                    self.colour)
+
+    def reference(self, view: int) -> torch.Tensor:
+        return self.originals[view:view + 1]
+
+    def view_key(self, view: int) -> int:
+        return view
+
+    def regularizers(self, image: torch.Tensor, view: int) -> dict:
+        return {"tv": self.config.tv_weight * total_variation(image)}
+
+    def project(self) -> None:
+        pass
+
+    def finish(self, interrupted: bool) -> None:
+        """The final colour transfer (not after an interruption: the field is kept as of the last step)."""
+        if not self.config.color_transfer or interrupted:
+            return
+        with torch.no_grad():
+            stylized = self.field().detached_clone()
+            views = render_field(stylized, self.cameras, self.width, self.height, self.background)
+            self.maps.append(fit_scene_colour_map(views.rgb, views.alpha, self.style))
+            self.colour.copy_(transfer_field_colours(stylized, *self.maps[-1]).colour)
+
+
+@dataclasses.dataclass
+class FieldStyleResult:
+    scene: RadianceField  # the stylized field (named like SceneStyleResult.scene so callers treat both alike)
+    stylization: StylizationResult
+    colour_maps: list
+
+    @property
+    def field(self) -> RadianceField:
+        return self.scene
+
+    @property
+    def optimization(self):
+        return self.stylization.optimization
+
+
+def stylize_field(field: RadianceField, cameras: Cameras, style: torch.Tensor,
+                  config: Optional[SceneStyleConfig] = None, checkpoint: Optional[Checkpoint] = None,
+                  resume: bool = False, progress: bool = True, terms: Sequence[Term] = ()) -> FieldStyleResult:
+    """Stylize ``field`` (on its device) seen from ``cameras`` after ``style`` (``1,3,H,W`` in [0,1]); the same
+    :class:`~stylize3d.stylizer.SceneStyleConfig` as splats (``optimize`` other than ``color`` and ``sh_degree``
+    do not apply: density is frozen and the colour is reduced to degree 0)."""
+    config = config or SceneStyleConfig()
+    config.validate()
+    width, height = cameras.size_for(config.size)
+    current = to_degree0(field)
+    background = current.background or (1.0, 1.0, 1.0)
+    with torch.no_grad():
+        views = render_field(current, cameras, width, height, background)
+    originals = views.rgb
+    maps: list = []
+    if config.color_transfer:
+        maps.append(fit_scene_colour_map(originals, views.alpha, style))
+        current = transfer_field_colours(current, *maps[-1])
+        originals = apply_affine_colour(originals, *maps[-1])
+    task = FieldStyleTask(current, cameras, originals, style, config, maps)
+    objective = StyleObjective(config.loss, field.device).set_style([style], max(width, height))
+    result = stylize(task, objective, config.loop, terms, checkpoint=checkpoint, resume=resume, progress=progress,
+                     desc="stylizing field", seed=config.seed)
+    return FieldStyleResult(task.field().detached_clone(), result, maps)

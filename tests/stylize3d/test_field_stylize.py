@@ -1,0 +1,95 @@
+"""Field stylization: deferred back-propagation equals direct back-propagation; colour transfer on the grid."""
+
+import math
+
+import torch
+
+from stylize3d.cameras import Cameras, intrinsics_from_fov, look_at
+from stylize3d.fields.grid import new_field
+from stylize3d.fields.render import camera_rays, render_field, render_rays
+from stylize3d.fields.stylize import DeferredRender, FieldStyleTask, stylize_field, to_degree0, transfer_field_colours
+from stylize3d.stylizer import SceneStyleConfig
+
+
+def _field(degree=0, res=(6, 7, 8), seed=0):
+    g = torch.Generator().manual_seed(seed)
+    field = new_field(-torch.ones(3), torch.ones(3), res, sh_degree=degree)
+    field.density = torch.randn(field.density.shape, generator=g) * 2 + 9  # sigma about 1 per unit
+    field.colour = torch.randn(field.colour.shape, generator=g)
+    field.background = (1.0, 1.0, 1.0)
+    return field
+
+
+def _cameras(n=3, size=16):
+    eyes = torch.stack([torch.tensor([3 * math.cos(a), 3 * math.sin(a), 1.2]) for a in torch.arange(n) * 2.1])
+    K = intrinsics_from_fov(55.0, size, size)
+    return Cameras(look_at(eyes, torch.zeros(3), torch.tensor([0.0, 0, 1])), K.repeat(n, 1, 1),
+                   torch.full((n,), size), torch.full((n,), size))
+
+
+def test_deferred_gradient_equals_direct_backward():
+    field = _field()
+    rays = camera_rays(_cameras(1), 16, 12)
+    bg = torch.ones(3)
+    weights = torch.rand(1, 3, 12, 16, generator=torch.Generator().manual_seed(3))
+
+    def loss_of(image):  # a non-linear full-image loss, like VGG's
+        return (weights * image).sum() + (image ** 2).mean() * 10 + image[..., 1:, :].sub(image[..., :-1, :]).abs().sum()
+
+    def render_chunk(r, colour):
+        f = type(field)(**{**field.__dict__, "colour": colour})
+        return render_rays(f, r, bg)["rgb"]
+
+    colour = field.colour.clone().requires_grad_(True)
+    loss_of(DeferredRender.apply(render_chunk, rays, 12, 16, 37, colour)).backward()
+    deferred = colour.grad.clone()
+    colour.grad = None
+    loss_of(render_chunk(rays, colour).T.reshape(1, 3, 12, 16)).backward()
+    assert deferred.abs().max() > 1e-3  # the gradient reaches the grid
+    assert torch.allclose(deferred, colour.grad, atol=1e-5, rtol=1e-5)
+
+
+def test_colour_transfer_moves_opaque_pixels_affinely():
+    field = _field()
+    field.density.fill_(30.0)  # opaque everywhere: rendered colour = first samples' colour
+    A = torch.tensor([[0.6, 0.1, 0.0], [0.0, 0.5, 0.1], [0.1, 0.0, 0.4]])
+    b = torch.tensor([0.1, 0.2, 0.15])
+    cams = _cameras(1)
+    out = render_field(field, cams, 16, 16)
+    after = render_field(transfer_field_colours(field, A, b), cams, 16, 16).rgb
+    expected = torch.einsum("ij,bjhw->bihw", A, out.rgb) + b.view(1, 3, 1, 1)
+    opaque = (out.alpha > 0.999).expand_as(after)
+    assert opaque.sum() > 100 and (after - expected)[opaque].abs().max() < 5e-3  # exact at grid points
+
+
+def test_to_degree0_keeps_the_dc_colour():
+    field = _field(degree=2)
+    flat = to_degree0(field)
+    assert flat.sh_degree == 0 and torch.equal(flat.colour, field.colour[:, :3])
+
+
+def test_stylize_field_trains_colour_only_and_changes_the_renders():
+    field = _field(res=(5, 5, 5))
+    cams = _cameras(3, 32)
+    style = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(5))
+    config = SceneStyleConfig(size=32)
+    config.loop.steps = 3
+    result = stylize_field(field, cams, style, config, progress=False)
+    assert torch.equal(result.field.density, field.density)
+    assert len(result.colour_maps) == 2 and result.stylization.optimization.steps_done == 3
+    assert not torch.allclose(result.field.colour, field.colour)
+
+
+def test_scene_command_takes_a_field_file(tmp_path, style_png):
+    from core.cli import main
+    from stylize3d.fields.grid import load_field, save_field
+    from tests.stylize3d.test_field_export import _sphere_field
+
+    field = _sphere_field(res=12)
+    path = save_field(field, tmp_path / "ball.safetensors")
+    out = tmp_path / "out"
+    assert main(["scene", str(path), str(style_png), "-o", str(out), "--orbit", "3", "--size", "32", "--steps", "2",
+                 "--video-frames", "0", "--quiet"]) == 0
+    stylized = load_field(out / "ball_stylized.safetensors")
+    assert torch.equal(stylized.density, field.density) and not torch.equal(stylized.colour, field.colour)
+    assert len(list((out / "views").glob("*.png"))) == 3
