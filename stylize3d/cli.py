@@ -249,8 +249,10 @@ def run_scene(args) -> int:
     out_dir = Path(args.output)
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError(f"output {out_dir} exists and is not a folder")
-    stem = scene_name(args.scene)
-    ply_out = out_dir / f"{stem}_stylized{Path(args.scene).suffix.lower() if is_field_file(args.scene) else '.ply'}"
+    if is_field_file(args.scene):
+        ply_out = out_dir / f"{Path(args.scene).stem}_stylized{Path(args.scene).suffix.lower()}"
+    else:
+        ply_out = out_dir / f"{scene_name(args.scene)}_stylized.ply"
     refuse_overwriting_inputs(ply_out, [args.scene, args.style])
     if args.video_frames and args.video_frames < 2:
         raise InputError("--video-frames must be 0 or at least 2")

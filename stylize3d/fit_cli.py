@@ -1,26 +1,23 @@
 """``stylize fit DATA -o OUT --model field``: fit a 3D representation to posed photos.
 
 One command for every representation: ``MODELS`` maps a model name to ``(add_options, run)``; ``add_options``
-adds that model's options to the shared parser, ``run(args, data, device, report) -> int`` fits and writes OUT.
+adds that model's options to the shared parser, ``run(job, data) -> int`` fits and writes OUT
+(inside :func:`core.cli.run_job`).
 DATA is any folder :func:`stylize3d.datasets.posed.load_posed_dataset` reads (Blender/NeRF-synthetic,
 nerfstudio ``transforms.json``, COLMAP).
 """
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
 import torch
 
 from core.atomic import refuse_overwriting_inputs
-from core.cli import EXIT_INTERRUPTED, add_command, add_common_options, add_config_options, config_from_args
-from core.device import resolve_device
+from core.cli import add_command, add_common_options, add_config_options, config_from_args, run_job
 from core.errors import InputError
 from core.metrics import ssim
-from core.optimize import Checkpoint
-from core.report import Report
 from stylize3d.datasets.posed import load_posed_dataset
 from stylize3d.splats.fit_cli import add_splat_options, run_splats
 
@@ -39,24 +36,25 @@ def _add_field_options(parser) -> None:
                         help="--model field: stop fitting after this many seconds (evaluations not counted)")
 
 
-def _run_field(args, data, device, report: Report) -> int:
+def _run_field(job, data) -> int:
     from stylize3d.fields.fit import FieldFitConfig, fit_field, psnr
     from stylize3d.fields.grid import FIELD_SUFFIX, save_field
     from stylize3d.fields.plot import plot_psnr_curve
     from stylize3d.fields.render import render_field
 
+    args, device, report = job.args, job.device, job.report
     output = Path(args.output)
     if output.suffix.lower() != FIELD_SUFFIX:
         raise InputError(f"output {output} must end in {FIELD_SUFFIX} for --model field")
     config = config_from_args(FieldFitConfig, args)
     config.validate()
-    checkpoint = Checkpoint(output.parent / f".{output.name}.checkpoint.pt", every=args.checkpoint_every,
-                            meta={"data": str(Path(args.data).resolve()), "downscale": args.downscale,
-                                  "config": repr(config), "seed": args.seed})
+    checkpoint = job.checkpoint(output.parent / f".{output.name}.checkpoint.pt", every=args.checkpoint_every,
+                                meta={"data": str(Path(args.data).resolve()), "downscale": args.downscale,
+                                      "config": repr(config), "seed": args.seed})
     cpu_start = time.process_time()
     with report.phase("fit"):
-        result = fit_field(data, config, device, seed=args.seed, checkpoint=checkpoint, resume=args.resume,
-                           progress=not args.quiet, eval_every=args.eval_every, time_budget=args.time_budget)
+        result = fit_field(data, config, device, seed=args.seed, checkpoint=checkpoint, resume=job.resume,
+                           progress=job.progress, eval_every=args.eval_every, time_budget=args.time_budget)
     cpu_seconds = time.process_time() - cpu_start
     with report.phase("write"):
         save_field(result.field, output)
@@ -69,10 +67,7 @@ def _run_field(args, data, device, report: Report) -> int:
                "curve": result.curve}
     if result.interrupted:
         report.metrics = metrics
-        report.write(args.report)
-        print(f"stylize fit: interrupted; wrote the field as of step {result.steps_done} to {output} (continue with "
-              "the same command plus --resume)", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return job.interrupted(f"wrote the field as of step {result.steps_done} to {output}")
     if args.report:
         with report.phase("evaluate"):
             w, h = data.size
@@ -92,7 +87,6 @@ def _run_field(args, data, device, report: Report) -> int:
         plot_psnr_curve(result.curve, curve_png, title=f"held-out PSNR vs fitting time ({output.name})")
         report.outputs.append(str(curve_png))
     report.metrics = metrics
-    report.write(args.report)
     return 0
 
 
@@ -113,27 +107,25 @@ def register(subparsers) -> None:
     p.add_argument("--model", default="field", choices=sorted(MODELS), help="representation to fit")
     p.add_argument("--downscale", type=float, default=1.0, help="divide the image size by this factor")
     p.add_argument("--checkpoint-every", type=int, default=250, help="steps between checkpoints")
-    p.add_argument("--resume", action="store_true", help="continue an interrupted run from OUT's checkpoint")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_common_options(p, resumable=True)
     for add_options, _ in MODELS.values():
         add_options(p)
-    add_common_options(p)
     p.set_defaults(func=run_fit)
 
 
 def run_fit(args) -> int:
-    output = Path(args.output)
-    refuse_overwriting_inputs(output, [args.data])
-    device = resolve_device(args.device)
-    torch.manual_seed(args.seed)
-    report = Report("fit", vars(args))
-    report.device = device
+    refuse_overwriting_inputs(Path(args.output), [args.data])
+    return run_job(args, "fit", _fit)
+
+
+def _fit(job) -> int:
+    args, report = job.args, job.report
     with report.phase("load"):
         data = load_posed_dataset(args.data, downscale=args.downscale)
     report.inputs = [str(p) for p in data.paths]
     if not data.split["train"]:
         raise InputError(f"{args.data}: no training views")
-    return MODELS[args.model][1](args, data, device, report)
+    return MODELS[args.model][1](job, data)
 
 
 def _register_export(subparsers) -> None:
@@ -156,13 +148,13 @@ def run_export(args) -> int:
     from stylize3d.fields.grid import load_field
 
     refuse_overwriting_inputs(args.output, [args.field])
-    device = resolve_device(args.device)
-    report = Report("export", vars(args))
-    report.device = device
-    with report.phase("load"):
-        field = load_field(args.field, device)
-    with report.phase("export"):
-        report.sizes = export_field(field, args.output, args.format, args.level, args.min_opacity)
-    report.inputs, report.outputs = [args.field], [args.output]
-    report.write(args.report)
-    return 0
+
+    def export(job) -> int:
+        with job.report.phase("load"):
+            field = load_field(args.field, job.device)
+        with job.report.phase("export"):
+            job.report.sizes = export_field(field, args.output, args.format, args.level, args.min_opacity)
+        job.report.inputs, job.report.outputs = [args.field], [args.output]
+        return 0
+
+    return run_job(args, "export", export)

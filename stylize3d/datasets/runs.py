@@ -60,7 +60,8 @@ def run_kind(path: "str | os.PathLike") -> str:
             return "nerfstudio"
         if path.suffix == ".pt":
             return "gsplat"
-        raise InputError(f"{path}: not a scene (.ply, nerfstudio config.yml or gsplat ckpt_*.pt)")
+        raise InputError(f"{path}: not a scene (.ply, a radiance-field .safetensors, nerfstudio config.yml or "
+                         "gsplat ckpt_*.pt)")
     if (path / "config.yml").is_file() and (path / "nerfstudio_models").is_dir():
         return "nerfstudio"
     if (path / "point_cloud").is_dir():

@@ -11,11 +11,9 @@ from pathlib import Path
 
 import torch
 
-from core.cli import EXIT_INTERRUPTED, add_config_options, config_from_args
+from core.cli import add_config_options, config_from_args
 from core.errors import InputError
 from core.io.images import save_image
-from core.optimize import Checkpoint
-from core.report import Report
 from stylize3d.ply import write_ply
 from stylize3d.render import BACKENDS, render_all
 from stylize3d.splats.fit import SplatFitConfig, fit_splats
@@ -42,8 +40,9 @@ def _sparse_points(path: str):
     return read_point_ply(folder / name) if (folder / name).is_file() else None
 
 
-def run_splats(args, data, device, report: Report) -> int:
+def run_splats(job, data) -> int:
     """Fit splats to the loaded posed ``data`` and write ``args.output`` (.ply), held-out renders and the report."""
+    args, device, report = job.args, job.device, job.report
     output = Path(args.output)
     if output.suffix.lower() != ".ply":
         raise InputError(f"output {output} must end in .ply for --model splats")
@@ -53,12 +52,12 @@ def run_splats(args, data, device, report: Report) -> int:
         raise InputError("--checkpoint-every must be at least 1")
     with report.phase("load_points"):
         points = _sparse_points(args.data)
-    checkpoint = Checkpoint(output.parent / f".{output.name}.checkpoint.pt", every=args.checkpoint_every,
+    checkpoint = job.checkpoint(output.parent / f".{output.name}.checkpoint.pt", every=args.checkpoint_every,
                             meta={"data": str(Path(args.data).resolve()), "downscale": args.downscale,
                                   "config": repr(config)})
     with report.phase("fit"):
-        result = fit_splats(data, config, device, points=points, checkpoint=checkpoint, resume=args.resume,
-                            progress=not args.quiet, backend=args.backend)
+        result = fit_splats(data, config, device, points=points, checkpoint=checkpoint, resume=job.resume,
+                            progress=job.progress, backend=args.backend)
     with report.phase("write"):
         write_ply(result.scene, output)
     outputs = [str(output)]
@@ -74,11 +73,8 @@ def run_splats(args, data, device, report: Report) -> int:
                     "initial_points": 0 if points is None else len(points[0])}
     report.metrics = {"held_out": {k: result.metrics.get(k) for k in ("psnr", "ssim")}, **result.metrics,
                       "history": result.history, "interrupted": result.interrupted}
-    report.write(args.report)
     if result.interrupted:
-        print(f"stylize fit: interrupted; wrote the Gaussians so far to {output} (continue with the same command "
-              "plus --resume)", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return job.interrupted(f"wrote the Gaussians so far to {output}")
     if "psnr" in result.metrics and not args.quiet:
         print(f"fit: {result.scene.num_gaussians} Gaussians, held-out PSNR {result.metrics['psnr']:.2f} dB, "
               f"SSIM {result.metrics['ssim']:.4f} -> {output}", file=sys.stderr)

@@ -19,7 +19,6 @@ import torch
 
 from core.errors import InputError
 from stylize3d.cameras import Cameras
-from stylize3d.ply import read_ply
 from stylize3d.render import render
 from stylize3d.render.projection import quat_scale_to_covar
 from stylize3d.render.sh import eval_sh
@@ -109,17 +108,29 @@ class ServerRendered(Representation):
 
 
 def load_representation(path: str, device: torch.device, backend: str = "auto") -> Representation:
-    """A ``stylize view`` argument → a representation: a Gaussian splat ``.ply``, or a folder holding one
-    (``*_stylized.ply`` first). :class:`InputError` for anything else or an unreadable file."""
+    """A ``stylize view`` argument → a representation: anything ``stylize render`` takes (a Gaussian splat
+    ``.ply``, a radiance field ``.safetensors``, a nerfstudio / 3DGS / gsplat run), or a ``stylize scene`` output
+    folder (``*_stylized.*`` first). Splats are drawn by the browser; radiance fields by our renderer on the
+    server. :class:`InputError` for anything else or an unreadable file."""
+    from stylize3d.fields.grid import RadianceField, is_field_file
+    from stylize3d.representations import load_scene
+
     p = Path(path)
-    if p.is_dir():
-        candidates = sorted(p.glob("*_stylized.ply")) or sorted(p.glob("*.ply"))
+    if p.is_dir() and not any(p.glob("config.yml")) and not (p / "point_cloud").is_dir() and not (p / "ckpts").is_dir():
+        candidates = [c for c in sorted(p.glob("*_stylized.*")) if c.suffix.lower() == ".ply" or is_field_file(c)]
+        candidates = candidates or sorted(p.glob("*.ply"))
         if len(candidates) != 1:
-            raise InputError(f"{p} is a folder with {len(candidates)} .ply scenes; name the scene file")
+            raise InputError(f"{p} is a folder with {len(candidates)} scenes; name the scene file")
         p = candidates[0]
-    if p.suffix.lower() != ".ply":
-        raise InputError(f"{p}: cannot view this file (expected a Gaussian splat .ply or a folder holding one)")
-    return BrowserSplats(read_ply(p), p.name, device, backend)
+    scene, _ = load_scene(p, device)
+    if isinstance(scene, RadianceField):
+        from stylize3d.fields.render import render_field
+
+        def render_fn(camera, width, height, background, sh_degree):
+            return render_field(scene, camera, width, height, background).rgb
+
+        return ServerRendered(render_fn, (scene.box_min.cpu(), scene.box_max.cpu()), p.name, scene.sh_degree)
+    return BrowserSplats(scene, p.name, device, backend)
 
 
 def boxes_overlap(a: tuple[torch.Tensor, torch.Tensor], b: tuple[torch.Tensor, torch.Tensor]) -> bool:

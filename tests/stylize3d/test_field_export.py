@@ -90,7 +90,7 @@ def test_export_command_and_scene_dispatch(tmp_path, capsys):
     assert main(["export", str(field_path), "-o", str(tmp_path / "m.obj")]) == 0
     assert len(trimesh.load(tmp_path / "m.obj", force="mesh").faces) > 100
     assert main(["export", str(field_path), "-o", str(tmp_path / "s.ply"), "--format", "splats"]) == 0
-    splats, field = load_scene(tmp_path / "s.ply"), load_scene(field_path)
+    (splats, _), (field, _) = load_scene(tmp_path / "s.ply"), load_scene(field_path)
     a, b = render_scene_all(field, _views(1), 24, 24), render_scene_all(splats, _views(1), 24, 24, backend="torch")
     assert a.rgb.shape == b.rgb.shape == (1, 3, 24, 24) and psnr(float(((a.rgb - b.rgb) ** 2).mean())) > 18
     (tmp_path / "bad.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{}")

@@ -173,9 +173,10 @@ def test_a_run_folder_opens_its_stylized_scene(tmp_path):
     assert load_representation(str(tmp_path), torch.device("cpu")).name == "a_stylized.ply"
     (tmp_path / "a_stylized.ply").unlink()
     write_ply(random_scene(8), tmp_path / "b.ply")
-    with pytest.raises(InputError, match="2 .ply scenes"):
+    with pytest.raises(InputError, match="a folder with 2 scenes"):
         load_representation(str(tmp_path), torch.device("cpu"))
-    with pytest.raises(InputError, match="cannot view"):
+    (tmp_path / "x.obj").write_text("v 0 0 0\n")
+    with pytest.raises(InputError, match="not a scene"):
         load_representation(str(tmp_path / "x.obj"), torch.device("cpu"))
 
 
@@ -196,3 +197,25 @@ def test_training_cameras_become_frustums_at_their_poses(tmp_path):
         assert viewer.server.initial_camera.position == pytest.approx(tuple(viser_pose(cameras, 0)["position"]))
     finally:
         viewer.stop()
+
+
+def test_a_radiance_field_is_served_as_server_rendered_frames(tmp_path):
+    """Fields cannot be drawn by the browser's splat renderer: the viewer streams our renders of them."""
+    import torch
+
+    from stylize3d.camera_paths import orbit
+    from stylize3d.fields.grid import save_field
+    from stylize3d.fields.render import render_field
+    from stylize3d.viewer.representation import ServerRendered, load_representation
+    from tests.stylize3d.test_field_export import _sphere_field
+
+    field = _sphere_field()
+    path = tmp_path / "ball.safetensors"
+    save_field(field, path)
+    rep = load_representation(str(path), torch.device("cpu"))
+    assert isinstance(rep, ServerRendered)
+    camera = orbit(torch.zeros(3), 3.0, 20.0, 1, width=24, height=24)
+    expected = render_field(field, camera, 24, 24, (1.0, 1.0, 1.0)).rgb.clamp(0, 1)
+    assert torch.allclose(rep.render(camera, 24, 24), expected, atol=1e-5)
+    low, high = rep.bounds()
+    assert torch.allclose(low, field.box_min) and torch.allclose(high, field.box_max)
