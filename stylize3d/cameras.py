@@ -23,7 +23,8 @@ from core.io.images import MAX_IMAGE_SIDE, image_size
 OPENGL_TO_OPENCV = torch.diag(torch.tensor([1.0, -1.0, -1.0, 1.0], dtype=torch.float64))
 SUPPORTED_CAMERA_MODELS = ("PINHOLE", "SIMPLE_PINHOLE", "OPENCV")
 DISTORTION_KEYS = ("k1", "k2", "k3", "k4", "p1", "p2")
-FLOAT32_MAX = 3.4e38
+FLOAT32_MAX, FLOAT32_TINY = 3.4e38, 1.2e-38
+"""Focal lengths and positions must stay finite and non-zero as float32 (the tensors' type)."""
 MAX_JSON_BYTES = 200_000_000
 """Camera and camera-path JSON files larger than this are refused before reading."""
 
@@ -192,7 +193,7 @@ def check_image_size(w, h, where: str) -> tuple[int, int]:
 def check_focal(value, key: str, where: str) -> float:
     """A focal length in pixels: finite and positive (so the field of view is in (0, pi))."""
     focal = _number(value, key, where)
-    if not 0 < focal < FLOAT32_MAX:
+    if not FLOAT32_TINY < focal < FLOAT32_MAX:
         raise InputError(f"{where}: focal length {key}={str(value)[:40]} must be positive and finite")
     return focal
 

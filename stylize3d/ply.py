@@ -139,7 +139,8 @@ def _read_rows(raw: bytes, header: _Header, path: Path) -> np.ndarray:
 
 
 def _column(rows: np.ndarray, name: str) -> np.ndarray:
-    return rows[name].astype(np.float32)
+    with np.errstate(over="ignore"):  # doubles beyond float32 become inf; such rows are dropped
+        return rows[name].astype(np.float32)
 
 
 def read_ply(path: "str | os.PathLike") -> GaussianScene:
@@ -158,8 +159,9 @@ def read_ply(path: "str | os.PathLike") -> GaussianScene:
     missing = [name for name in REQUIRED if name not in names]
     if missing:
         raise InputError(f"{path}: PLY lacks Gaussian properties {', '.join(missing)}")
-    rest_names = sorted((n for n in names if n.startswith("f_rest_")), key=lambda n: int(n[7:]))
-    if len(rest_names) % 3 or rest_names != [f"f_rest_{i}" for i in range(len(rest_names))]:
+    found_rest = {n for n in names if n.startswith("f_rest_")}
+    rest_names = [f"f_rest_{i}" for i in range(len(found_rest))]
+    if len(rest_names) % 3 or found_rest != set(rest_names):
         raise InputError(f"{path}: f_rest properties are not f_rest_0..f_rest_{3 * (len(rest_names) // 3) - 1}")
     try:
         degree = sh_degree_from_coeffs(1 + len(rest_names) // 3)
