@@ -21,6 +21,7 @@ import torch
 from svgelements import SVG, Arc, Close, CubicBezier, Line, Move, Path, QuadraticBezier, Shape as SvgShape, Text
 
 from core.errors import InputError
+from vector.limits import MAX_REACH, check_expansion
 from vector.model import Document, Scene, Shape, SolidPaint
 from vector.paint import (
     local_name,
@@ -65,7 +66,7 @@ def _parse_xml(data: bytes, name: str) -> tuple:
         namespaces = _namespaces(data)
         parser = ET.XMLParser(target=ET.TreeBuilder(insert_comments=True, insert_pis=True))
         root = ET.fromstring(data, parser=parser)
-    except ET.ParseError as err:
+    except (ET.ParseError, LookupError) as err:  # LookupError: an unknown encoding in the XML declaration
         raise InputError(f"{name}: not well-formed XML ({err})") from None
     if local_name(root.tag) != "svg":
         raise InputError(f"{name}: not an SVG file (root element is <{local_name(root.tag) or root.tag}>)")
@@ -118,6 +119,8 @@ def _points_of(element: SvgShape, name: str) -> tuple:
 
     xy = lambda p: (float(p[0]), float(p[1]))  # noqa: E731
     for seg in Path(element).segments(transformed=False):
+        if not isinstance(seg, (Move, Close)) and seg.start is None:
+            continue  # drawing before any moveto: the path data is in error from here on (SVG 1.1 F.2)
         if isinstance(seg, Move):
             finish(False)
             start = xy(seg.end)
@@ -227,6 +230,10 @@ class _Parser:
             if value < 1.0:
                 groups.insert(0, (self.index[el], value))
         m = element.transform
+        reach = max((abs(m.a * x + m.c * y + m.e) + abs(m.b * x + m.d * y + m.f) for x, y in pts), default=0.0)
+        if not reach <= MAX_REACH * max(viewport):  # also NaN: float32 device coordinates would overflow
+            self.skipped.append(f"<{tag}> far outside the document")
+            return None
         shape = Shape(
             element=xml_el,
             points=tensor(pts),
@@ -268,6 +275,7 @@ def parse_svg(source, device="cpu", warn: bool = True) -> Scene:
     data, name = _read_source(source)
     tree, namespaces = _parse_xml(data, name)
     root = tree.getroot()
+    check_expansion(root, name)
     _check_viewport(root, name)
     parser = _Parser(tree, name, device)
     for index, element in enumerate(parser.elements):
@@ -281,6 +289,8 @@ def parse_svg(source, device="cpu", warn: bool = True) -> Scene:
         svg = SVG.parse(io.StringIO(tagged), reify=False)
     except Exception as err:  # svgelements raises assorted errors on broken input
         raise InputError(f"{name}: cannot be parsed as SVG ({type(err).__name__}: {err})") from None
+    if not isinstance(svg, SVG):  # e.g. an <svg> root outside the SVG namespace
+        raise InputError(f"{name}: the root <svg> element is not in the SVG namespace ({root.tag[:80]})")
     width, height = float(svg.width or 0), float(svg.height or 0)
     if not (width > 0 and height > 0 and math.isfinite(width) and math.isfinite(height)):
         raise InputError(f"{name}: the document has a zero or negative size ({width} x {height})")
