@@ -188,10 +188,10 @@ def read_ply(path: "str | os.PathLike") -> GaussianScene:
     for value in arrays.values():
         finite &= np.isfinite(value.reshape(len(rows), -1)).all(axis=1)
     dropped = int((~finite).sum())
+    if dropped == len(rows):
+        raise InputError(f"{path}: every Gaussian has NaN/inf values; zero Gaussians left")
     if dropped:
         warnings.warn(f"{path}: dropped {dropped} of {len(rows)} Gaussians with NaN/inf values", UserWarning, stacklevel=2)
-        if dropped == len(rows):
-            raise InputError(f"{path}: every Gaussian has NaN/inf values; zero Gaussians left")
     return GaussianScene(**{k: torch.from_numpy(np.ascontiguousarray(v[finite])) for k, v in arrays.items()})
 
 

@@ -65,13 +65,14 @@ def parse_color(text: str, current_color: str = "black"):
 
 
 def parse_number(text, default: float) -> float:
-    """A plain number with an optional ``px`` unit; the default when missing or unreadable."""
+    """A plain number with an optional ``px`` unit; the default when missing, unreadable or not finite."""
     if text is None:
         return default
     try:
-        return float(str(text).strip().removesuffix("px"))
+        value = float(str(text).strip().removesuffix("px"))
     except ValueError:
         return default
+    return value if math.isfinite(value) else default
 
 
 def _length(text, default: float, bbox_units: bool, extent: float) -> float:
@@ -80,7 +81,7 @@ def _length(text, default: float, bbox_units: bool, extent: float) -> float:
         return default
     text = str(text).strip()
     if text.endswith("%"):
-        frac = float(text[:-1]) / 100.0
+        frac = parse_number(text[:-1], 100.0 * default) / 100.0
         return frac if bbox_units else frac * extent
     return parse_number(text, default)
 
@@ -143,7 +144,7 @@ def read_gradient(element: ET.Element, by_id: dict, viewport: tuple, device="cpu
     offsets, rgbs, alphas, last = [], [], [], 0.0
     for stop in stop_elements:
         off = str(stop.get("offset", "0")).strip()
-        value = float(off[:-1]) / 100.0 if off.endswith("%") else parse_number(off, 0.0)
+        value = parse_number(off[:-1], 0.0) / 100.0 if off.endswith("%") else parse_number(off, 0.0)
         last = max(last, min(max(value, 0.0), 1.0))
         parsed = parse_color(property_value(stop, "stop-color", "black"))
         rgb, alpha = parsed if parsed else ((0.0, 0.0, 0.0), 0.0)

@@ -137,6 +137,8 @@ def _points_of(element: SvgShape, name: str) -> tuple:
         elif isinstance(seg, CubicBezier):
             add_cubic(xy(seg.start), xy(seg.control1), xy(seg.control2), xy(seg.end))
         elif isinstance(seg, Arc):
+            if not all(math.isfinite(v) for v in (*xy(seg.start), *xy(seg.end), seg.rx, seg.ry)):  # e.g. 1e309
+                raise InputError(f"{name}: non-finite coordinates in <{local_name(element.values.get('tag', 'path'))}>")
             if seg.rx == 0 or seg.ry == 0 or seg.start == seg.end:
                 add_line(xy(seg.start), xy(seg.end))
             else:
@@ -233,6 +235,9 @@ class _Parser:
         reach = max((abs(m.a * x + m.c * y + m.e) + abs(m.b * x + m.d * y + m.f) for x, y in pts), default=0.0)
         if not reach <= MAX_REACH * max(viewport):  # also NaN: float32 device coordinates would overflow
             self.skipped.append(f"<{tag}> far outside the document")
+            return None
+        if not abs(m.a * m.d - m.b * m.c) > 1e-12:  # scale(0) and the like: not rendered, and not invertible
+            self.skipped.append(f"<{tag}> with a degenerate transform")
             return None
         shape = Shape(
             element=xml_el,
