@@ -88,8 +88,14 @@ def _length(text, default: float, bbox_units: bool, extent: float) -> float:
 
 def matrix_tensor(text) -> torch.Tensor:
     """SVG transform string -> (2, 3) float64 tensor [[a, c, e], [b, d, f]]."""
-    m = Matrix(text) if text else Matrix()
-    return torch.tensor([[m.a, m.c, m.e], [m.b, m.d, m.f]], dtype=torch.float64)
+    try:
+        m = Matrix(text) if text else Matrix()
+    except Exception:  # svgelements raises assorted errors (IndexError, TypeError, ValueError) on broken input
+        raise InputError(f"transform {str(text)[:60]!r} cannot be parsed") from None
+    values = torch.tensor([[m.a, m.c, m.e], [m.b, m.d, m.f]], dtype=torch.float64)
+    if not (torch.isfinite(values.float()).all() and abs(m.a * m.d - m.b * m.c) > 1e-12):
+        raise InputError(f"transform {str(text)[:60]!r} is not a finite, invertible transform")
+    return values
 
 
 def _chain(element: ET.Element, by_id: dict) -> list:
