@@ -118,7 +118,12 @@ def _points_of(element: SvgShape, name: str) -> tuple:
         add_cubic(p0, (p0[0] + dx / 3, p0[1] + dy / 3), (p0[0] + 2 * dx / 3, p0[1] + 2 * dy / 3), p1)
 
     xy = lambda p: (float(p[0]), float(p[1]))  # noqa: E731
-    for seg in Path(element).segments(transformed=False):
+    try:
+        segments = list(Path(element).segments(transformed=False))
+    except (ValueError, TypeError, IndexError) as err:  # svgelements re-reads path data strictly here
+        raise InputError(f"{name}: unreadable geometry in <{local_name(element.values.get('tag', 'path'))}> "
+                         f"({type(err).__name__} {str(err)[:60]})") from None
+    for seg in segments:
         if not isinstance(seg, (Move, Close)) and seg.start is None:
             continue  # drawing before any moveto: the path data is in error from here on (SVG 1.1 F.2)
         if isinstance(seg, Move):
