@@ -44,7 +44,7 @@ SCENES = REPO / "scenes"
 PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "stylize")
 SCALE = 20 if PROFILE == "fuzz" else 1
 """The ``fuzz`` profile (``make fuzz``) runs 20x the examples of the default profile (``make test``)."""
-HANG_SECONDS = 30
+HANG_SECONDS = 60
 MEMORY_BOUND_MB = 1500
 """A reader handed a small hostile file must not raise the process' peak RSS by more than this."""
 
