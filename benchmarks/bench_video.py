@@ -18,6 +18,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from core.config import replace_fields  # noqa: E402
 from core.image.gatys import GatysConfig  # noqa: E402
 from core.io.images import load_image  # noqa: E402
 from core.metrics import style_distance  # noqa: E402
@@ -30,7 +31,7 @@ from core.video.stylizers import GatysFrameStylizer  # noqa: E402
 
 def run_mode(mode: str, frames, style, args) -> dict:
     torch.manual_seed(args.seed)
-    stylizer = GatysFrameStylizer([style], GatysConfig(steps=args.steps, seed=args.seed))
+    stylizer = GatysFrameStylizer([style], replace_fields(GatysConfig, steps=args.steps, seed=args.seed))
     settings = TemporalSettings(mode=mode, steps=args.steps, first_frame_steps=args.first_steps,
                                 temporal_weight=args.temporal_weight, blend_strength=args.blend_strength)
     consistency = TemporalConsistency(stylizer, settings)

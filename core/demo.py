@@ -10,12 +10,11 @@ from pathlib import Path
 
 import torch
 
-from core.cli import add_command
-from core.device import resolve_device
+from core.cli import add_command, add_common_options, run_job
 from core.gallery import Item, Section, write_gallery
+from core.config import replace_fields
 from core.image.gatys import GatysConfig, stylize_gatys
 from core.io.images import load_image, save_image
-from core.report import Report
 from core.scenes import scenes_dir
 
 DEMO_GROUP = "stylize.demos"
@@ -31,8 +30,7 @@ def register(subparsers) -> None:
     p.add_argument("--only", default=None,
                    help="comma-separated sections to run: image and any of the installed front ends "
                         f"({', '.join(sorted(e.name for e in entry_points(group=DEMO_GROUP))) or 'none installed'})")
-    p.add_argument("--device", default="auto", help="compute device: auto, cpu or cuda")
-    p.add_argument("--report", metavar="FILE.json", default=None, help="write a report JSON")
+    add_common_options(p, seed=False)
     p.set_defaults(func=run)
 
 
@@ -46,7 +44,7 @@ def image_section(out_dir: Path, device: torch.device, size: int, steps: int) ->
     for name in IMAGE_DEMO_STYLES:
         style = load_image(images / name, long_side=size, device=device)
         start = time.perf_counter()
-        result = stylize_gatys(content, [style], GatysConfig(steps=steps), progress=True)
+        result = stylize_gatys(content, [style], replace_fields(GatysConfig, steps=steps), progress=True)
         seconds = time.perf_counter() - start
         stem = Path(name).stem
         save_image(style, folder / f"style_{stem}.jpg")
@@ -57,17 +55,19 @@ def image_section(out_dir: Path, device: torch.device, size: int, steps: int) ->
                    ("result", f"image/result_{stem}.png")],
             caption=f"stylize image scenes/images/{IMAGE_DEMO_CONTENT} scenes/images/{name} -o result.png "
                     f"--size {size} --steps {steps}\n{seconds:.1f} s on {device}; style loss "
-                    f"{result.style_loss_initial:.3f} → {result.style_loss_final:.3f}"))
+                    f"{result.stylization.initial['style']:.3f} → {result.stylization.final['style']:.3f}"))
     return section
 
 
 def run(args) -> int:
-    device = resolve_device(args.device)
+    return run_job(args, "demo", _run_demo)
+
+
+def _run_demo(job) -> int:
+    args, report, device = job.args, job.report, job.device
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
     wanted = None if args.only is None else {name.strip() for name in args.only.split(",") if name.strip()}
-    report = Report("demo", vars(args))
-    report.device = device
     sections = []
     if wanted is None or "image" in wanted:
         with report.phase("image"):
@@ -80,6 +80,5 @@ def run(args) -> int:
             sections.append(entry.load()(out_dir, device))
     path = write_gallery(out_dir, sections)
     report.outputs = [str(path)]
-    report.write(args.report)
     print(f"[demo] gallery written to {path} ({', '.join(f'{k} {v:.0f} s' for k, v in report.phases.items())})")
     return 0

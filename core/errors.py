@@ -18,3 +18,14 @@ class DeviceError(StylizeError):
 
 class ModelError(StylizeError):
     """Weights or a model folder are missing, corrupt or of the wrong shape."""
+
+
+class ConfigError(InputError):
+    """A configuration field holds an unusable value. Libraries name the field; the CLI shows it as its flag."""
+
+    def __init__(self, field: str, detail: str):
+        self.field, self.detail = field, detail
+        super().__init__(f"{field} {detail}")
+
+    def with_flag(self, flag: str) -> str:
+        return f"{flag} {self.detail}"

@@ -2,11 +2,9 @@
 
 import json
 
-from core.cli import add_command
-from core.device import resolve_device
+from core.cli import add_command, add_common_options, run_job
 from core.io.images import load_image
 from core.metrics import DEFAULT_METRIC_SIZE, content_distance, ssim, style_distance
-from core.report import Report
 
 
 def register(subparsers) -> None:
@@ -18,15 +16,16 @@ def register(subparsers) -> None:
     p.add_argument("--content", required=True, help="the content image it was made from")
     p.add_argument("--style", required=True, help="the style image")
     p.add_argument("--size", type=int, default=DEFAULT_METRIC_SIZE, help="long side used for every measurement")
-    p.add_argument("--device", default="auto", help="compute device: auto, cpu or cuda")
-    p.add_argument("--report", metavar="FILE.json", default=None, help="also write a report JSON")
+    add_common_options(p, seed=False)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    device = resolve_device(args.device)
-    report = Report("metrics", vars(args))
-    report.device = device
+    return run_job(args, "metrics", _measure)
+
+
+def _measure(job) -> int:
+    args, report, device = job.args, job.report, job.device
     image = load_image(args.image, device=device)
     content = load_image(args.content, device=device)
     style = load_image(args.style, device=device)
@@ -36,6 +35,5 @@ def run(args) -> int:
                   "content_distance": content_distance(image, content, args.size),
                   "ssim": ssim(image, content, args.size), "size": args.size}
     report.metrics = values
-    report.write(args.report)
     print(json.dumps(values))
     return 0

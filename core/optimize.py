@@ -32,10 +32,11 @@ KEEP = ("best", "last")
 class OptimizeResult:
     """Outcome of :func:`optimize`. ``params`` hold the kept values (best or last) when the loop ends.
 
-    ``best_loss`` is the lowest loss seen (``keep="best"``) or the loss of the last evaluated step.
+    ``kept_loss`` is the loss of the kept parameters: the lowest seen (``keep="best"``), or the loss evaluated
+    at the start of the last step (``keep="last"``; the last update itself is not re-evaluated).
     """
 
-    best_loss: float
+    kept_loss: float
     history: List[dict] = field(default_factory=list)
     steps_done: int = 0
     interrupted: bool = False
@@ -106,7 +107,7 @@ def _restore(state: dict, params: List[torch.Tensor], opt: torch.optim.Optimizer
     for p, s in [*zip(params, saved), *zip(params, best_params)]:
         if not isinstance(s, torch.Tensor) or s.shape != p.shape:
             raise ValueError(f"a saved tensor has shape {getattr(s, 'shape', None)}, the parameter {tuple(p.shape)}")
-    step, history, best_loss = state["step"], state["history"], float(state["best_loss"])
+    step, history, best_loss = state["step"], state["history"], float(state["kept_loss"])
     if not isinstance(step, int) or step < 0 or not isinstance(history, list):
         raise ValueError("its step count or history is malformed")
     with torch.no_grad():
@@ -179,7 +180,7 @@ def optimize(
     def save(step: int, generator_state: Optional[torch.Tensor]) -> None:
         if checkpoint is not None:
             checkpoint.save({"params": [p.detach().cpu() for p in params], "optimizer": opt.state_dict(),
-                             "best_loss": best["loss"], "best_params": [v.cpu() for v in best["values"]],
+                             "kept_loss": best["loss"], "best_params": [v.cpu() for v in best["values"]],
                              "history": history, "step": step,
                              "generator": generator_state})
 
@@ -219,5 +220,5 @@ def optimize(
                 p.copy_(value)
     if checkpoint is not None and not interrupted:
         checkpoint.remove()
-    return OptimizeResult(best_loss=best["loss"], history=history, steps_done=step - start_step,
+    return OptimizeResult(kept_loss=best["loss"], history=history, steps_done=step - start_step,
                           interrupted=interrupted, seconds=seconds)

@@ -66,6 +66,13 @@ class Report:
         self._start = time.perf_counter()
         self._step_time: "float | None" = None
 
+    @classmethod
+    def like(cls, other: "Report") -> "Report":
+        """A report of this class carrying everything ``other`` holds so far (same start time)."""
+        report = cls.__new__(cls)
+        report.__dict__.update(other.__dict__)
+        return report
+
     @contextlib.contextmanager
     def phase(self, name: str) -> Iterator[None]:
         """Time a phase of the command; repeated phases of one name add up."""

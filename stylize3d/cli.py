@@ -3,26 +3,25 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import torch
 
 from core.atomic import refuse_overwriting_inputs
-from core.cli import EXIT_INTERRUPTED, add_command, add_common_options
-from core.device import resolve_device
+from core.cli import add_command, add_common_options, add_config_options, config_from_args, run_job
 from core.errors import InputError
 from core.io.images import load_image, save_image
-from core.optimize import Checkpoint
-from core.report import Report
+from core.priors.sds_cli import add_sds_options, sds_term
 from stylize3d.camera_paths import PATH_KINDS, path_around, read_camera_path
 from stylize3d.cameras import Cameras, load_transforms
 from stylize3d.consistency import warp_rmse
 from stylize3d.ply import read_ply, write_ply
 from stylize3d.render import BACKENDS, render_all
 from stylize3d.scene import GaussianScene
-from stylize3d.stylizer import LOSSES, OPTIMIZE_CHOICES, SceneStyleConfig, stylize_scene
+from stylize3d.instruct import add_scene_instruct_options, run_instruct_scene
+from stylize3d.stylizer import SceneStyleConfig, stylize_scene
 from stylize3d.video import write_frames
+from stylize3d.viewer.cli import register as register_view
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".gif")
 PREVIEW_VIEWS = 4
@@ -32,6 +31,7 @@ def register(subparsers) -> None:
     _register_scene(subparsers)
     _register_render(subparsers)
     _register_metrics(subparsers)
+    register_view(subparsers)
 
 
 def _add_path_options(p, default_frames: int) -> None:
@@ -67,14 +67,14 @@ def _check_dataparser_needs_cameras(args) -> None:
 
 
 def _register_scene(subparsers) -> None:
-    d = SceneStyleConfig()
     p = add_command(subparsers, "scene", "stylize a 3D Gaussian splat scene (.ply) after a style image",
                     description="Stylize SCENE (3DGS .ply) after STYLE_IMAGE and write OUTDIR/<name>_stylized.ply, "
                                 "preview PNGs, orbit.mp4, side_by_side.mp4 and report.json.\n\nexample: stylize "
                                 "scene scenes/splats/sample_scene.ply scenes/images/starry_night.jpg -o out/scene "
                                 "--cameras scenes/splats/transforms.json --steps 150")
     p.add_argument("scene", metavar="SCENE.ply", help="3D Gaussian Splatting scene (standard 3DGS .ply)")
-    p.add_argument("style", metavar="STYLE_IMAGE", help="style image (any common image format)")
+    p.add_argument("style", metavar="STYLE_IMAGE", nargs="?", default=None,
+                   help="style image (any common image format); none with --instruct")
     p.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="output folder (created)")
     views = p.add_mutually_exclusive_group()
     views.add_argument("--cameras", metavar="transforms.json", default=None, help="training cameras of the capture")
@@ -82,30 +82,13 @@ def _register_scene(subparsers) -> None:
                        help="train on N views on an orbit fitted to the scene (default 24 when no --cameras)")
     _add_dataparser_option(p)
     p.add_argument("--downscale", type=float, default=1.0, help="downscale factor for --cameras intrinsics")
-    p.add_argument("--size", type=int, default=d.size, help="long side of training renders in pixels")
-    p.add_argument("--steps", type=int, default=d.steps, help="optimisation steps (one random view each)")
-    p.add_argument("--loss", choices=LOSSES, default=d.loss, help="style loss")
-    p.add_argument("--style-weight", type=float, default=d.style_weight, help="weight of the style loss term")
-    p.add_argument("--content-weight", type=float, default=d.content_weight,
-                   help="weight of the VGG feature MSE against the original renders (Caffe-scale features)")
-    p.add_argument("--tv-weight", type=float, default=d.tv_weight, help="image total-variation weight")
-    p.add_argument("--optimize", choices=OPTIMIZE_CHOICES, default=d.optimize,
-                   help="parameters to train: color (view-independent SH DC), color+opacity, all (SH, opacity, scales)")
-    p.add_argument("--geometry-weight", type=float, default=d.geometry_weight,
-                   help="L1 pull of opacity/scales back to the original (with --optimize color+opacity|all)")
-    p.add_argument("--sh-degree", type=int, default=None, help="SH degree used for rendering (0-3; default: the scene's)")
-    p.add_argument("--no-color-transfer", action="store_true", help="skip the colour transfer before and after")
-    p.add_argument("--lr", type=float, default=d.lr, help="Adam learning rate")
     p.add_argument("--video-frames", type=int, default=48, help="frames of orbit.mp4 and side_by_side.mp4 (0: none)")
     p.add_argument("--fps", type=float, default=24.0, help="frame rate of the written videos")
     p.add_argument("--checkpoint-every", type=int, default=25, help="steps between checkpoints")
-    p.add_argument("--resume", action="store_true", help="continue an interrupted run from OUTDIR's checkpoint")
-    p.add_argument("--prompt", default=None, help="text prompt for an SDS (diffusion) term; needs --model")
-    p.add_argument("--model", default=None, help="local Stable Diffusion folder (diffusers layout) for --prompt")
-    p.add_argument("--sds-weight", type=float, default=1.0, help="weight of the SDS term")
-    p.add_argument("--sds-resolution", type=int, default=512, help="renders are resized to this long side for SDS")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    add_common_options(p)
+    add_common_options(p, resumable=True)
+    add_config_options(p, SceneStyleConfig)
+    add_sds_options(p)
+    add_scene_instruct_options(p)
     p.set_defaults(func=run_scene)
 
 
@@ -181,11 +164,13 @@ def run_render(args) -> int:
     refuse_overwriting_inputs(output, [args.scene, args.cameras])
     if args.frames < 2:
         raise InputError(f"--frames must be at least 2, got {args.frames}")
-    device = resolve_device(args.device)
-    report = Report("render", vars(args))
-    report.device = device
+    return run_job(args, "render", lambda job: _render(job, output))
+
+
+def _render(job, output: Path) -> int:
+    args, report = job.args, job.report
     with report.phase("load"):
-        scene = _load_scene(args.scene, device)
+        scene = _load_scene(args.scene, job.device)
         path = _camera_path(args, scene, args.size)
         width, height = _video_size(path, args.size)
     with report.phase("render"):
@@ -200,7 +185,6 @@ def run_render(args) -> int:
     report.inputs = [args.scene] + ([args.cameras] if args.cameras else [])
     report.outputs = outputs
     report.sizes = {"gaussians": scene.num_gaussians, "frames": len(path), "width": width, "height": height}
-    report.write(args.report)
     return 0
 
 
@@ -214,17 +198,6 @@ def _training_cameras(args, scene: GaussianScene) -> Cameras:
     return path_around("orbit", views, args.size, args.size, scene=scene)
 
 
-def _build_sds(args, device):
-    if args.prompt is None and args.model is None:
-        return None
-    if not (args.prompt and args.model):
-        raise InputError("--prompt and --model go together (SDS needs both a text and a local diffusion model)")
-    from core.priors.sds import SDSLoss
-
-    return SDSLoss(args.model, args.prompt, weight=args.sds_weight, seed=args.seed, device=device,
-                   resolution=args.sds_resolution)
-
-
 def run_scene(args) -> int:
     out_dir = Path(args.output)
     if out_dir.exists() and not out_dir.is_dir():
@@ -234,48 +207,48 @@ def run_scene(args) -> int:
     refuse_overwriting_inputs(ply_out, [args.scene, args.style])
     if args.video_frames and args.video_frames < 2:
         raise InputError("--video-frames must be 0 or at least 2")
-    config = SceneStyleConfig(steps=args.steps, size=args.size, loss=args.loss, style_weight=args.style_weight,
-                              content_weight=args.content_weight, tv_weight=args.tv_weight,
-                              geometry_weight=args.geometry_weight, optimize=args.optimize, sh_degree=args.sh_degree,
-                              color_transfer=not args.no_color_transfer, lr=args.lr, seed=args.seed)
+    config = config_from_args(SceneStyleConfig, args)
     config.validate()
-    device = resolve_device(args.device)
-    torch.manual_seed(args.seed)
-    report = Report("scene", vars(args))
-    report.device = device
+    if args.instruct:
+        return run_job(args, "scene", lambda job: run_instruct_scene(job, config, out_dir, ply_out))
+    if not args.style:
+        raise InputError("give a STYLE_IMAGE, or --instruct TEXT with --model IP2P_FOLDER")
+    return run_job(args, "scene", lambda job: _stylize_scene(job, config, out_dir, ply_out))
+
+
+def _stylize_scene(job, config: SceneStyleConfig, out_dir: Path, ply_out: Path) -> int:
+    args, report = job.args, job.report
     with report.phase("load"):
-        style = load_image(args.style, long_side=args.size, device=device)
-        scene = _load_scene(args.scene, device)
+        style = load_image(args.style, long_side=config.size, device=job.device)
+        scene = _load_scene(args.scene, job.device)
         cameras = _training_cameras(args, scene)
-        sds = _build_sds(args, device)
+        sds = sds_term(args, job.device)
     report.inputs = [args.scene, args.style] + ([args.cameras] if args.cameras else [])
-    checkpoint = Checkpoint(out_dir / ".stylize3d_checkpoint.pt", every=args.checkpoint_every,
-                            meta={"scene": str(Path(args.scene).resolve()), "style": str(Path(args.style).resolve()),
-                                  "cameras": args.cameras, "orbit": args.orbit, "config": repr(config),
-                                  "prompt": args.prompt})
+    checkpoint = job.checkpoint(out_dir / ".stylize3d_checkpoint.pt", every=args.checkpoint_every,
+                                meta={"scene": str(Path(args.scene).resolve()), "style": str(Path(args.style).resolve()),
+                                      "cameras": args.cameras, "orbit": args.orbit, "config": repr(config),
+                                      "prompt": args.prompt})
     with report.phase("stylize"):
-        result = stylize_scene(scene, cameras, style, config, checkpoint=checkpoint, resume=args.resume,
-                               progress=not args.quiet, extra_loss=sds)
+        result = stylize_scene(scene, cameras, style, config, checkpoint=checkpoint, resume=job.resume,
+                               progress=job.progress, terms=[sds] if sds else ())
     with report.phase("write_ply"):
         write_ply(result.scene, ply_out)
     outputs = [str(ply_out)]
-    if not result.optimization.interrupted:
+    if not result.stylization.interrupted:
         with report.phase("previews"):
             outputs += _write_previews(scene, result.scene, cameras, out_dir, args)
     report_path = out_dir / "report.json"
     report.outputs = outputs + [str(report_path)]
     report.set_steps(result.optimization.steps_done, result.optimization.seconds)
-    report.sizes = {"gaussians": scene.num_gaussians, "training_views": len(cameras), "train_size": args.size}
-    report.metrics = {"first_step": result.first_terms, "last_step": result.last_terms,
-                      "best_loss": result.optimization.best_loss, "interrupted": result.optimization.interrupted,
+    report.sizes = {"gaussians": scene.num_gaussians, "training_views": len(cameras), "train_size": config.size}
+    report.metrics = {"initial": result.stylization.initial, "final": result.stylization.final,
+                      "interrupted": result.stylization.interrupted,
                       "colour_maps": [{"A": a.tolist(), "b": b.tolist()} for a, b in result.colour_maps],
                       "loss_history": [h.get("total") for h in result.optimization.history]}
     report.write(report_path)
-    report.write(args.report)
-    if result.optimization.interrupted:
-        print(f"stylize scene: interrupted; wrote the scene as of the last step to {ply_out} (no final colour transfer, no "
-              f"videos; continue with the same command plus --resume)", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    if result.stylization.interrupted:
+        return job.interrupted(f"wrote the scene as of the last step to {ply_out} (no final colour transfer, "
+                               "no videos)")
     return 0
 
 
@@ -303,9 +276,11 @@ def _write_previews(original: GaussianScene, stylized: GaussianScene, cameras: C
 def run_metrics(args) -> int:
     if args.frames <= args.long_range:
         raise InputError(f"--frames ({args.frames}) must exceed --long-range ({args.long_range})")
-    device = resolve_device(args.device)
-    report = Report("metrics-3d", vars(args))
-    report.device = device
+    return run_job(args, "metrics-3d", _metrics)
+
+
+def _metrics(job) -> int:
+    args, report, device = job.args, job.report, job.device
     with report.phase("load"):
         original = _load_scene(args.original, device)
         stylized = _load_scene(args.stylized, device)
@@ -331,6 +306,5 @@ def run_metrics(args) -> int:
     report.inputs = [args.original, args.stylized] + ([args.style] if args.style else [])
     report.metrics = metrics
     report.sizes = {"frames": len(path), "width": width, "height": height}
-    report.write(args.report)
     print(json.dumps(metrics, indent=1))
     return 0

@@ -1,85 +1,85 @@
-"""Stylize a Gaussian splat scene after a style picture (ARF's recipe, adapted to splats).
+"""Stylize a Gaussian splat scene after a style picture (ARF's recipe, adapted to splats) on core's driver.
 
 1. Colour transfer: one affine map ``x ↦ A x + b`` taking the colour statistics of the scene's renders to the
    style picture's (core's ``fit_affine_colour_map``), applied to the SH coefficients so that every view's
    colour moves the same way: ``f_dc' = A f_dc + (A·0.5 + b − 0.5)/C0``, ``f_rest' = A f_rest``.
-2. Optimisation with core's loop: each step renders a random training view, and minimises
-   ``style_weight · style_loss + content_weight · MSE(VGG(render), VGG(recoloured original render)) + tv_weight · TV``
-   (+ L1 pulls of opacity/scales back to the original when those are optimised, + optional SDS).
-   Style losses: ``nnfm`` (ARF, VGG relu3_1..relu3_3 concatenated; content on the same features),
-   ``gram`` or ``meanstd`` (relu1_1..relu5_1; content on relu4_2). Geometry is frozen by default.
-3. The colour transfer again, on the stylized scene.
+2. :class:`SplatStyleTask` on :func:`core.stylization.stylize`: each step renders a random training view and
+   minimises the shared objective (default NNFM on relu3_1..relu3_3 concatenated, content against the
+   recoloured original render, both as in :mod:`core.losses.objective`) + ``tv_weight · TV`` (+ L1 pulls of
+   opacity/scales back to the original when those are optimised, + extra terms such as SDS). Geometry
+   (means, rotations) is always frozen.
+3. The colour transfer again, on the stylized scene (skipped after Ctrl-C).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable, Optional
+from dataclasses import dataclass, field
+from typing import List, Optional, Sequence
 
 import torch
 
 from core.colour import apply_affine_colour, fit_affine_colour_map, image_pixels
-from core.errors import InputError
-from core.losses import content_loss, feature_stats, gram_matrix, gram_style_loss, meanstd_style_loss, nnfm_loss
+from core.errors import ConfigError, InputError
 from core.losses import total_variation
-from core.nn.vgg import load_vgg19
-from core.optimize import Checkpoint, OptimizeResult, optimize
+from core.losses.objective import StyleLossConfig, StyleObjective
+from core.optimize import Checkpoint
+from core.stylization import LoopConfig, StylizationResult, Term, stylize
 from stylize3d.cameras import Cameras
 from stylize3d.render import render, render_all
 from stylize3d.scene import SH_C0, GaussianScene
 
-LOSSES = ("nnfm", "gram", "meanstd")
 OPTIMIZE_CHOICES = ("color", "color+opacity", "all")
-NNFM_LAYERS = ("relu3_1", "relu3_2", "relu3_3")
-GRAM_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 BACKGROUND = (1.0, 1.0, 1.0)
+TRAINABLE = {"color": ["sh_dc"], "color+opacity": ["sh_dc", "opacity_logits"],
+             "all": ["sh_dc", "sh_rest", "opacity_logits", "log_scales"]}
+"""Which parameter groups each ``optimize`` choice trains (means and rotations are always frozen)."""
 
 
-@dataclasses.dataclass
+@dataclass
 class SceneStyleConfig:
-    """Settings of :func:`stylize_scene` (defaults tuned on the bundled scene at 256 px, CPU).
+    """Settings of :func:`stylize_scene` (defaults tuned on the bundled scene at 128–256 px, CPU).
 
-    ``content_weight`` multiplies an MSE of Caffe-scale VGG features: on the bundled scene it grows from ~3e3 to
-    ~2e5 within 30 steps while NNFM falls from 0.27 to 0.21, hence its size.
-    ``optimize``: ``color`` (SH DC only: view-independent), ``color+opacity``, ``all`` (all SH, opacity, scales).
+    The content weight multiplies the relative feature error (:mod:`core.losses.objective`); 0.02 equals the
+    earlier absolute weight 2e-7 on the bundled scene at 256 px, where ``mean(F²)`` of relu3_x is ≈ 1e5.
     """
 
-    steps: int = 150
-    size: int = 256
-    loss: str = "nnfm"
-    style_weight: float = 1.0
-    content_weight: float = 2e-7
-    tv_weight: float = 1.0
-    geometry_weight: float = 0.1
-    optimize: str = "color"
-    sh_degree: Optional[int] = None
-    color_transfer: bool = True
-    lr: float = 0.1
-    seed: int = 0
+    loss: StyleLossConfig = field(default_factory=lambda: StyleLossConfig(kind="nnfm", content_weight=0.02))
+    loop: LoopConfig = field(default_factory=lambda: LoopConfig(steps=150, optimizer="adam", lr=0.1))
+    size: int = field(default=256, metadata={"help": "long side of training renders in pixels"})
+    tv_weight: float = field(default=1.0, metadata={"help": "image total-variation weight"})
+    optimize: str = field(default="color", metadata={
+        "help": "parameters to train: color (view-independent SH DC), color+opacity, all (SH, opacity, scales)",
+        "choices": OPTIMIZE_CHOICES})
+    geometry_weight: float = field(default=0.1, metadata={
+        "help": "L1 pull of opacity/scales back to the original (with --optimize color+opacity|all)"})
+    sh_degree: Optional[int] = field(default=None, metadata={"help": "SH degree used for rendering (0-3; default: the scene's)"})
+    color_transfer: bool = field(default=True, metadata={"help": "affine colour transfer to the style before and after"})
+    seed: int = field(default=0, metadata={"help": "random seed (view order); same seed, same result on CPU"})
 
     def validate(self) -> None:
-        if self.loss not in LOSSES:
-            raise InputError(f"unknown --loss {self.loss!r}; choose from {', '.join(LOSSES)}")
+        self.loss.validate()
+        self.loop.validate()
         if self.optimize not in OPTIMIZE_CHOICES:
-            raise InputError(f"unknown --optimize {self.optimize!r}; choose from {', '.join(OPTIMIZE_CHOICES)}")
-        if self.steps < 0:
-            raise InputError(f"--steps must be >= 0, got {self.steps}")
+            raise ConfigError("optimize", f"unknown {self.optimize!r}; choose from {', '.join(OPTIMIZE_CHOICES)}")
         if self.size < 32:
-            raise InputError(f"--size {self.size} is too small; use at least 32")
+            raise ConfigError("size", f"{self.size} is too small; use at least 32")
         if self.sh_degree is not None and not 0 <= self.sh_degree <= 3:
-            raise InputError(f"--sh-degree must be 0..3, got {self.sh_degree}")
-        for name in ("style_weight", "content_weight", "tv_weight", "geometry_weight", "lr"):
+            raise ConfigError("sh_degree", f"must be 0..3, got {self.sh_degree}")
+        for name in ("tv_weight", "geometry_weight"):
             if not getattr(self, name) >= 0:
-                raise InputError(f"--{name.replace('_', '-')} must be >= 0")
+                raise ConfigError(name, f"must be >= 0, got {getattr(self, name)}")
 
 
-@dataclasses.dataclass
+@dataclass
 class SceneStyleResult:
     scene: GaussianScene
-    optimization: OptimizeResult
+    stylization: StylizationResult
     colour_maps: list  # the (A, b) pairs applied, before and after
-    first_terms: dict
-    last_terms: dict
+
+    @property
+    def optimization(self):
+        return self.stylization.optimization
 
 
 def transfer_sh_colours(scene: GaussianScene, A: torch.Tensor, b: torch.Tensor) -> GaussianScene:
@@ -99,118 +99,96 @@ def fit_scene_colour_map(renders: torch.Tensor, alphas: torch.Tensor, style: tor
     return fit_affine_colour_map(covered, image_pixels(style))
 
 
-class _StyleObjective:
-    """VGG features of the style and of the original views; evaluates the per-view loss terms."""
+class SplatStyleTask:
+    """The splat front end on :func:`core.stylization.stylize`: one random training camera per step.
 
-    def __init__(self, config: SceneStyleConfig, style: torch.Tensor, device: torch.device):
-        self.config = config
-        self.encoder = load_vgg19(device)
-        if config.loss == "nnfm":
-            self.layers, self.content_layer = NNFM_LAYERS, None
-        else:
-            self.layers, self.content_layer = GRAM_LAYERS, "relu4_2"
-        wanted = self.layers + ((self.content_layer,) if self.content_layer else ())
+    ``scene``: the (recoloured) starting scene; ``originals``: its renders ``N,3,H,W`` in [0,1] from ``cameras``
+    (the content references). Trains the parameter groups of ``TRAINABLE[config.optimize]``.
+    """
+
+    stochastic = True
+
+    def __init__(self, scene: GaussianScene, cameras: Cameras, originals: torch.Tensor, style: torch.Tensor,
+                 config: SceneStyleConfig, maps: list):
+        self.start, self.cameras, self.originals, self.style = scene, cameras, originals, style
+        self.config, self.maps = config, maps
+        self.width, self.height = cameras.size_for(config.size)
+        self.degree = scene.sh_degree if config.sh_degree is None else min(config.sh_degree, scene.sh_degree)
+        self.vars = {"sh_dc": scene.sh[:, :1].clone(), "sh_rest": scene.sh[:, 1:].clone(),
+                     "opacity_logits": scene.opacity_logits.clone(), "log_scales": scene.log_scales.clone()}
+        self.trainable = TRAINABLE[config.optimize]
+        for name in self.trainable:
+            self.vars[name].requires_grad_(True)
+
+    def scene(self) -> GaussianScene:
+        """The scene with the current parameter values (differentiable in them)."""
+        return dataclasses.replace(self.start, sh=torch.cat([self.vars["sh_dc"], self.vars["sh_rest"]], dim=1),
+                                   opacity_logits=self.vars["opacity_logits"], log_scales=self.vars["log_scales"])
+
+    def params(self) -> List[torch.Tensor]:
+        return [self.vars[n] for n in self.trainable]
+
+    def sample_view(self, generator: torch.Generator) -> int:
+        return int(torch.randint(len(self.cameras), (1,), generator=generator))
+
+    def render(self, view: int) -> torch.Tensor:
+        out = render(self.scene(), self.cameras[view], self.width, self.height, BACKGROUND, self.degree, backend="auto")
+        return out.rgb.clamp(0, 1)
+
+    def reference(self, view: int) -> torch.Tensor:
+        return self.originals[view:view + 1]
+
+    def view_key(self, view: int) -> int:
+        return view
+
+    def regularizers(self, image: torch.Tensor, view: int) -> dict:
+        terms = {"tv": self.config.tv_weight * total_variation(image)}
+        if self.config.optimize != "color":
+            pull = (self.vars["opacity_logits"] - self.start.opacity_logits).abs().mean()
+            pull = pull + (self.vars["log_scales"] - self.start.log_scales).abs().mean()
+            terms["geometry"] = self.config.geometry_weight * pull
+        return terms
+
+    def project(self) -> None:
+        pass
+
+    def finish(self, interrupted: bool) -> None:
+        """The final colour transfer (not after an interruption: the scene is kept as of the last step)."""
+        if not self.config.color_transfer or interrupted:
+            return
         with torch.no_grad():
-            feats = self.encoder(style, wanted)
-        if config.loss == "nnfm":
-            self.target = torch.cat([feats[name] for name in self.layers], dim=1)
-        elif config.loss == "gram":
-            self.target = {name: gram_matrix(feats[name])[0] for name in self.layers}
-        else:
-            self.target = {name: tuple(t[0] for t in feature_stats(feats[name])) for name in self.layers}
-        self.wanted = wanted
-        self._content_cache: dict = {}
-
-    def _content_features(self, feats: dict) -> torch.Tensor:
-        if self.content_layer:
-            return feats[self.content_layer]
-        return torch.cat([feats[name] for name in self.layers], dim=1)
-
-    def content_target(self, view: int, original: torch.Tensor) -> torch.Tensor:
-        if view not in self._content_cache:
-            with torch.no_grad():
-                self._content_cache[view] = self._content_features(self.encoder(original, self.wanted))
-        return self._content_cache[view]
-
-    def terms(self, image: torch.Tensor, view: int, original: torch.Tensor) -> dict:
-        feats = self.encoder(image, self.wanted)
-        if self.config.loss == "nnfm":
-            style = nnfm_loss(torch.cat([feats[name] for name in self.layers], dim=1), self.target)
-        elif self.config.loss == "gram":
-            style = gram_style_loss(feats, self.target)
-        else:
-            style = meanstd_style_loss(feats, self.target)
-        content = content_loss(self._content_features(feats), self.content_target(view, original))
-        return {"style": style, "content": content, "tv": total_variation(image)}
+            stylized = self.scene().detached_clone()
+            views = render_all(stylized, self.cameras, self.width, self.height, BACKGROUND, self.degree)
+            self.maps.append(fit_scene_colour_map(views.rgb.to(stylized.device), views.alpha.to(stylized.device), self.style))
+            recoloured = transfer_sh_colours(stylized, *self.maps[-1])
+            self.vars["sh_dc"].copy_(recoloured.sh[:, :1])
+            self.vars["sh_rest"].copy_(recoloured.sh[:, 1:])
 
 
-TRAINABLE = {"color": ["sh_dc"], "color+opacity": ["sh_dc", "opacity_logits"],
-             "all": ["sh_dc", "sh_rest", "opacity_logits", "log_scales"]}
-"""Which parameter groups each ``--optimize`` choice trains (means and rotations are always frozen)."""
-
-
-def stylize_scene(scene: GaussianScene, cameras: Cameras, style: torch.Tensor, config: SceneStyleConfig,
+def stylize_scene(scene: GaussianScene, cameras: Cameras, style: torch.Tensor, config: Optional[SceneStyleConfig] = None,
                   checkpoint: Optional[Checkpoint] = None, resume: bool = False, progress: bool = True,
-                  extra_loss: Optional[Callable[[torch.Tensor], torch.Tensor]] = None) -> SceneStyleResult:
+                  terms: Sequence[Term] = ()) -> SceneStyleResult:
     """Stylize ``scene`` (on its device) seen from ``cameras`` after ``style`` (``1,3,H,W`` in [0,1]).
 
-    ``extra_loss`` (e.g. an SDS loss) is added to the objective on each step's render. Each step renders one
-    random camera, so the last parameters are kept (the lowest single-view loss only marks the easiest view),
-    also on Ctrl-C, which skips the final colour transfer (``optimization.interrupted``). The camera RNG is
-    checkpointed: a resumed run visits the views the uninterrupted run would have.
+    ``terms`` (e.g. an SDS term) are added to the objective on each step's render. Each step renders one
+    random camera, so the last parameters are kept, also on Ctrl-C, which skips the final colour transfer
+    (``stylization.interrupted``). The camera RNG is checkpointed: a resumed run visits the same views.
     """
+    config = config or SceneStyleConfig()
     config.validate()
     device = scene.device
     width, height = cameras.size_for(config.size)
     degree = scene.sh_degree if config.sh_degree is None else min(config.sh_degree, scene.sh_degree)
     views = render_all(scene, cameras, width, height, BACKGROUND, degree)
     originals, alphas = views.rgb.to(device), views.alpha.to(device)
-    maps = []
+    maps: list = []
     current = scene.detached_clone()
     if config.color_transfer:
         maps.append(fit_scene_colour_map(originals, alphas, style))
         current = transfer_sh_colours(current, *maps[-1])
         originals = apply_affine_colour(originals, *maps[-1])  # content targets get the same recolouring (ARF)
-
-    objective = _StyleObjective(config, style, device)
-    params = {"sh_dc": current.sh[:, :1].clone(), "sh_rest": current.sh[:, 1:].clone(),
-              "opacity_logits": current.opacity_logits.clone(), "log_scales": current.log_scales.clone()}
-    trainable = TRAINABLE[config.optimize]
-    for name in trainable:
-        params[name].requires_grad_(True)
-    generator = torch.Generator().manual_seed(config.seed)
-    terms_seen: list = []
-
-    def scene_now() -> GaussianScene:
-        return dataclasses.replace(current, sh=torch.cat([params["sh_dc"], params["sh_rest"]], dim=1),
-                                   opacity_logits=params["opacity_logits"], log_scales=params["log_scales"])
-
-    def loss_fn() -> dict:
-        view = int(torch.randint(len(cameras), (1,), generator=generator))
-        out = render(scene_now(), cameras[view], width, height, BACKGROUND, degree, backend="auto")
-        image = out.rgb.clamp(0, 1)
-        terms = objective.terms(image, view, originals[view:view + 1])
-        total = (config.style_weight * terms["style"] + config.content_weight * terms["content"]
-                 + config.tv_weight * terms["tv"])
-        if config.optimize != "color":
-            pull = (params["opacity_logits"] - current.opacity_logits).abs().mean()
-            pull = pull + (params["log_scales"] - current.log_scales).abs().mean()
-            terms["geometry"] = pull
-            total = total + config.geometry_weight * pull
-        if extra_loss is not None:
-            terms["extra"] = extra_loss(image)
-            total = total + terms["extra"]
-        terms["total"] = total
-        terms_seen.append({k: float(v.detach()) for k, v in terms.items()})
-        return terms
-
-    result = optimize([params[n] for n in trainable], loss_fn, config.steps, optimizer="adam", lr=config.lr,
-                      checkpoint=checkpoint, resume=resume, progress=progress, desc="stylizing scene",
-                      keep="last", generator=generator)
-    stylized = scene_now().detached_clone()
-    if config.color_transfer and not result.interrupted:
-        views = render_all(stylized, cameras, width, height, BACKGROUND, degree)
-        maps.append(fit_scene_colour_map(views.rgb.to(device), views.alpha.to(device), style))
-        stylized = transfer_sh_colours(stylized, *maps[-1])
-    return SceneStyleResult(stylized, result, maps, terms_seen[0] if terms_seen else {},
-                            terms_seen[-1] if terms_seen else {})
+    task = SplatStyleTask(current, cameras, originals, style, config, maps)
+    objective = StyleObjective(config.loss, device).set_style([style], max(width, height))
+    result = stylize(task, objective, config.loop, terms, checkpoint=checkpoint, resume=resume, progress=progress,
+                     desc="stylizing scene", seed=config.seed)
+    return SceneStyleResult(task.scene().detached_clone(), result, maps)

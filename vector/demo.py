@@ -12,13 +12,14 @@ from core.device import cpu_threads
 from core.gallery import Item, Section
 from core.io.images import load_image, save_image
 from core.scenes import scenes_dir
+from core.config import replace_fields
 from vector.restyle import RestyleConfig, render_size, restyle_scene
 from vector.svg import parse_svg
 from vector.writer import write_svg
 
 DEMO_LOGOS = ("sunflower.svg", "badge_gradient.svg")
 DEMO_STYLE = "starry_night.jpg"
-DEMO_CONFIG = RestyleConfig(size=96, steps=30, crops=0)
+DEMO_CONFIG = replace_fields(RestyleConfig, size=96, steps=30, crops=0)
 
 
 def demo_section(out_dir: Path, device: torch.device) -> Section:
@@ -40,7 +41,7 @@ def _restyle_logos(out_dir: Path, device: torch.device) -> Section:
     save_image(style, folder / "style.jpg")
     config = DEMO_CONFIG
     section = Section("SVG restyling (editable output)",
-                      f"Bundled logos restyled after {DEMO_STYLE} at {config.size} px, {config.steps} Adam steps "
+                      f"Bundled logos restyled after {DEMO_STYLE} at {config.size} px, {config.loop.steps} Adam steps "
                       f"(colours, points, widths), on {device}. Pictures are cairosvg renderings of the SVG files.")
     for name in DEMO_LOGOS:
         source = scenes / "svg" / name
@@ -60,6 +61,6 @@ def _restyle_logos(out_dir: Path, device: torch.device) -> Section:
             media=[("original", f"svg/{stem}.png"), ("style", "svg/style.jpg"),
                    ("restyled (cairosvg)", f"svg/{stem}_restyled.png"), ("restyled SVG", f"svg/{stem}_restyled.svg")],
             caption=f"stylize svg scenes/svg/{name} scenes/images/{DEMO_STYLE} -o {stem}_restyled.svg "
-                    f"--size {config.size} --steps {config.steps} --crops {config.crops}\n{seconds:.1f} s on {device}; "
-                    f"style loss {result.style_loss_initial:.3f} → {result.style_loss_final:.3f}"))
+                    f"--size {config.size} --steps {config.loop.steps} --crops {config.crops}\n{seconds:.1f} s on {device}; "
+                    f"style loss {result.stylization.initial['style']:.3f} → {result.stylization.final['style']:.3f}"))
     return section

@@ -64,6 +64,10 @@ class Shape:
     then applies its opacity to the group as a whole, as SVG renderers do. The shape's own ``opacity`` scales its
     fill and its stroke separately, as cairosvg does (browsers treat it as a group of the two).
     ``frozen`` shapes (instances of ``<use>``, contents of ``<defs>``) are rendered but never optimised.
+    ``clip``: None or (K, 4, 2) convex quads in document pixels (the overflow-clipping nested viewports around
+    the shape); the shape is drawn only inside all of them. ``dash``: the stroke's dash pattern in user units
+    (even length, positive sum; () for solid) and ``dash_offset`` its offset (not optimised). ``important``: properties set on the element by
+    ``!important`` CSS rules (the writer must mark its own values ``!important`` to win over them).
     """
 
     element: ET.Element
@@ -84,6 +88,10 @@ class Shape:
     miter_limit: float = 4.0
     frozen: bool = False
     original: dict = field(default_factory=dict)
+    clip: Optional[torch.Tensor] = None
+    important: frozenset = frozenset()
+    dash: tuple = ()
+    dash_offset: float = 0.0
 
 
 @dataclass
@@ -105,6 +113,8 @@ class Scene:
     gradients: list
     document: Document
     skipped: list = field(default_factory=list)
+    problems: dict = field(default_factory=dict)
+    """Element label -> messages about invalid values (ignored or not rendered, per the SVG error handling)."""
     cache: dict = field(default_factory=dict, repr=False)
 
     def parameters(self, kinds=PARAM_KINDS) -> list:
@@ -156,6 +166,8 @@ class Scene:
         for s in self.shapes:
             for name in ("points", "transform", "fill_opacity", "stroke_opacity", "opacity", "stroke_width"):
                 setattr(s, name, mv(getattr(s, name)))
+            if s.clip is not None:
+                s.clip = mv(s.clip)
             for paint in (s.fill, s.stroke):
                 if isinstance(paint, SolidPaint):
                     paint.rgb = mv(paint.rgb)

@@ -11,10 +11,11 @@ import re
 import xml.etree.ElementTree as ET
 
 import torch
-from svgelements import Color, Matrix
+from svgelements import Color
 
-from core.errors import InputError
 from vector.model import Gradient
+from vector.pathdata import parse_transform
+from vector.units import parse_number_or_percent, resolve_length
 
 XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
 
@@ -43,122 +44,201 @@ def style_properties(element: ET.Element) -> dict:
     return props
 
 
-def property_value(element: ET.Element, name: str, default=None):
-    """A presentation property of one element: inline style wins over the attribute."""
-    return style_properties(element).get(name, element.get(name, default))
+_UNKNOWN_NAME = Color.parse_color_lookup("no-such-colour")
+#: svgelements' keyword table lists ``aliceblue`` twice (the first, wrong, entry wins) and lacks CSS Color 4's
+#: ``rebeccapurple``: corrected here, before its lookup.
+_NAME_FIXES = {"aliceblue": (240, 248, 255), "rebeccapurple": (102, 51, 153)}
+_FUNC = re.compile(r"^(rgba?|hsla?)\(\s*(.*?)\s*\)$", re.I | re.S)
+_HUE_UNITS = {"": 1.0, "deg": 1.0, "grad": 0.9, "rad": 180.0 / math.pi, "turn": 360.0}
+
+
+class InvalidColor(ValueError):
+    """A colour value that does not parse (the declaration is then ignored, per CSS)."""
+
+
+def _function_args(body: str) -> tuple:
+    """``r, g, b, a`` or ``r g b / a`` -> ([components], alpha text or None)."""
+    if "," in body:
+        parts = [p.strip() for p in body.split(",")]
+        return (parts[:3], parts[3]) if len(parts) == 4 else (parts, None)
+    main, _, alpha = body.partition("/")
+    return main.split(), (alpha.strip() if alpha else None)
+
+
+def _alpha(text) -> float:
+    if text is None:
+        return 1.0
+    value = text.strip()
+    try:
+        out = float(value[:-1]) / 100.0 if value.endswith("%") else float(value)
+    except ValueError:
+        raise InvalidColor(text) from None
+    if not math.isfinite(out):
+        raise InvalidColor(text)
+    return min(max(out, 0.0), 1.0)
+
+
+def _hsl_to_rgb(h: float, s: float, l: float) -> tuple:
+    """CSS Color 4 ``hsl()`` -> rgb in [0, 1] (h in degrees, s and l in [0, 1])."""
+    def f(n):
+        k = (n + h / 30.0) % 12
+        a = s * min(l, 1 - l)
+        return l - a * max(-1.0, min(k - 3, 9 - k, 1.0))
+    return f(0), f(8), f(4)
+
+
+def color_value(text: str):
+    """A CSS colour -> (rgb tuple in [0, 1], alpha in [0, 1]); raises :class:`InvalidColor`.
+
+    Our own parser (svgelements reads ``rgb()`` floats, ``hsl()`` and ``#rgba`` wrongly): ``#rgb``, ``#rgba``,
+    ``#rrggbb``, ``#rrggbbaa``, ``rgb()``/``rgba()`` with integers, floats or percentages (clamped to the
+    range), comma or space syntax with ``/ alpha``, ``hsl()``/``hsla()`` (hue in deg/grad/rad/turn; saturation
+    and lightness clamped to [0, 100%]), ``transparent`` and the SVG/CSS colour keywords.
+    """
+    text = text.strip()
+    low = text.lower()
+    if low.startswith("#"):
+        digits = low[1:]
+        if len(digits) not in (3, 4, 6, 8) or any(c not in "0123456789abcdef" for c in digits):
+            raise InvalidColor(text)
+        if len(digits) in (3, 4):
+            digits = "".join(c * 2 for c in digits)
+        vals = [int(digits[i : i + 2], 16) / 255.0 for i in range(0, len(digits), 2)]
+        return tuple(vals[:3]), (vals[3] if len(vals) == 4 else 1.0)
+    m = _FUNC.match(low)
+    if m:
+        comps, alpha = _function_args(m.group(2))
+        if len(comps) != 3:
+            raise InvalidColor(text)
+        if not all(re.fullmatch(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?(?:%|deg|grad|rad|turn)?", c) for c in comps):
+            raise InvalidColor(text)  # no nan/inf or junk components
+        try:
+            if m.group(1).startswith("rgb"):
+                rgb = tuple(min(max(float(c[:-1]) / 100.0 if c.endswith("%") else float(c) / 255.0, 0.0), 1.0) for c in comps)
+            else:
+                hue = re.match(r"^([+-]?[\d.eE+-]+)(deg|grad|rad|turn|)$", comps[0])
+                if not hue or not all(c.endswith("%") or re.match(r"^[+-]?[\d.]+$", c) for c in comps[1:]):
+                    raise InvalidColor(text)
+                h = float(hue.group(1)) * _HUE_UNITS[hue.group(2)] % 360.0
+                s, l = (min(max(float(c.rstrip("%")) / 100.0, 0.0), 1.0) for c in comps[1:])
+                rgb = _hsl_to_rgb(h, s, l)
+        except ValueError:
+            raise InvalidColor(text) from None
+        return rgb, _alpha(alpha)
+    name = low.replace(" ", "")
+    if name == "transparent":
+        return (0.0, 0.0, 0.0), 0.0
+    if name in _NAME_FIXES:
+        return tuple(c / 255.0 for c in _NAME_FIXES[name]), 1.0
+    if not re.fullmatch(r"[a-z]+", name) or (name != "black" and Color.parse_color_lookup(name) == _UNKNOWN_NAME):
+        raise InvalidColor(text)
+    c = Color(name)
+    return (c.red / 255.0, c.green / 255.0, c.blue / 255.0), 1.0
 
 
 def parse_color(text: str, current_color: str = "black"):
-    """Colour string -> (rgb tuple in [0, 1], alpha in [0, 1]) or None for ``none``/``transparent``."""
+    """Colour string -> (rgb tuple in [0, 1], alpha in [0, 1]) or None for ``none``/``transparent``/invalid."""
     text = (text or "").strip()
     if text in ("", "none"):
         return None
-    if text == "currentColor":
+    if text.lower() == "currentcolor":
         text = current_color or "black"
-    color = Color(text)
-    if color.value is None:
-        return None
-    alpha = color.opacity
-    if alpha == 0 and text == "transparent":
-        return None
-    return (color.red / 255.0, color.green / 255.0, color.blue / 255.0), alpha
-
-
-def parse_number(text, default: float) -> float:
-    """A plain number with an optional ``px`` unit; the default when missing, unreadable or not finite."""
-    if text is None:
-        return default
     try:
-        value = float(str(text).strip().removesuffix("px"))
-    except ValueError:
-        return default
-    return value if math.isfinite(value) else default
+        rgb, alpha = color_value(text)
+    except InvalidColor:
+        return None
+    if alpha == 0 and text.lower() == "transparent":
+        return None
+    return rgb, alpha
 
 
-def _length(text, default: float, bbox_units: bool, extent: float) -> float:
-    """Gradient coordinate: percentages are of the bbox (0..1) or of the viewport ``extent``."""
-    if text is None:
-        return default
-    text = str(text).strip()
-    if text.endswith("%"):
-        frac = parse_number(text[:-1], 100.0 * default) / 100.0
-        return frac if bbox_units else frac * extent
-    return parse_number(text, default)
+GRADIENT_TAGS = ("linearGradient", "radialGradient")
 
 
-def matrix_tensor(text) -> torch.Tensor:
-    """SVG transform string -> (2, 3) float64 tensor [[a, c, e], [b, d, f]]."""
-    try:
-        m = Matrix(text) if text else Matrix()
-    except Exception:  # svgelements raises assorted errors (IndexError, TypeError, ValueError) on broken input
-        raise InputError(f"transform {str(text)[:60]!r} cannot be parsed") from None
-    values = torch.tensor([[m.a, m.c, m.e], [m.b, m.d, m.f]], dtype=torch.float64)
-    if not (torch.isfinite(values.float()).all() and abs(m.a * m.d - m.b * m.c) > 1e-12):
-        raise InputError(f"transform {str(text)[:60]!r} is not a finite, invertible transform")
-    return values
+def matrix_tensor(m: tuple) -> torch.Tensor:
+    """(a, b, c, d, e, f) -> (2, 3) float64 tensor [[a, c, e], [b, d, f]]."""
+    a, b, c, d, e, f = m
+    return torch.tensor([[a, c, e], [b, d, f]], dtype=torch.float64)
 
 
 def _chain(element: ET.Element, by_id: dict) -> list:
-    """The gradient and those it inherits from through ``href`` (cycle-safe)."""
+    """The gradient and the gradients it inherits from through ``href`` (cycle-safe; a reference to anything
+    but a gradient ends the chain, as SVG 2 §14.2 says it is ignored)."""
     chain, seen = [], set()
-    while element is not None and id(element) not in seen:
+    while element is not None and id(element) not in seen and local_name(element.tag) in GRADIENT_TAGS:
         seen.add(id(element))
         chain.append(element)
         ref = element.get("href") or element.get(XLINK_HREF)
-        element = by_id.get(ref[1:]) if ref and ref.startswith("#") else None
+        element = by_id.get(ref.strip()[1:]) if ref and ref.strip().startswith("#") else None
     return chain
 
 
-def read_gradient(element: ET.Element, by_id: dict, viewport: tuple, device="cpu") -> Gradient:
-    """Read a ``linearGradient``/``radialGradient`` element (following ``href``) into a :class:`Gradient`."""
-    chain = _chain(element, by_id)
+def read_gradient(element: ET.Element, by_id: dict, ctx, stop_paint, device="cpu"):
+    """Read a ``linearGradient``/``radialGradient`` (following ``href``) into a :class:`Gradient`.
 
-    def attr(name, default=None):
+    ``ctx``: :class:`vector.units.LengthContext` of the referencing element (userSpaceOnUse percentages are of
+    its viewport); ``stop_paint(stop) -> (rgb, alpha)``: a stop's computed colour and opacity (the parser's
+    cascade). Attributes are inherited along the ``href`` chain (``x1``.. only from gradients of the same kind;
+    units, transform, spread and stops from either kind). Returns a string instead (why it is not rendered)
+    when the gradient is in error: no stops (SVG: painted as ``none``), a negative radius, or a
+    non-invertible ``gradientTransform``. An unparseable ``gradientTransform`` is ignored.
+    """
+    chain = _chain(element, by_id)
+    kind = local_name(element.tag).replace("Gradient", "")
+
+    def attr(name, default=None, same_kind=False):
         for el in chain:
+            if same_kind and local_name(el.tag) != element.tag.rsplit("}", 1)[-1]:
+                continue
             if el.get(name) is not None:
                 return el.get(name)
         return default
 
-    kind = local_name(element.tag).replace("Gradient", "")
-    units = attr("gradientUnits", "objectBoundingBox")
-    bbox = units != "userSpaceOnUse"
-    w, h = viewport
-    diag = math.sqrt((w * w + h * h) / 2.0)
+    units = "userSpaceOnUse" if attr("gradientUnits") == "userSpaceOnUse" else "objectBoundingBox"
+    bbox = units == "objectBoundingBox"
+
+    def length(name, default, axis):
+        text = attr(name, same_kind=True)
+        if text is None:
+            return default
+        if bbox:
+            value = parse_number_or_percent(text)
+        else:
+            value = resolve_length(text, ctx, axis)
+        return default if value is None else value
+
+    w, h = ctx.extent("x"), ctx.extent("y")
     if kind == "linear":
-        geometry = [
-            _length(attr("x1"), 0.0, bbox, w),
-            _length(attr("y1"), 0.0, bbox, h),
-            _length(attr("x2"), 1.0 if bbox else w, bbox, w),
-            _length(attr("y2"), 0.0, bbox, h),
-        ]
+        geometry = [length("x1", 0.0, "x"), length("y1", 0.0, "y"), length("x2", 1.0 if bbox else w, "x"), length("y2", 0.0, "y")]
     else:
-        cx = _length(attr("cx"), 0.5 if bbox else 0.5 * w, bbox, w)
-        cy = _length(attr("cy"), 0.5 if bbox else 0.5 * h, bbox, h)
-        geometry = [
-            cx,
-            cy,
-            _length(attr("r"), 0.5 if bbox else 0.5 * diag, bbox, diag),
-            _length(attr("fx"), cx, bbox, w),
-            _length(attr("fy"), cy, bbox, h),
-            _length(attr("fr"), 0.0, bbox, diag),
-        ]
+        cx = length("cx", 0.5 if bbox else 0.5 * w, "x")
+        cy = length("cy", 0.5 if bbox else 0.5 * h, "y")
+        r = length("r", 0.5 if bbox else 0.5 * ctx.extent("xy"), "xy")
+        fr = length("fr", 0.0, "xy")
+        if r < 0 or fr < 0:
+            return f"negative radius in gradient {element.get('id')!r}: not rendered"
+        geometry = [cx, cy, r, length("fx", cx, "x"), length("fy", cy, "y"), fr]
     stop_elements = []
     for el in chain:
         stop_elements = [c for c in el if local_name(c.tag) == "stop"]
         if stop_elements:
             break
+    if not stop_elements:
+        return f"gradient {element.get('id')!r} has no <stop> elements: painted as none"
     offsets, rgbs, alphas, last = [], [], [], 0.0
     for stop in stop_elements:
-        off = str(stop.get("offset", "0")).strip()
-        value = parse_number(off[:-1], 0.0) / 100.0 if off.endswith("%") else parse_number(off, 0.0)
-        last = max(last, min(max(value, 0.0), 1.0))
-        parsed = parse_color(property_value(stop, "stop-color", "black"))
-        rgb, alpha = parsed if parsed else ((0.0, 0.0, 0.0), 0.0)
+        value = parse_number_or_percent(stop.get("offset", "0"))
+        last = max(last, min(max(value if value is not None else 0.0, 0.0), 1.0))
+        rgb, alpha = stop_paint(stop)
         offsets.append(last)
         rgbs.append(rgb)
-        alphas.append(alpha * parse_number(property_value(stop, "stop-opacity"), 1.0))
-    if not stop_elements:
-        raise InputError(f"gradient {element.get('id')!r} has no <stop> elements")
+        alphas.append(alpha)
+    text = attr("gradientTransform")
+    matrix = parse_transform(text) if text is not None else (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
+    matrix = matrix or (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
+    if abs(matrix[0] * matrix[3] - matrix[1] * matrix[2]) < 1e-12:
+        return f"gradient {element.get('id')!r} has a non-invertible gradientTransform: not rendered"
+    spread = attr("spreadMethod", "pad")
     t = lambda v: torch.tensor(v, dtype=torch.float32, device=device)  # noqa: E731
     gradient = Gradient(
         kind=kind,
@@ -168,9 +248,9 @@ def read_gradient(element: ET.Element, by_id: dict, viewport: tuple, device="cpu
         offsets=t(offsets),
         stop_rgb=t(rgbs),
         stop_opacity=t(alphas),
-        units="objectBoundingBox" if bbox else "userSpaceOnUse",
-        transform=matrix_tensor(attr("gradientTransform")).to(device=device, dtype=torch.float32),
-        spread=attr("spreadMethod", "pad"),
+        units=units,
+        transform=matrix_tensor(matrix).to(device=device, dtype=torch.float32),
+        spread=spread if spread in ("pad", "reflect", "repeat") else "pad",
     )
     gradient.original = {k: getattr(gradient, k).detach().clone() for k in ("geometry", "offsets", "stop_rgb", "stop_opacity")}
     return gradient

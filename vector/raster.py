@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from core.errors import InputError
+from vector.dash import dash_lines
 from vector.coverage import FAR, Grid, soft_min_into_entries, quad_signed_distance, segment_distance_sq, winding_numbers
 from vector.flatten import Lines, close_for_fill, device_points, flatten, scene_index, shape_to_device
 from vector.model import Gradient, Scene, SolidPaint
@@ -116,17 +117,31 @@ def _geometry(scene: Scene, width: int, height: int, tolerance: float) -> "_Geom
     filled = fill_layer_of[line_shape] >= 0
     edges = close_for_fill(Lines(lines.start[filled], lines.end[filled], lines.subpath[filled]), closed)
     stroked = stroke_layer_of[line_shape] >= 0
-    s_sub = lines.subpath[stroked]
-    s_shape = sub_shape[s_sub]
+    s_start, s_end, s_sub, origin = dash_lines(lines.start[stroked], lines.end[stroked], lines.subpath[stroked], closed.shape[0],
+                                               _dashes(scene, index, scale))
+    s_closed = closed[origin] & (torch.arange(origin.shape[0], device=dev) < closed.shape[0])  # dashes are open
+    s_shape = sub_shape[origin[s_sub]]
     widths = torch.stack([s.stroke_width for s in scene.shapes]).clamp_min(0) * scale
     codes = lambda table, attr: torch.tensor([table.get(getattr(s, attr), 0) for s in scene.shapes], device=dev)  # noqa: E731
     prims = stroke_primitives(
-        lines.start[stroked], lines.end[stroked], s_sub, closed, widths[s_shape] / 2,
+        s_start, s_end, s_sub, s_closed, widths[s_shape] / 2,
         codes(JOINS, "line_join")[s_shape], codes(CAPS, "line_cap")[s_shape],
         torch.tensor([s.miter_limit for s in scene.shapes], device=dev)[s_shape], stroke_layer_of[s_shape],
+        mats[:, :, 0].detach()[s_shape],
     )
     return _Geometry(mats, lines, sub_shape, layer_shape, layer_stroke, layer_alpha, layer_rgb, edges,
                      fill_layer_of[sub_shape[edges.subpath]], prims)
+
+
+def _dashes(scene: Scene, index, scale) -> dict:
+    """{subpath id: (dash pattern, offset)} in output pixels for the dashed strokes of the scene."""
+    out = {}
+    for u, shape_id in enumerate(index.subpath_shape.tolist()):
+        shape = scene.shapes[shape_id]
+        if shape.dash and shape.stroke is not None:
+            k = float(scale[shape_id].detach())
+            out[u] = (tuple(v * k for v in shape.dash), shape.dash_offset * k)
+    return out
 
 
 def _padded_boxes(g: _Geometry):
@@ -201,7 +216,8 @@ def _render(scene: Scene, width: int, height: int, tile: int, tolerance: float) 
     stroke_sd = soft_min_into_entries(torch.cat([cap_sd, quad_sd]), torch.cat([c_entry, q_entry]), n_entries, FAR)
 
     signed = torch.where(is_stroke_entry[:, None], stroke_sd, torch.where(inside, -fill_d, fill_d))
-    alpha = (0.5 - signed).clamp(0.0, 1.0) * g.layer_alpha[entry_layer][:, None]
+    coverage = _clip(scene, g, (0.5 - signed).clamp(0.0, 1.0), entry_layer, entry_tile, grid, width, height)
+    alpha = coverage * g.layer_alpha[entry_layer][:, None]
     rgb = g.layer_rgb[entry_layer][:, None, :].expand(n_entries, P, 3)
     rgb, alpha = _gradient_paint(scene, g, entry_layer, entry_tile, grid, rgb, alpha)
     return _composite(scene, g, rgb * alpha[..., None], alpha, entry_layer, entry_tile, grid)
@@ -222,6 +238,33 @@ def _boundary_distance(edges: Lines, prim, entry, pix, wind, evenodd) -> torch.T
     w_other = torch.where(higher_side, w_here - 1, w_here + 1)
     boundary = evenodd[entry][:, None] | (w_here == 0) | (w_other == 0)
     return torch.where(boundary, (d2 + 1e-12).sqrt(), torch.full_like(d2, FAR))
+
+
+def _clip(scene, g: _Geometry, alpha, entry_layer, entry_tile, grid, width: int, height: int):
+    """Limit the coverage (N, P) of clipped shapes' entries to that of their clip quads (``Shape.clip``: the
+    overflow-clipping nested viewports), with the same one-pixel edge ramp as outlines. The minimum, not the
+    product: an outline that lies on the clip edge (a background filling its viewport) keeps half coverage."""
+    owners: dict = {}
+    for i, s in enumerate(scene.shapes):
+        if s.clip is not None:
+            owners.setdefault(id(s.clip), (s.clip, []))[1].append(i)
+    if not owners:
+        return alpha
+    dev = alpha.device
+    scale = torch.tensor([width / scene.width, height / scene.height], dtype=torch.float32, device=dev)
+    entry_shape = g.layer_shape[entry_layer]
+    offsets = grid.offsets(dev)
+    for quads, ids in owners.values():
+        sel = torch.nonzero(torch.isin(entry_shape, torch.tensor(ids, device=dev))).squeeze(1)
+        if sel.numel() == 0:
+            continue
+        pix = grid.origin(entry_tile[sel])[:, None, :] + offsets[None]
+        cover = torch.ones_like(alpha[sel])
+        for quad in quads.to(dev) * scale:
+            sd = quad_signed_distance(pix, quad[None].expand(sel.shape[0], 4, 2))
+            cover = torch.minimum(cover, (0.5 - sd).clamp(0.0, 1.0))
+        alpha = alpha.index_copy(0, sel, torch.minimum(alpha[sel], cover))
+    return alpha
 
 
 def _gradient_paint(scene, g: _Geometry, entry_layer, entry_tile, grid, rgb, alpha):

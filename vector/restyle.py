@@ -1,27 +1,26 @@
-"""Restyle an SVG scene after a painting: render → core image losses → gradients into the scene.
+"""Restyle an SVG scene after a painting, as a task on the stylization driver.
 
-The loop is the toolkit's usual one (:func:`core.optimize.optimize`, Adam): each step renders the scene on
-white at ``size`` px, takes the style loss (core Gram, mean/std or NNFM terms, made relative to their
-targets as in :mod:`core.image.gatys`) on the full render and on ``crops`` random crops of it, and adds
-structure terms: the relative relu4_2 content error against the original render, LIVE's Xing loss against
-looped cubics, and optionally a pull of the colours towards a palette. Point shifts, width ratios and
-colour ranges are hard bounds (:class:`vector.params.SceneParams`).
+:class:`SvgStyleTask` renders the scene on white at ``size`` px; :func:`core.stylization.stylize` (Adam) takes the
+shared objective (:mod:`core.losses.objective`: gram, meanstd or nnfm, relative to its targets) on the full
+render with the original render as content reference. Regularisers: the style term on ``crops`` random crops
+of the render, LIVE's Xing loss against looped cubics, and optionally a pull of the colours towards a palette.
+With crops, the style weight is shared out so that ``style_weight · (full + Σ crops) / (1 + crops)`` is what
+counts. Point shifts, width ratios and colour ranges are hard bounds (:class:`vector.params.SceneParams`).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Callable, Optional
+from dataclasses import dataclass, field, replace
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
 
-from core.errors import InputError
-from core.image.gatys import CONTENT_LAYER, STYLE_LAYERS, style_grams
-from core.losses import content_loss, feature_stats, gram_style_loss, meanstd_style_loss, nnfm_loss
-from core.nn.vgg import load_vgg19
-from core.optimize import Checkpoint, OptimizeResult, optimize
+from core.errors import ConfigError, InputError
+from core.losses.objective import StyleLossConfig, StyleObjective
+from core.optimize import Checkpoint
+from core.stylization import LoopConfig, StylizationResult, Term, stylize
 from vector.flatten import device_points, scene_index, shape_to_device
 from vector.model import PARAM_KINDS, Scene
 from vector.palette import colour_tensors, image_palette, palette_pull_loss, reduce_palette, snap_to_palette
@@ -29,62 +28,65 @@ from vector.params import SceneParams
 from vector.raster import render
 from vector.regularizers import xing_loss
 
-STYLE_LOSSES = ("gram", "meanstd", "nnfm")
-NNFM_LAYERS = ("relu3_1", "relu3_2", "relu3_3")
 MIN_SIZE = 32
 
 
 @dataclass
 class RestyleConfig:
-    """Settings of :func:`restyle_scene` (the CLI's options)."""
+    """Settings of :func:`restyle_scene` (the ``stylize svg`` options)."""
 
-    size: int = 256
-    steps: int = 150
-    optimize: tuple = ("colors", "points", "widths")
-    style_loss: str = "gram"
-    style_weight: float = 1.0
-    structure_weight: float = 0.5
-    xing_weight: float = 0.1
-    max_shift: float = 0.03
-    """Largest control-point shift as a fraction of the render's diagonal."""
-    crops: int = 1
-    palette: int = 0
-    """Reduce the result to this many colours (k-means over its own colours); 0 = off."""
-    palette_from_style: int = 0
-    """Pull colours towards this many colours of the style image during optimisation, then snap; 0 = off."""
-    palette_weight: float = 1.0
-    lr: float = 1.0
-    seed: int = 0
+    loss: StyleLossConfig = field(default_factory=lambda: StyleLossConfig(kind="gram", content_weight=0.5))
+    loop: LoopConfig = field(default_factory=lambda: LoopConfig(steps=150, optimizer="adam", lr=1.0))
+    size: int = field(default=256, metadata={"help": "long side of the working render in pixels"})
+    optimize: Tuple[str, ...] = field(default=("colors", "points", "widths"), metadata={
+        "help": f"comma-separated parameters to optimise: {', '.join(PARAM_KINDS)}"})
+    xing_weight: float = field(default=0.1, metadata={"help": "weight of the Xing loss (looped cubics)"})
+    max_shift: float = field(default=0.03, metadata={"help": "largest control-point shift, as a fraction of the "
+                                                             "render's diagonal"})
+    crops: int = field(default=1, metadata={"help": "random crops per step for the style loss"})
+    palette: int = field(default=0, metadata={"help": "reduce the result to K colours (k-means over its own "
+                                                      "colours); 0 = off", "metavar": "K"})
+    palette_from_style: int = field(default=0, metadata={
+        "help": "pull colours towards K colours of the style image (k-means), then snap to them; 0 = off",
+        "metavar": "K"})
+    palette_weight: float = field(default=1.0, metadata={"help": "weight of the pull towards --palette-from-style"})
+    seed: int = field(default=0, metadata={"help": "random seed (crops, palettes)"})
 
     def validate(self) -> None:
+        self.loss.validate()
+        self.loop.validate()
         unknown = set(self.optimize) - set(PARAM_KINDS)
         if unknown or not self.optimize:
-            raise InputError(f"--optimize takes a comma list of {', '.join(PARAM_KINDS)}; got {','.join(self.optimize) or 'nothing'}")
-        if self.style_loss not in STYLE_LOSSES:
-            raise InputError(f"unknown style loss {self.style_loss!r}; choose from {', '.join(STYLE_LOSSES)}")
+            raise ConfigError("optimize", f"takes a comma list of {', '.join(PARAM_KINDS)}; "
+                                          f"got {','.join(self.optimize) or 'nothing'}")
         if self.size < MIN_SIZE or self.size > 2048:
-            raise InputError(f"--size {self.size} is out of range; use {MIN_SIZE}..2048")
-        if self.steps < 0 or self.crops < 0:
-            raise InputError("--steps and --crops must be >= 0")
+            raise ConfigError("size", f"{self.size} is out of range; use {MIN_SIZE}..2048")
+        if self.crops < 0:
+            raise ConfigError("crops", f"must be >= 0, got {self.crops}")
         if self.palette and self.palette_from_style:
-            raise InputError("use either --palette or --palette-from-style, not both")
-        if min(self.palette, self.palette_from_style) < 0 or max(self.palette, self.palette_from_style) > 64:
-            raise InputError("palette sizes must be in 1..64")
-        for name in ("style_weight", "structure_weight", "xing_weight", "max_shift", "palette_weight"):
-            if getattr(self, name) < 0:
-                raise InputError(f"--{name.replace('_', '-')} must be >= 0")
+            raise ConfigError("palette", "use either --palette or --palette-from-style, not both")
+        for name in ("palette", "palette_from_style"):
+            if not 0 <= getattr(self, name) <= 64:
+                raise ConfigError(name, f"palette sizes must be in 1..64 (0 = off), got {getattr(self, name)}")
+        for name in ("xing_weight", "max_shift", "palette_weight"):
+            if not getattr(self, name) >= 0:
+                raise ConfigError(name, f"must be >= 0, got {getattr(self, name)}")
 
 
 @dataclass
 class RestyleResult:
-    """The optimisation record and a few numbers for reports; the scene itself holds the result."""
+    """The driver's record and the palette used; the scene itself holds the result."""
 
-    optimization: OptimizeResult
-    style_loss_initial: float
-    style_loss_final: float
-    structure_loss_final: float
+    stylization: StylizationResult
     palette: Optional[torch.Tensor]
-    interrupted: bool
+
+    @property
+    def optimization(self):
+        return self.stylization.optimization
+
+    @property
+    def interrupted(self) -> bool:
+        return self.stylization.interrupted
 
 
 def render_size(scene: Scene, size: int) -> tuple:
@@ -98,119 +100,106 @@ def render_on_white(scene: Scene, width: int, height: int) -> torch.Tensor:
     return render(scene, width, height, background=(1.0, 1.0, 1.0))[:, :3]
 
 
-class _StyleTerm:
-    """The chosen style loss with targets from the style image, relative to the targets' magnitude."""
-
-    def __init__(self, kind: str, encoder, style: torch.Tensor, long_side: int):
-        self.kind, self.encoder = kind, encoder
-        if kind == "gram":
-            self.layers = STYLE_LAYERS
-            self.targets = style_grams(encoder, [style], STYLE_LAYERS, long_side, 1.0, None)
-            self.weights = {k: 1.0 / (len(STYLE_LAYERS) * float(g.pow(2).mean().clamp_min(1e-12))) for k, g in self.targets.items()}
-        else:
-            self.layers = STYLE_LAYERS if kind == "meanstd" else NNFM_LAYERS
-            with torch.no_grad():
-                scaled = F.interpolate(style, scale_factor=long_side / max(style.shape[-2:]), mode="bilinear", align_corners=False)
-                feats = encoder(scaled.clamp(0, 1), self.layers)
-            if kind == "meanstd":
-                self.targets = {k: tuple(s[0] for s in feature_stats(f)) for k, f in feats.items()}
-                self.weights = {k: 1.0 / (len(self.layers) * float((m.pow(2).mean() + s.pow(2).mean()).clamp_min(1e-12)))
-                                for k, (m, s) in self.targets.items()}
-            else:
-                self.targets = feats
-
-    def __call__(self, feats: dict) -> torch.Tensor:
-        if self.kind == "gram":
-            return gram_style_loss({k: feats[k] for k in self.layers}, self.targets, self.weights)
-        if self.kind == "meanstd":
-            return meanstd_style_loss({k: feats[k] for k in self.layers}, self.targets, self.weights)
-        return sum(nnfm_loss(feats[k], self.targets[k]) for k in self.layers) / len(self.layers)
+def random_crop_box(generator: torch.Generator, height: int, width: int) -> tuple:
+    """``(y, x, side)`` of a random square crop covering 50–100% of the short side."""
+    side = int(min(height, width) * (0.5 + 0.5 * torch.rand(1, generator=generator).item()))
+    y = int(torch.randint(0, height - side + 1, (1,), generator=generator))
+    x = int(torch.randint(0, width - side + 1, (1,), generator=generator))
+    return y, x, side
 
 
-def _random_crop(image: torch.Tensor, generator: torch.Generator, out_size: tuple) -> torch.Tensor:
-    """A random square-ish crop covering 50–100% of the short side, resized to ``out_size``."""
-    h, w = image.shape[-2:]
-    side = int(min(h, w) * (0.5 + 0.5 * torch.rand(1, generator=generator).item()))
-    y = int(torch.randint(0, h - side + 1, (1,), generator=generator))
-    x = int(torch.randint(0, w - side + 1, (1,), generator=generator))
-    return F.interpolate(image[..., y : y + side, x : x + side], size=out_size, mode="bilinear", align_corners=False)
+class SvgStyleTask:
+    """An SVG scene on the driver: the view is this step's list of crop boxes (empty without crops)."""
+
+    def __init__(self, scene: Scene, params: SceneParams, config: RestyleConfig, objective: StyleObjective,
+                 pull_palette: Optional[torch.Tensor], stochastic: bool):
+        self.scene, self.vars, self.config, self.objective = scene, params, config, objective
+        self.pull_palette, self.stochastic = pull_palette, stochastic
+        self.palette: Optional[torch.Tensor] = None
+        self.finished = False
+        self.width, self.height = render_size(scene, config.size)
+        self.index = scene_index(scene)
+        self.crop_weight = config.loss.style_weight / (1 + config.crops)
+        with torch.no_grad():
+            self.original = render_on_white(scene, self.width, self.height)
+
+    def params(self) -> List[torch.Tensor]:
+        return self.vars.leaves
+
+    def sample_view(self, generator: torch.Generator) -> list:
+        return [random_crop_box(generator, self.height, self.width) for _ in range(self.config.crops)]
+
+    def render(self, view) -> torch.Tensor:
+        if not self.finished:  # after finish() the scene holds the final (possibly palette-snapped) values
+            self.vars.apply()
+        return render_on_white(self.scene, self.width, self.height)
+
+    def reference(self, view) -> torch.Tensor:
+        return self.original
+
+    def view_key(self, view) -> str:
+        return "original"
+
+    def regularizers(self, image: torch.Tensor, view) -> dict:
+        terms = {}
+        if view:
+            crops = [F.interpolate(image[..., y:y + s, x:x + s], size=(self.height, self.width), mode="bilinear",
+                                   align_corners=False) for y, x, s in view]
+            feats = self.objective.encoder(torch.cat(crops), self.objective.style_layers)
+            terms["style_crops"] = self.crop_weight * len(crops) * self.objective.style_term(feats)
+        device = image.device
+        if "points" in self.config.optimize and self.config.xing_weight > 0:
+            ctrl = device_points(self.scene, shape_to_device(self.scene, self.width, self.height))[self.index.segments.to(device)]
+            terms["xing"] = self.config.xing_weight * xing_loss(ctrl)
+        if self.pull_palette is not None:
+            terms["palette"] = self.config.palette_weight * palette_pull_loss(colour_tensors(self.scene), self.pull_palette)
+        return terms
+
+    def project(self) -> None:
+        self.vars.project()
+
+    def finish(self, interrupted: bool) -> None:
+        """Write the optimised values into the scene, then snap to or reduce the palette when asked."""
+        self.vars.finish()
+        self.finished = True
+        if self.pull_palette is not None:
+            snap_to_palette(self.scene, self.pull_palette)
+            self.palette = self.pull_palette
+        elif self.config.palette:
+            self.palette = reduce_palette(self.scene, self.config.palette, self.config.seed)
 
 
 def restyle_scene(
     scene: Scene,
     style: torch.Tensor,
-    config: RestyleConfig = RestyleConfig(),
-    extra_loss: Optional[Callable[[torch.Tensor], torch.Tensor]] = None,
+    config: Optional[RestyleConfig] = None,
+    terms: Sequence[Term] = (),
     checkpoint: Optional[Checkpoint] = None,
     resume: bool = False,
     progress: bool = True,
 ) -> RestyleResult:
     """Optimise ``scene`` in place towards the style of ``style`` (``1,3,h,w`` in [0,1]).
 
-    ``extra_loss(render) -> scalar`` adds a term on each full render (e.g. a diffusion prior). When this returns
-    (also after Ctrl-C) the scene's tensors hold the lowest-loss values seen, or the last values when the
-    objective is stochastic (random crops or an extra loss such as SDS), where a low single loss means little.
+    ``terms`` add losses on each full render (e.g. a diffusion prior). When this returns (also after Ctrl-C)
+    the scene's tensors hold the lowest-loss values seen, or the last values when the objective is
+    stochastic (random crops or extra terms such as SDS), where a low single loss means little.
     """
+    config = config or RestyleConfig()
     config.validate()
     if not scene.shapes:
         raise InputError("the SVG has no shapes that can be rendered (nothing to restyle)")
-    params = SceneParams(scene, config.optimize, *render_size(scene, config.size),
-                         max_shift_px=config.max_shift * math.hypot(*render_size(scene, config.size)))
+    width, height = render_size(scene, config.size)
+    params = SceneParams(scene, config.optimize, width, height, max_shift_px=config.max_shift * math.hypot(width, height))
     if not params.vars:
         raise InputError(f"nothing to optimise: the SVG has no editable {', '.join(config.optimize)}")
-    device = params.vars[0].delta.device
-    width, height = render_size(scene, config.size)
     if min(width, height) < 16:
         raise InputError(f"the render would be {width}x{height} px; raise --size so its short side is at least 16 px")
-    encoder = load_vgg19(device)
-    style_term = _StyleTerm(config.style_loss, encoder, style.to(device), config.size)
-    layers = list(dict.fromkeys([*style_term.layers, CONTENT_LAYER]))
-    with torch.no_grad():
-        original = render_on_white(scene, width, height)
-        content_target = encoder(original, [CONTENT_LAYER])[CONTENT_LAYER]
-    content_scale = 1.0 / float(content_target.pow(2).mean().clamp_min(1e-12))
+    device = params.vars[0].delta.device
+    # the full render's share of the style weight; the crops carry the rest (see the module docstring)
+    loss = replace(config.loss, style_weight=config.loss.style_weight / (1 + config.crops))
+    objective = StyleObjective(loss, device).set_style([style.to(device)], config.size)
     pull_palette = image_palette(style, config.palette_from_style, config.seed).to(device) if config.palette_from_style else None
-    generator = torch.Generator().manual_seed(config.seed)
-    index = scene_index(scene)
-
-    def loss_fn():
-        params.apply()
-        image = render_on_white(scene, width, height)
-        feats = encoder(image, layers)
-        style_value = style_term(feats)
-        for _ in range(config.crops):
-            style_value = style_value + style_term(encoder(_random_crop(image, generator, (height, width)), style_term.layers))
-        style_value = style_value / (1 + config.crops)
-        structure = content_scale * content_loss(feats[CONTENT_LAYER], content_target)
-        terms = {"style": style_value, "structure": structure}
-        total = config.style_weight * style_value + config.structure_weight * structure
-        if "points" in config.optimize and config.xing_weight > 0:
-            ctrl = device_points(scene, shape_to_device(scene, width, height))[index.segments.to(device)]
-            terms["xing"] = xing_loss(ctrl)
-            total = total + config.xing_weight * terms["xing"]
-        if pull_palette is not None:
-            terms["palette"] = palette_pull_loss(colour_tensors(scene), pull_palette)
-            total = total + config.palette_weight * terms["palette"]
-        if extra_loss is not None:
-            terms["extra"] = extra_loss(image)
-            total = total + terms["extra"]
-        terms["total"] = total
-        return terms
-
-    initial = {k: float(v.detach()) for k, v in loss_fn().items()}
-    result = optimize(params.leaves, loss_fn, config.steps, optimizer="adam", lr=config.lr, project=params.project,
-                      checkpoint=checkpoint, resume=resume, progress=progress, desc="restyling svg",
-                      keep="last" if config.crops > 0 or extra_loss is not None else "best", generator=generator)
-    params.finish()
-    palette = None
-    if config.palette_from_style:
-        snap_to_palette(scene, pull_palette)
-        palette = pull_palette
-    elif config.palette:
-        palette = reduce_palette(scene, config.palette, config.seed)
-    with torch.no_grad():
-        final_image = render_on_white(scene, width, height)
-        feats = encoder(final_image, layers)
-        final_style = float(style_term(feats))
-        final_structure = float(content_scale * content_loss(feats[CONTENT_LAYER], content_target))
-    return RestyleResult(result, initial["style"], final_style, final_structure, palette, result.interrupted)
+    task = SvgStyleTask(scene, params, config, objective, pull_palette, stochastic=config.crops > 0 or bool(terms))
+    result = stylize(task, objective, config.loop, terms, checkpoint=checkpoint, resume=resume, progress=progress,
+                     desc="restyling svg", seed=config.seed)
+    return RestyleResult(result, task.palette)

@@ -61,12 +61,12 @@ def _changed(now, before) -> bool:
     return before is not None and (now.detach().cpu() - before.cpu()).abs().max().item() > TOLERANCE
 
 
-def set_property(element: ET.Element, name: str, value: str, document_has_css: bool) -> None:
+def set_property(element: ET.Element, name: str, value: str, document_has_css: bool, important: bool = False) -> None:
     """Set a presentation property where it will win: inline style if used there (or if CSS rules could
-    override an attribute), else the attribute."""
+    override an attribute), else the attribute; ``!important`` inline when an ``!important`` rule sets it."""
     props = style_properties(element)
-    if name in props or (name not in element.attrib and document_has_css):
-        props[name] = value
+    if important or name in props or (name not in element.attrib and document_has_css):
+        props[name] = value + (" !important" if important else "")
         element.set("style", ";".join(f"{k}:{v}" for k, v in props.items()))
     else:
         element.set(name, value)
@@ -83,7 +83,7 @@ def _write_geometry(shape: Shape) -> None:
 
 
 def _write_shape(shape: Shape, css: bool) -> None:
-    o = shape.original
+    o, imp = shape.original, shape.important
     if _changed(shape.points, o["points"]):
         _write_geometry(shape)
     for prop, paint, opacity, key in (
@@ -92,13 +92,13 @@ def _write_shape(shape: Shape, css: bool) -> None:
     ):
         colour_moved = isinstance(paint, SolidPaint) and _changed(paint.rgb, o[prop])
         if colour_moved:
-            set_property(shape.element, prop, hex_color(paint.rgb), css)
+            set_property(shape.element, prop, hex_color(paint.rgb), css, prop in imp)
         if _changed(opacity, o[key]) or (colour_moved and float(opacity) < 1.0):
-            set_property(shape.element, f"{prop}-opacity", fmt(float(opacity.clamp(0, 1))), css)
+            set_property(shape.element, f"{prop}-opacity", fmt(float(opacity.clamp(0, 1))), css, f"{prop}-opacity" in imp)
     if _changed(shape.stroke_width, o["stroke_width"]):
-        set_property(shape.element, "stroke-width", fmt(float(shape.stroke_width.clamp_min(0))), css)
+        set_property(shape.element, "stroke-width", fmt(float(shape.stroke_width.clamp_min(0))), css, "stroke-width" in imp)
     if _changed(shape.opacity, o["opacity"]):
-        set_property(shape.element, "opacity", fmt(float(shape.opacity.clamp(0, 1))), css)
+        set_property(shape.element, "opacity", fmt(float(shape.opacity.clamp(0, 1))), css, "opacity" in imp)
 
 
 def _write_gradient(gradient: Gradient, css: bool) -> None:

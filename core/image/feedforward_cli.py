@@ -10,7 +10,6 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from core.device import resolve_device
 from core.errors import InputError
 from core.image.feedforward import load_models, stylize_feedforward
 from core.io.images import load_image, save_image
@@ -41,18 +40,17 @@ def load_label_mask(path: str, content_path: str, size: "tuple[int, int]", devic
     return F.interpolate(grey, size=size, mode="nearest")
 
 
-def run_feedforward(args, output: Path) -> int:
-    """``stylize image --method adain|wct``: ``args`` are the parsed options of ``stylize image``."""
+def run_feedforward(job, output: Path) -> int:
+    """``stylize image --method adain|wct`` inside :func:`core.cli.run_job` (``job.args``: ``stylize image``'s)."""
+    args, device = job.args, job.device
     if not 0.0 <= args.alpha <= 1.0:
         raise InputError(f"--alpha {args.alpha} is out of range; use a value in [0, 1]")
-    device = resolve_device(args.device)
-    report = FeedForwardReport("image", vars(args))
-    report.device = device
+    report = job.report = FeedForwardReport.like(job.report)
     with report.phase("load"):
         load_models(args.decoder, device)
     with report.phase("stylize"):
         content = load_image(args.content, long_side=args.size, device=device)
-        style_side = max(16, round(args.size * args.style_scale))
+        style_side = max(16, round(args.size * args.style_scale))  # --style-scale (StyleLossConfig)
         styles = [load_image(path, long_side=style_side, device=device) for path in args.styles]
         mask = load_label_mask(args.mask, args.content, content.shape[-2:], device) if args.mask else None
         image = stylize_feedforward(content, styles, method=args.method, decoder_path=args.decoder, alpha=args.alpha,
@@ -63,5 +61,4 @@ def run_feedforward(args, output: Path) -> int:
     report.sizes = {"output": {"width": content.shape[-1], "height": content.shape[-2]}}
     report.metrics = {"method": args.method, "alpha": args.alpha,
                       "decoder": str(args.decoder) if args.decoder else "shipped default"}
-    report.write(args.report)
     return 0

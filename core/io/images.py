@@ -21,6 +21,16 @@ MAX_WORKING_PIXELS = 16_000_000
 MIN_SIDE = 16
 MAX_IMAGE_SIDE = 32768
 """Images, and camera image sizes in 3D camera files, with a longer side than this are refused."""
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
+"""File suffixes read as images everywhere (inputs, folders of frames, outputs)."""
+
+
+def check_image_output(path: "str | os.PathLike") -> Path:
+    """``path`` as a Path when it ends in an image suffix we write; otherwise :class:`InputError`."""
+    out = Path(path)
+    if out.suffix.lower() not in IMAGE_SUFFIXES:
+        raise InputError(f"output {out} must end in one of {', '.join(IMAGE_SUFFIXES)}")
+    return out
 
 
 def _open_checked(path: Path, load: bool = True) -> Image.Image:

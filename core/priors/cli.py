@@ -1,4 +1,5 @@
-"""``stylize generate``: images from prompts in the style of a reference image (StyleAligned-like shared attention).
+"""``stylize generate``: images from prompts in the style of a reference image (StyleAligned-like shared attention)
+or of a learned style token (``--style-token``); also registers ``stylize learn-style``.
 
 Also holds option helpers the ``stylize image --method styleid`` wiring can reuse (:func:`parse_layers`).
 """
@@ -8,15 +9,15 @@ from pathlib import Path
 from typing import List, Optional
 
 from core.atomic import refuse_overwriting_inputs
-from core.cli import add_command, add_common_options
+from core.cli import add_command, add_common_options, run_job
 from core.device import resolve_device
 from core.errors import InputError
-from core.io.images import load_image, save_image
+from core.io.images import check_image_output, load_image, save_image
 from core.priors.loading import load_diffusion_model
 from core.priors.shared_attention import generate_with_style_reference
+from core.priors.token_cli import add_token_options, register_learn_style, run_token_generate
 from core.report import Report
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 
 
 def parse_layers(text: Optional[str]) -> Optional[List[int]]:
@@ -42,7 +43,8 @@ def register(subparsers) -> None:
                                 "shares self-attention with the DDIM inversion of --style-ref (StyleAligned-like).\n\n"
                                 "example: stylize generate --style-ref wave.jpg --prompt 'a fox' --prompt 'a castle' "
                                 "--model models/sd15 -o out/fox.png")
-    p.add_argument("--style-ref", required=True, metavar="IMAGE", help="style reference image")
+    p.add_argument("--style-ref", default=None, metavar="IMAGE",
+                   help="style reference image (or give --style-token)")
     p.add_argument("--prompt", required=True, action="append", metavar="TEXT",
                    help="what to generate; repeat for several images")
     p.add_argument("--model", required=True, metavar="PATH",
@@ -63,19 +65,24 @@ def register(subparsers) -> None:
                    help="fixed-point passes per DDIM inversion step: a closer inversion of the style image for "
                         "N more UNet evaluations per step")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_token_options(p, image=False)
     add_common_options(p)
     p.set_defaults(func=run)
+    register_learn_style(subparsers)
 
 
 def run(args) -> int:
     output = Path(args.output)
-    if output.suffix.lower() not in IMAGE_SUFFIXES:
-        raise InputError(f"output {output} must end in one of {', '.join(IMAGE_SUFFIXES)}")
+    check_image_output(output)
     outputs = output_paths(output, len(args.prompt))
     for path in outputs:
-        refuse_overwriting_inputs(path, [args.style_ref])
+        refuse_overwriting_inputs(path, [args.style_ref, args.style_token])
     if args.steps < 1 or args.size < 16 or args.inversion_refinements < 0:
         raise InputError("--steps must be at least 1, --size at least 16 and --inversion-refinements at least 0")
+    if args.style_token:
+        return run_job(args, "generate", lambda job: run_token_generate(job, outputs))
+    if not args.style_ref:
+        raise InputError("give --style-ref IMAGE (shared attention) or --style-token FILE (stylize learn-style)")
     layers = parse_layers(args.layers)
     device = resolve_device(args.device)
     report = Report("generate", vars(args))

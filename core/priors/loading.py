@@ -1,16 +1,22 @@
 """Load a Stable-Diffusion-style model from a local folder in diffusers layout, never from the network.
 
-Expected layout (what ``StableDiffusionPipeline.save_pretrained`` writes)::
+Accepted layouts (what ``StableDiffusionPipeline.save_pretrained`` writes, in any library version)::
 
     MODEL/unet/config.json + weights          MODEL/vae/config.json + weights
-    MODEL/text_encoder/config.json + weights  MODEL/tokenizer/vocab.json, merges.txt
-    MODEL/scheduler/scheduler_config.json
+    MODEL/text_encoder/config.json + weights  MODEL/scheduler/scheduler_config.json
+    MODEL/tokenizer/tokenizer.json (fast, transformers 5) or vocab.json + merges.txt (slow, transformers 4), or both
+
+Weights: ``*.safetensors`` or ``*.bin``, whole or sharded (``*.index.json``), plain or as the fp16 variant
+(``diffusion_pytorch_model.fp16.safetensors``; used when the plain file is absent). A single-file checkpoint
+(``MODEL.safetensors``) goes through diffusers' ``from_single_file``, which works offline only where it finds the
+model's configs locally; otherwise the error says to convert it to a folder once.
 
 Precision: float16 on CUDA, float32 on the CPU (override with ``dtype``).
 """
 
 import contextlib
 import importlib
+import json
 import os
 from pathlib import Path
 from typing import Iterator
@@ -23,13 +29,19 @@ from core.priors.model import DiffusionModel
 INSTALL_HINT = 'pip install -e ".[diffusion]"'
 
 REQUIRED_FILES = {
-    "unet": ("config.json",),
-    "vae": ("config.json",),
-    "text_encoder": ("config.json",),
-    "tokenizer": ("vocab.json", "merges.txt"),
-    "scheduler": ("scheduler_config.json",),
+    "unet": (("config.json",),),
+    "vae": (("config.json",),),
+    "text_encoder": (("config.json",),),
+    "tokenizer": (("tokenizer.json",), ("vocab.json", "merges.txt")),
+    "scheduler": (("scheduler_config.json",),),
 }
-"""Subfolder → files that must exist in it before any loading is tried."""
+"""Subfolder → alternative file sets; one set must exist completely before any loading is tried."""
+
+WEIGHT_STEMS = {"unet": ("diffusion_pytorch_model",), "vae": ("diffusion_pytorch_model",),
+                "text_encoder": ("model", "pytorch_model")}
+"""Subfolder → weight file stems diffusers/transformers write (``STEM[.VARIANT].safetensors|bin[.index.json]``)."""
+
+SINGLE_FILE_SUFFIXES = (".safetensors", ".ckpt")
 
 OFFLINE_SWITCHES = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
 
@@ -59,6 +71,22 @@ def require_diffusers() -> None:
             raise ModelError(f"diffusion priors need the '{name}' package: {INSTALL_HINT}") from None
 
 
+def weights_variant(part: Path, stems) -> "str | None":
+    """The weights variant to load from ``part``: None for plain files, ``"fp16"`` when only fp16 files exist.
+
+    Raises :class:`ModelError` naming the expected files when there are no weights at all.
+    """
+    for variant in (None, "fp16"):
+        infix = "" if variant is None else f".{variant}"
+        for stem in stems:
+            for ext in ("safetensors", "bin"):
+                name = f"{stem}{infix}.{ext}"
+                if (part / name).is_file() or (part / f"{name}.index.json").is_file():
+                    return variant
+    raise ModelError(f"model folder {part.parent} is missing {part.name}/ weights "
+                     f"({stems[0]}.safetensors or .bin, optionally .fp16 or sharded)")
+
+
 def check_model_folder(path: "str | os.PathLike") -> Path:
     """Return ``path`` as a Path after checking the diffusers layout; :class:`ModelError` names what is missing."""
     folder = Path(path).expanduser()
@@ -66,13 +94,15 @@ def check_model_folder(path: "str | os.PathLike") -> Path:
         raise ModelError(f"model folder {folder} does not exist (give --model a local Stable Diffusion folder in diffusers layout)")
     if not folder.is_dir():
         raise ModelError(f"--model {folder} is a file; give the folder of a Stable Diffusion model in diffusers layout")
-    for sub, files in REQUIRED_FILES.items():
+    for sub, alternatives in REQUIRED_FILES.items():
         if not (folder / sub).is_dir():
             raise ModelError(f"model folder {folder} has no '{sub}/' subfolder (expected diffusers layout: "
                              f"{', '.join(s + '/' for s in REQUIRED_FILES)})")
-        for name in files:
-            if not (folder / sub / name).is_file():
-                raise ModelError(f"model folder {folder} is missing {sub}/{name}")
+        if not any(all((folder / sub / name).is_file() for name in names) for names in alternatives):
+            wanted = " or ".join(" + ".join(f"{sub}/{name}" for name in names) for names in alternatives)
+            raise ModelError(f"model folder {folder} is missing {wanted}")
+    for sub, stems in WEIGHT_STEMS.items():
+        weights_variant(folder / sub, stems)
     return folder
 
 
@@ -91,27 +121,92 @@ def _load_part(loader, folder: Path, sub: str, **kwargs):
 
 
 def load_diffusion_model(path: "str | os.PathLike", device: "str | torch.device" = "cpu",
-                         dtype: "torch.dtype | None" = None):
+                         dtype: "torch.dtype | None" = None, in_channels: "int | None" = None):
     """Load UNet, VAE, CLIP text encoder, tokenizer and a DDIM scheduler from a local folder, offline.
 
+    ``path``: a diffusers-layout folder (any layout in the module docstring) or a single-file checkpoint.
+    ``in_channels``: the UNet input channels the caller needs (4 for SD, 8 for InstructPix2Pix); None: any.
     Returns a :class:`core.priors.model.DiffusionModel` in eval mode with frozen weights on ``device``.
     Raises :class:`ModelError` when diffusers is not installed or the folder is incomplete or unreadable.
     """
     require_diffusers()
-    folder = check_model_folder(path)
     device = torch.device(device)
     dtype = dtype or default_dtype(device)
+    if Path(path).expanduser().is_file() and Path(path).suffix.lower() in SINGLE_FILE_SUFFIXES:
+        parts = _load_single_file(Path(path).expanduser(), dtype)
+        _check_in_channels(path, parts["unet"].config.get("in_channels"), in_channels)
+    else:
+        folder = check_model_folder(path)
+        _check_in_channels(path, _json_field(folder / "unet" / "config.json", "in_channels"), in_channels)
+        parts = _load_folder(folder, dtype)
+    model = DiffusionModel(**parts, device=device, dtype=dtype)
+    # slow tokenizer files without tokenizer_config.json leave model_max_length unset (a huge sentinel)
+    model.tokenizer.model_max_length = min(int(model.tokenizer.model_max_length),
+                                           int(model.text_encoder.config.max_position_embeddings))
+    return model
+
+
+def _json_field(file: Path, name: str):
+    try:
+        return json.loads(file.read_text()).get(name)
+    except (OSError, ValueError, AttributeError) as exc:
+        raise ModelError(f"cannot read {file}: {exc}") from None
+
+
+def _check_in_channels(path, channels, needed: "int | None") -> None:
+    """Refuse a UNet whose input channel count is not the one the method needs (before loading any weights)."""
+    if needed is not None and channels is not None and int(channels) != needed:
+        kind = "an InstructPix2Pix model" if needed == 8 else "a text-to-image Stable Diffusion model"
+        raise ModelError(f"{path}: the UNet takes {channels} input channels, this method needs {needed} ({kind})")
+
+
+def _load_folder(folder: Path, dtype: torch.dtype) -> dict:
     with offline():
         from diffusers import AutoencoderKL, DDIMScheduler, UNet2DConditionModel
         from transformers import CLIPTextModel, CLIPTokenizer
 
-        unet = _load_part(UNet2DConditionModel.from_pretrained, folder, "unet", torch_dtype=dtype)
-        vae = _load_part(AutoencoderKL.from_pretrained, folder, "vae", torch_dtype=dtype)
-        text_encoder = _load_part(CLIPTextModel.from_pretrained, folder, "text_encoder", dtype=dtype)
-        tokenizer = _load_part(CLIPTokenizer.from_pretrained, folder, "tokenizer")
-        scheduler = _load_part(DDIMScheduler.from_pretrained, folder, "scheduler")
-    return DiffusionModel(unet=unet, vae=vae, text_encoder=text_encoder, tokenizer=tokenizer,
-                          scheduler=scheduler, device=device, dtype=dtype)
+        def variant(sub):
+            return weights_variant(folder / sub, WEIGHT_STEMS[sub])
+
+        return dict(
+            unet=_load_part(UNet2DConditionModel.from_pretrained, folder, "unet", torch_dtype=dtype,
+                            variant=variant("unet")),
+            vae=_load_part(AutoencoderKL.from_pretrained, folder, "vae", torch_dtype=dtype, variant=variant("vae")),
+            text_encoder=_load_part(CLIPTextModel.from_pretrained, folder, "text_encoder", dtype=dtype,
+                                    variant=variant("text_encoder")),
+            tokenizer=_load_part(CLIPTokenizer.from_pretrained, folder, "tokenizer"),
+            scheduler=_load_part(DDIMScheduler.from_pretrained, folder, "scheduler"),
+        )
+
+
+def _load_single_file(file: Path, dtype: torch.dtype) -> dict:
+    """Parts of a single-file checkpoint through diffusers' ``from_single_file``, offline."""
+    with offline():
+        from diffusers import DDIMScheduler, StableDiffusionPipeline
+
+        try:
+            pipe = StableDiffusionPipeline.from_single_file(os.fspath(file), torch_dtype=dtype,
+                                                            local_files_only=True)
+        except Exception as exc:  # diffusers raises many kinds here (OSError, ValueError, KeyError, its own)
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ModelError(f"cannot load the single-file checkpoint {file} offline (diffusers' from_single_file "
+                             f"needs the model's configs and tokenizer, which it fetches from the Hub unless they "
+                             f"are cached): convert it once to a diffusers folder where you have network, or pass "
+                             f"such a folder; diffusers said: {first[:200]}") from None
+    return dict(unet=pipe.unet, vae=pipe.vae, text_encoder=pipe.text_encoder, tokenizer=pipe.tokenizer,
+                scheduler=DDIMScheduler.from_config(pipe.scheduler.config))
+
+
+def pipeline_from(model: DiffusionModel, name: str):
+    """The diffusers pipeline ``name`` (e.g. ``"StableDiffusionImg2ImgPipeline"``) around ``model``'s parts, with a
+    DDIM scheduler of the model's settings and no safety checker."""
+    import diffusers
+
+    with offline():
+        return getattr(diffusers, name)(vae=model.vae, text_encoder=model.text_encoder, tokenizer=model.tokenizer,
+                                        unet=model.unet, scheduler=diffusers.DDIMScheduler.from_config(
+                                            model.scheduler.config),
+                                        safety_checker=None, feature_extractor=None, requires_safety_checker=False)
 
 
 def as_diffusion_model(model_or_path, device: "str | torch.device" = "cpu"):

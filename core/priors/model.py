@@ -44,6 +44,10 @@ class DiffusionModel:
     @torch.no_grad()
     def encode_prompts(self, prompts: Sequence[str]) -> torch.Tensor:
         """Text embeddings ``len(prompts),L,D`` (model dtype) for the UNet's cross-attention."""
+        return self.text_embeddings(prompts)
+
+    def text_embeddings(self, prompts: Sequence[str]) -> torch.Tensor:
+        """:meth:`encode_prompts` with gradients (to learned token embeddings, see :mod:`core.priors.inversion`)."""
         tokens = self.tokenizer(list(prompts), padding="max_length", max_length=self.tokenizer.model_max_length,
                                 truncation=True, return_tensors="pt")
         return self.text_encoder(tokens.input_ids.to(self.device))[0]

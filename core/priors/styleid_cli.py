@@ -1,23 +1,25 @@
-"""``stylize image --method styleid``: the options and runner of StyleID-like style injection.
+"""``stylize image --method styleid|zstar``: the options and runner of the training-free attention methods
+(StyleID-like injection, :mod:`core.priors.style_injection`; Z-Star-like reweighting, :mod:`core.priors.zstar`).
 
 Kept beside the priors so the image command only imports diffusers when this method is chosen.
 """
 
 import time
 
-from core.device import resolve_device
 from core.errors import InputError
 from core.io.images import load_image, save_image
-from core.report import Report
 
 STYLEID_DEFAULT_STEPS = 50
+ATTENTION_METHODS = ("styleid", "zstar")
 
 
 def add_styleid_options(parser) -> None:
     """Options used only by ``--method styleid``."""
-    group = parser.add_argument_group("styleid (diffusion style injection; needs --model and the [diffusion] extra)")
+    group = parser.add_argument_group("styleid / zstar (training-free diffusion attention methods; need --model "
+                                      "and the [diffusion] extra; --layers and --inversion-refinements apply to both)")
     group.add_argument("--model", metavar="PATH", default=None,
-                       help="local Stable Diffusion 1.5/2.1-base folder in diffusers layout (never downloaded)")
+                       help="local Stable Diffusion 1.5/2.1-base folder in diffusers layout, or an InstructPix2Pix "
+                            "folder for --instruct (never downloaded)")
     group.add_argument("--gamma", type=float, default=0.75, help="query blend: γ·q_content + (1−γ)·q_stylized")
     group.add_argument("--temperature", type=float, default=1.5, help="attention temperature T (>1 sharpens)")
     group.add_argument("--layers", default=None, metavar="I,J,…",
@@ -26,30 +28,34 @@ def add_styleid_options(parser) -> None:
                        help="start from the content's inverted noise without matching the style's statistics")
     group.add_argument("--inversion-refinements", type=int, default=0, metavar="N",
                        help="fixed-point passes per DDIM inversion step (closer inversion, N more UNet calls per step)")
+    group.add_argument("--zstar-weight", type=float, default=2.0, metavar="W",
+                       help="zstar: reweighting of the style's keys (attention logits + log W; 1 = plain)")
 
 
-def run_styleid(args, output) -> int:
-    """Run StyleID for parsed ``stylize image`` arguments and write ``output`` atomically."""
+def run_styleid(job, output) -> int:
+    """Run StyleID or Z-Star (``job.args.method``) inside :func:`core.cli.run_job` (``job.args``: ``stylize
+    image``'s) and write ``output``."""
     from core.priors.cli import parse_layers
     from core.priors.loading import load_diffusion_model
     from core.priors.style_injection import stylize_styleid
+    from core.priors.zstar import stylize_zstar
 
+    args = job.args
+    method = args.method
     if args.model is None:
-        raise InputError("--method styleid needs --model PATH (a local Stable Diffusion folder in diffusers layout)")
+        raise InputError(f"--method {method} needs --model PATH (a local Stable Diffusion folder in diffusers layout)")
     if len(args.styles) != 1:
-        raise InputError("--method styleid takes exactly one style image")
+        raise InputError(f"--method {method} takes exactly one style image")
     unsupported = [name for name, used in (("--mask", args.mask), ("--blend", args.blend),
                                            ("--preserve-color", args.preserve_color), ("--resume", args.resume))
                    if used]
     if unsupported:
-        raise InputError(f"--method styleid does not support {', '.join(unsupported)}")
+        raise InputError(f"--method {method} does not support {', '.join(unsupported)}")
     steps = args.steps if args.steps is not None else STYLEID_DEFAULT_STEPS
     if steps < 1 or args.inversion_refinements < 0:
         raise InputError("--steps must be at least 1 and --inversion-refinements at least 0")
     layers = parse_layers(args.layers)
-    device = resolve_device(args.device)
-    report = Report("image", vars(args))
-    report.device = device
+    device, report = job.device, job.report
     with report.phase("load"):
         content = load_image(args.content, long_side=args.size, device=device)
         style = load_image(args.styles[0], long_side=args.size, device=device)
@@ -57,14 +63,18 @@ def run_styleid(args, output) -> int:
     report.inputs = [args.content, args.styles[0], args.model]
     start = time.perf_counter()
     with report.phase("stylize"):
-        image = stylize_styleid(content, style, model, gamma=args.gamma, temperature=args.temperature, steps=steps,
-                                layers=layers, adain_init=not args.no_adain_init, seed=args.seed,
-                                inversion_refinements=args.inversion_refinements, device=device,
-                                progress=not args.quiet)
+        if method == "zstar":
+            image = stylize_zstar(content, style, model, weight=args.zstar_weight, steps=steps, layers=layers,
+                                  seed=args.seed, inversion_refinements=args.inversion_refinements, device=device,
+                                  progress=not args.quiet)
+        else:
+            image = stylize_styleid(content, style, model, gamma=args.gamma, temperature=args.temperature,
+                                    steps=steps, layers=layers, adain_init=not args.no_adain_init, seed=args.seed,
+                                    inversion_refinements=args.inversion_refinements, device=device,
+                                    progress=not args.quiet)
     report.set_steps(steps, time.perf_counter() - start)
     with report.phase("write"):
         save_image(image, output)
     report.outputs = [str(output)]
     report.sizes = {"output": {"width": content.shape[-1], "height": content.shape[-2]}}
-    report.write(args.report)
     return 0

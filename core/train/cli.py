@@ -1,13 +1,10 @@
 """``stylize train-decoder``: train the feed-forward (AdaIN/WCT) decoder on folders of content and style images."""
 
-import sys
 from pathlib import Path
 
-from core.cli import EXIT_INTERRUPTED, add_command, add_common_options
-from core.device import resolve_device
+from core.cli import add_command, add_common_options, add_config_options, config_from_args, run_job
 from core.errors import InputError
 from core.image.feedforward import load_decoder, save_decoder
-from core.report import Report
 from core.train.data import Augment, CropStream, load_folder
 from core.train.loop import TrainConfig, Trainer, train_decoder, write_loss_log
 from core.train.plot import plot_losses
@@ -16,7 +13,6 @@ MIN_CROP = 32
 
 
 def register(subparsers) -> None:
-    d = TrainConfig()
     p = add_command(subparsers, "train-decoder", "train the feed-forward style decoder (AdaIN recipe)",
                     description="Train the relu4_1 decoder used by `stylize image --method adain|wct`.\n"
                                 "Writes DECODER.safetensors (fp16), DECODER.losses.json, DECODER.losses.png and a\n"
@@ -26,30 +22,17 @@ def register(subparsers) -> None:
     p.add_argument("--content", required=True, metavar="DIR", help="folder of content photos")
     p.add_argument("--styles", required=True, metavar="DIR", help="folder of style images")
     p.add_argument("-o", "--output", required=True, metavar="DECODER.safetensors", help="trained decoder file")
-    p.add_argument("--iters", type=int, default=d.iters, help="total training iterations (including resumed ones)")
-    p.add_argument("--batch", type=int, default=d.batch, help="content/style pairs per iteration")
     p.add_argument("--crop", type=int, default=256, help="side of the random square training crops in pixels")
     p.add_argument("--max-side", type=int, default=512, help="images are read with their long side capped here")
     p.add_argument("--scale", type=float, nargs=2, default=(0.5, 1.0), metavar=("MIN", "MAX"),
                    help="random rescale range before cropping")
     p.add_argument("--jitter", type=float, default=0.2,
                    help="colour jitter of content crops: brightness/contrast/saturation factors in [1-J, 1+J]")
-    p.add_argument("--lr", type=float, default=d.lr, help="Adam learning rate")
-    p.add_argument("--lr-decay", type=float, default=d.lr_decay, help="lr_t = lr / (1 + decay * t)")
-    p.add_argument("--content-weight", type=float, default=d.content_weight,
-                   help="weight of the relu4_1 content term (relative to the AdaIN target's energy)")
-    p.add_argument("--style-weight", type=float, default=d.style_weight, help="weight of the mean/std style term")
-    p.add_argument("--identity-weight", type=float, default=d.identity_weight,
-                   help="weight of the pixel reconstruction term (decode the content's own features)")
-    p.add_argument("--contrastive-weight", type=float, default=d.contrastive_weight,
-                   help="weight of the contrastive style term (core.losses.ContrastiveStyleLoss); 0 = off")
     p.add_argument("--init", metavar="DECODER.safetensors", default=None,
                    help="start from this decoder instead of random weights (fine-tuning)")
-    p.add_argument("--checkpoint-every", type=int, default=d.checkpoint_every, help="iterations between checkpoints")
     p.add_argument("--log-every", type=int, default=10, help="iterations between loss-log entries")
-    p.add_argument("--resume", action="store_true", help="continue from the checkpoint beside the output")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    add_common_options(p)
+    add_common_options(p, resumable=True)
+    add_config_options(p, TrainConfig)
     p.set_defaults(func=run)
 
 
@@ -72,18 +55,16 @@ def run(args) -> int:
         raise InputError(f"--jitter {args.jitter} must be in [0, 1)")
     if args.max_side < args.crop:
         raise InputError(f"--max-side {args.max_side} must be at least --crop {args.crop}")
-    config = TrainConfig(iters=args.iters, batch=args.batch, lr=args.lr, lr_decay=args.lr_decay,
-                         content_weight=args.content_weight, style_weight=args.style_weight,
-                         identity_weight=args.identity_weight,
-                         contrastive_weight=args.contrastive_weight, seed=args.seed,
-                         checkpoint_every=max(1, args.checkpoint_every))
+    config = config_from_args(TrainConfig, args)
     config.validate()
-    device = resolve_device(args.device)
     paths = side_paths(output)
     if args.resume and not paths["checkpoint"].exists():
         raise InputError(f"--resume: no checkpoint {paths['checkpoint']} to continue from")
-    report = Report("train-decoder", vars(args))
-    report.device = device
+    return run_job(args, "train-decoder", lambda job: _train(job, config, output, paths))
+
+
+def _train(job, config: TrainConfig, output: Path, paths: dict) -> int:
+    args, report, device = job.args, job.report, job.device
     with report.phase("load"):
         content_files, contents = load_folder(args.content, "content", args.max_side, args.crop)
         style_files, styles = load_folder(args.styles, "style", args.max_side, args.crop)
@@ -94,24 +75,21 @@ def run(args) -> int:
         trainer = Trainer(content_stream, style_stream, config, device, init=init)
     report.inputs = [str(p) for p in content_files + style_files]
     with report.phase("train"):
-        result = train_decoder(trainer, paths["checkpoint"], resume=args.resume, progress=not args.quiet,
+        result = train_decoder(trainer, paths["checkpoint"], resume=job.resume, progress=job.progress,
                                log_every=max(1, args.log_every))
     with report.phase("write"):
         save_decoder(result.decoder, output, metadata={"iterations": result.iterations, "crop": args.crop,
                                                        "batch": args.batch, "init": args.init or "random",
-                                                       "content_weight": args.content_weight,
-                                                       "style_weight": args.style_weight,
-                                                       "identity_weight": args.identity_weight,
-                                                       "contrastive_weight": args.contrastive_weight})
+                                                       "content_weight": config.content_weight,
+                                                       "style_weight": config.style_weight,
+                                                       "identity_weight": config.identity_weight,
+                                                       "contrastive_weight": config.contrastive_weight})
         write_loss_log(result.log, paths["log"])
         plot_losses(result.log, paths["curve"])
     report.outputs = [str(output), str(paths["log"]), str(paths["curve"])]
     report.set_steps(result.iterations, result.seconds)
     report.metrics = {"iterations": result.iterations, "interrupted": result.interrupted,
                       "first": result.log[0] if result.log else None, "last": result.log[-1] if result.log else None}
-    report.write(args.report)
     if result.interrupted:
-        print(f"stylize train-decoder: interrupted at iteration {result.iterations}; wrote the decoder so far to "
-              f"{output} (continue with the same command plus --resume)", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return job.interrupted(f"stopped at iteration {result.iterations}; wrote the decoder so far to {output}")
     return 0

@@ -15,9 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from core.errors import InputError, StylizeError
-from core.io.images import load_image, resize_long_side
-
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
+from core.io.images import IMAGE_SUFFIXES, load_image, resize_long_side
 
 
 def list_images(folder: "str | Path", role: str) -> List[Path]:

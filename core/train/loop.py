@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 
 from core.atomic import atomic_output
-from core.errors import InputError
+from core.errors import ConfigError, InputError
 from core.image.transforms import adain
 from core.losses import ContrastiveStyleLoss, content_loss, feature_stats, meanstd_style_loss
 from core.losses.contrastive import layer_channels
@@ -43,27 +43,30 @@ STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
 class TrainConfig:
     """Settings of :func:`train_decoder` (the CLI flags of ``stylize train-decoder``)."""
 
-    iters: int = 2000
-    batch: int = 8
-    lr: float = 1e-4
-    lr_decay: float = 5e-5
-    content_weight: float = 1.0
-    style_weight: float = 2.0
-    identity_weight: float = 1.0
-    contrastive_weight: float = 0.0
-    seed: int = 0
-    checkpoint_every: int = 50
+    iters: int = field(default=2000, metadata={"help": "total training iterations (including resumed ones)"})
+    batch: int = field(default=8, metadata={"help": "content/style pairs per iteration"})
+    lr: float = field(default=1e-4, metadata={"help": "Adam learning rate"})
+    lr_decay: float = field(default=5e-5, metadata={"help": "lr_t = lr / (1 + decay * t)"})
+    content_weight: float = field(default=1.0, metadata={
+        "help": "weight of the relu4_1 content term (relative to the AdaIN target's energy)"})
+    style_weight: float = field(default=2.0, metadata={"help": "weight of the mean/std style term"})
+    identity_weight: float = field(default=1.0, metadata={
+        "help": "weight of the pixel reconstruction term (decode the content's own features)"})
+    contrastive_weight: float = field(default=0.0, metadata={
+        "help": "weight of the contrastive style term (core.losses.ContrastiveStyleLoss); 0 = off"})
+    seed: int = field(default=0, metadata={"help": "random seed (crops, initial weights)"})
+    checkpoint_every: int = field(default=50, metadata={"help": "iterations between checkpoints"})
 
     def validate(self) -> None:
         if self.iters < 1 or self.batch < 1:
-            raise InputError("--iters and --batch must be at least 1")
+            raise ConfigError("iters" if self.iters < 1 else "batch", "must be at least 1")
         if self.contrastive_weight > 0 and self.batch < 2:
-            raise InputError("--contrastive-weight needs --batch of at least 2 (other styles are the negatives)")
+            raise ConfigError("contrastive_weight", "needs a batch of at least 2 (other styles are the negatives)")
         if self.content_weight == self.style_weight == self.identity_weight == self.contrastive_weight == 0:
             raise InputError("all loss weights are 0: nothing to train")
         for name in ("lr", "content_weight", "style_weight", "identity_weight", "contrastive_weight", "lr_decay"):
             if getattr(self, name) < 0 or (name == "lr" and self.lr == 0):
-                raise InputError(f"--{name.replace('_', '-')} must be {'> 0' if name == 'lr' else '>= 0'}")
+                raise ConfigError(name, f"must be {'> 0' if name == 'lr' else '>= 0'}")
 
 
 @dataclass

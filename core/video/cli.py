@@ -9,28 +9,28 @@ continues from it. The checkpoint is removed after a complete run.
 import itertools
 import json
 import shutil
-import sys
 import time
 from pathlib import Path
 
-import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from core.atomic import refuse_overwriting_inputs
-from core.cli import EXIT_INTERRUPTED, add_command, add_common_options
-from core.device import resolve_device
+from core.cli import add_command, add_common_options, add_config_options, config_from_args, run_job
 from core.errors import InputError
 from core.image.gatys import GatysConfig
+from core.stylization import LoopConfig
 from core.io.images import load_image, save_image
 from core.metrics import DEFAULT_METRIC_SIZE, style_distance
-from core.report import Report
+from core.priors.instruct_cli import add_instruct_options, make_instruct_stylizer
 from core.video import io as vio
 from core.video.consistency import MODES, OpticalFlowLinker, TemporalConsistency, TemporalSettings
 from core.video.flow import FLOW_METHODS
 from core.video.metrics import warping_errors
 from core.video.stylizers import METHODS, make_frame_stylizer
 
+VIDEO_GATYS = GatysConfig(loop=LoopConfig(steps=40, optimizer="lbfgs"))
+"""The per-frame Gatys settings of ``stylize video`` (fewer steps per frame than a still image)."""
 DEFAULT_LONG_SIDE = 512
 """Without ``--size``, frames keep the source size up to this long side (larger inputs are downscaled)."""
 CHECKPOINT_EVERY_FRAME = "frame_{:05d}.png"
@@ -43,7 +43,7 @@ def register(subparsers) -> None:
                                 "(audio copied), .gif, or a folder (PNG frames).\n\n"
                                 "example: stylize video clip.mp4 starry_night.jpg -o out.mp4 --size 256 --steps 40")
     p.add_argument("input", metavar="INPUT", help="video file, animated GIF or folder of frames")
-    p.add_argument("style", metavar="STYLE_IMAGE", help="style image")
+    p.add_argument("style", metavar="STYLE_IMAGE", nargs="?", default=None, help="style image (none with --instruct)")
     p.add_argument("-o", "--output", required=True, help="output .mp4/.mov/.mkv/.gif, or a folder name without suffix")
     p.add_argument("--method", choices=sorted(METHODS), default="gatys", help="per-frame stylizer")
     p.add_argument("--decoder", default=None, metavar="FILE.safetensors",
@@ -59,18 +59,14 @@ def register(subparsers) -> None:
     p.add_argument("--flow", choices=FLOW_METHODS, default="dis", help="optical flow method (OpenCV)")
     p.add_argument("--size", type=int, default=None,
                    help=f"long side of the output in pixels (default: the source size, at most {DEFAULT_LONG_SIDE})")
-    p.add_argument("--steps", type=int, default=40,
-                   help="optimisation steps per frame (adain/wct: pixel refinement steps in optimize mode)")
     p.add_argument("--first-steps", type=int, default=None, help="steps for the first frame (default: 2 x --steps)")
-    p.add_argument("--style-weight", type=float, default=GatysConfig.style_weight, help="weight of the style term")
-    p.add_argument("--content-weight", type=float, default=GatysConfig.content_weight, help="weight of the content term")
     p.add_argument("--start", type=float, default=0.0, help="start time in seconds")
     p.add_argument("--end", type=float, default=None, help="end time in seconds")
     p.add_argument("--max-frames", type=int, default=None, help="stop after this many frames")
     p.add_argument("--fps", type=float, default=float(vio.SEQUENCE_FPS), help="frame rate of an image-folder INPUT")
-    p.add_argument("--resume", action="store_true", help="continue an interrupted run from its checkpoint")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    add_common_options(p)
+    add_common_options(p, resumable=True)
+    add_config_options(p, VIDEO_GATYS, group="gatys per-frame objective (--steps also sets adain/wct refinement steps)")
+    add_instruct_options(p, standalone=True, video=True)
     p.set_defaults(func=run_video)
 
     m = add_command(subparsers, "metrics-video", "measure temporal consistency (warping error) of a stylized video",
@@ -95,11 +91,14 @@ def _checkpoint_dir(output: Path) -> Path:
 
 def _job_meta(args, size) -> dict:
     source = Path(args.input).resolve()
-    keys = ("style", "method", "decoder", "alpha", "consistency", "temporal_weight", "blend_strength", "refine_steps", "flow", "steps",
-            "first_steps", "style_weight", "content_weight", "start", "end", "max_frames", "fps", "seed")
+    keys = ("style", "method", "decoder", "alpha", "consistency", "temporal_weight", "blend_strength", "refine_steps", "flow",
+            "first_steps", "start", "end", "max_frames", "fps", "seed")
     meta = {k: getattr(args, k) for k in keys}
+    meta["gatys"] = repr(config_from_args(VIDEO_GATYS, args))
     meta.update(input=str(source), input_bytes=source.stat().st_size if source.is_file() else None,
-                style=str(Path(args.style).resolve()), size=list(size))
+                style=str(Path(args.style).resolve()) if args.style else None, size=list(size),
+                instruct=[args.instruct, args.model, args.image_guidance, args.guidance, args.instruct_steps,
+                          args.keyframe_every])
     return meta
 
 
@@ -144,32 +143,39 @@ def run_video(args) -> int:
         settings.validate()
     except ValueError as exc:
         raise InputError(str(exc)) from None
-    device = resolve_device(args.device)
-    torch.manual_seed(args.seed)
-    report = Report("video", vars(args))
-    report.device = device
+    gatys = config_from_args(VIDEO_GATYS, args)
+    gatys.validate()
+    if not 0.0 <= args.alpha <= 1.0:
+        raise InputError(f"--alpha {args.alpha} must be in [0, 1]")
+    return run_job(args, "video", lambda job: _stylize_video(job, settings, gatys, output))
+
+
+def _stylize_video(job, settings: TemporalSettings, gatys: GatysConfig, output: Path) -> int:
+    args, report, device = job.args, job.report, job.device
     with report.phase("load"):
         reader = vio.VideoReader(args.input, start=args.start, end=args.end, max_frames=args.max_frames,
                                  long_side=args.size, max_long_side=DEFAULT_LONG_SIDE, device=device,
                                  sequence_fps=args.fps)
-        style = load_image(args.style, long_side=max(reader.size), device=device)
+        if not args.style and not args.instruct:
+            raise InputError("give a STYLE_IMAGE, or --instruct TEXT with --model IP2P_FOLDER")
+        style = load_image(args.style, long_side=max(reader.size), device=device) if args.style else None
     report.inputs = [args.input, args.style]
-    if not 0.0 <= args.alpha <= 1.0:
-        raise InputError(f"--alpha {args.alpha} must be in [0, 1]")
-    stylizer = make_frame_stylizer(args.method, [style], {"style_weight": args.style_weight,
-                                                          "content_weight": args.content_weight, "seed": args.seed,
-                                                          "decoder": args.decoder, "alpha": args.alpha})
+    if args.instruct:
+        stylizer = make_instruct_stylizer(args, device)
+    else:
+        stylizer = make_frame_stylizer(args.method, [style], {"gatys": gatys, "decoder": args.decoder,
+                                                              "alpha": args.alpha})
     consistency = TemporalConsistency(stylizer, settings, OpticalFlowLinker(method=args.flow))
     frames = iter(reader)
     first = next(frames)  # raises InputError for zero frames before anything is written
 
     checkpoint = _checkpoint_dir(output)
-    done = _prepare_checkpoint(checkpoint, _job_meta(args, reader.size), args.resume)
+    done = _prepare_checkpoint(checkpoint, _job_meta(args, reader.size), job.resume)
     staged = vio.staged_output(output)
     audio = None if reader.info.is_sequence else args.input
     writer = vio.VideoWriter(staged.tmp, *reader.size, reader.fps, audio_from=audio, audio_start=args.start)
     bar = tqdm(total=_expected_frames(reader), unit="frame", desc=f"video ({args.consistency})",
-               disable=args.quiet, dynamic_ncols=True)
+               disable=not job.progress, dynamic_ncols=True)
     interrupted = False
     started = time.perf_counter()
     try:
@@ -211,11 +217,9 @@ def run_video(args) -> int:
                       "seconds_per_frame": seconds / new_frames if new_frames else None,
                       "seconds_stylizing": consistency.seconds_stylizing, "seconds_flow": consistency.seconds_linking,
                       "interrupted": interrupted}
-    report.write(args.report)
     if interrupted:
-        where = f"wrote the {frames_written} finished frames to {output}" if frames_written else "no frame was finished"
-        print(f"stylize video: interrupted; {where} (continue with the same command plus --resume)", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return job.interrupted(f"wrote the {frames_written} finished frames to {output}" if frames_written
+                               else "no frame was finished")
     return 0
 
 
@@ -231,9 +235,11 @@ def _parse_ranges(text: str) -> list:
 
 def run_metrics(args) -> int:
     ranges = _parse_ranges(args.ranges)
-    device = resolve_device(args.device)
-    report = Report("metrics-video", vars(args))
-    report.device = device
+    return run_job(args, "metrics-video", lambda job: _measure(job, ranges))
+
+
+def _measure(job, ranges: list) -> int:
+    args, report, device = job.args, job.report, job.device
     stylized = vio.VideoReader(args.stylized, max_frames=args.max_frames, device=device)
     width, height = stylized.size
     original = vio.VideoReader(args.original, start=args.start, long_side=max(width, height), device=device)
@@ -259,6 +265,5 @@ def run_metrics(args) -> int:
               "size": [width, height],
               "style_distance": (sum(distances) / len(distances)) if distances else None}
     report.metrics = values
-    report.write(args.report)
     print(json.dumps(values))
     return 0

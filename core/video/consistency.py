@@ -3,10 +3,11 @@
 The module knows nothing about where frames come from: a video decoder, a 3D renderer or a diffusion
 sampler can feed it. It needs
 
-* a :class:`FrameStylizer`: ``stylizer(content, init=None, extra_loss=None, steps=None) -> 1,3,H,W``;
-  ``extra_loss(image) -> {name: weighted loss}`` is added to the stylizer's own objective, ``init`` is
-  the starting image and ``steps`` overrides its step count (optimisation-based stylizers; a feed-forward
-  stylizer may ignore ``init``/``steps`` when ``extra_loss`` is None);
+* a :class:`FrameStylizer`: ``stylizer(content, init=None, terms=(), steps=None) -> 1,3,H,W``;
+  ``terms`` are :data:`core.stylization.Term` s (``term(image, view) -> {name: weighted loss}``, the temporal
+  loss here) added to the stylizer's own objective, ``init`` is the starting image and ``steps`` overrides
+  its step count (optimisation-based stylizers; a feed-forward stylizer may ignore ``init``/``steps`` when
+  there are no terms);
 * a :class:`MotionLinker` that, for the current frame and an earlier one, returns the flow current→earlier
   and a trust map ``c`` (default: :class:`OpticalFlowLinker`, OpenCV flow on the original frames + Ruder masks;
   a 3D path can return exact flows and visibility from geometry).
@@ -31,24 +32,23 @@ All tensors are ``1,C,H,W`` float32; images in ``[0, 1]``, flows in pixels.
 import collections
 import dataclasses
 import time
-from typing import Callable, Dict, Iterable, Iterator, Optional, Protocol, Sequence, Tuple
+from typing import Iterable, Iterator, Optional, Protocol, Sequence, Tuple
 
 import torch
 
+from core.stylization import Term
 from core.video.flow import estimate_flow
 from core.video.masks import consistency_weights, long_term_weights
 from core.video.warp import WARP_MODES, backward_warp
 
 MODES = ("none", "optimize", "blend")
 
-ExtraLoss = Callable[[torch.Tensor], Dict[str, torch.Tensor]]
-
 
 class FrameStylizer(Protocol):
     """Stylizes one frame ``1,3,H,W`` in [0,1]; see the module docstring for the arguments."""
 
     def __call__(self, content: torch.Tensor, init: Optional[torch.Tensor] = None,
-                 extra_loss: Optional[ExtraLoss] = None, steps: Optional[int] = None) -> torch.Tensor: ...
+                 terms: Sequence[Term] = (), steps: Optional[int] = None) -> torch.Tensor: ...
 
 
 class MotionLinker(Protocol):
@@ -148,9 +148,9 @@ class TemporalConsistency:
         self.seconds_linking += time.perf_counter() - started
         return warped, long_term_weights(trust)
 
-    def _temporal_term(self, warped: list, trust: list) -> ExtraLoss:
+    def _temporal_term(self, warped: list, trust: list) -> Term:
         weight = self.settings.temporal_weight
-        return lambda image: {"temporal": weight * temporal_loss(image, warped, trust)}
+        return lambda image, view=None: {"temporal": weight * temporal_loss(image, warped, trust)}
 
     def step(self, frame: torch.Tensor) -> torch.Tensor:
         """Stylize the next frame ``1,3,H,W`` in [0,1] and return the consistent result ``1,3,H,W``."""
@@ -162,12 +162,12 @@ class TemporalConsistency:
         if not warped:
             out = self.stylizer(frame, steps=first_steps if self.frames_done == 0 else s.steps)
         elif s.mode == "optimize":
-            out = self.stylizer(frame, init=warped[0], extra_loss=self._temporal_term(warped, trust), steps=s.steps)
+            out = self.stylizer(frame, init=warped[0], terms=[self._temporal_term(warped, trust)], steps=s.steps)
         else:  # blend
             fast = self.stylizer(frame, steps=s.steps)
             out = fast + s.blend_strength * trust[0] * (warped[0] - fast)
             if s.refine_steps:
-                out = self.stylizer(frame, init=out, extra_loss=self._temporal_term(warped, trust), steps=s.refine_steps)
+                out = self.stylizer(frame, init=out, terms=[self._temporal_term(warped, trust)], steps=s.refine_steps)
         self.seconds_stylizing += time.perf_counter() - started
         out = out.detach().clamp(0, 1)
         self.remember(frame, out)

@@ -10,6 +10,7 @@ from pathlib import Path
 import torch
 
 from core.gallery import Item, Section
+from core.config import replace_fields
 from core.image.gatys import GatysConfig
 from core.io.images import load_image
 from core.scenes import scenes_dir
@@ -44,7 +45,7 @@ def demo_section(out_dir: Path, device: torch.device) -> Section:
     results, seconds = {}, {}
     for mode in ("none", "optimize"):
         torch.manual_seed(0)
-        stylizer = GatysFrameStylizer([style], GatysConfig(steps=STEPS))
+        stylizer = GatysFrameStylizer([style], replace_fields(GatysConfig, steps=STEPS))
         settings = TemporalSettings(mode=mode, steps=STEPS, first_frame_steps=FIRST_STEPS)
         started = time.perf_counter()
         results[mode] = list(TemporalConsistency(stylizer, settings).run(originals))

@@ -23,13 +23,12 @@ import torch
 import torch.nn.functional as F
 
 from core.errors import InputError
-from core.io.images import MAX_IMAGE_SIDE, load_image
+from core.io.images import IMAGE_SUFFIXES, MAX_IMAGE_SIDE, load_image
 
 MAX_LONG_SIDE = 1920
 """Inputs whose longer side exceeds this are downscaled to it (with a notice) unless ``long_side`` is given."""
 SEQUENCE_FPS = Fraction(24)
 """Frame rate assumed for image-sequence folders."""
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 H264_SUFFIXES = (".mp4", ".mov", ".mkv")
 MP4_AUDIO_CODECS = ("aac", "mp3", "ac3", "eac3", "alac", "opus", "flac")
 """Audio codecs that can be copied into an mp4/mov/mkv file without re-encoding."""

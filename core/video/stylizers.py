@@ -3,11 +3,11 @@
 Each entry builds a :class:`core.video.consistency.FrameStylizer` from style images and options. Adding a
 method means adding one builder to ``METHODS``.
 
-* ``gatys``: optimisation (:func:`core.image.gatys.stylize_gatys`); ``init``/``extra_loss``/``steps`` act
-  on its own loss.
-* ``adain`` / ``wct``: one decoder pass (:func:`core.image.feedforward.stylize_feedforward`). With an
-  ``extra_loss`` (``optimize`` mode, ``blend`` refinement) the frame is then refined in pixel space from
-  ``init``: L-BFGS on ``mean((255·(x − decoded))²) + extra_loss(x)``, so the decoder's result plays the role
+* ``gatys``: optimisation (:func:`core.image.gatys.stylize_gatys`); ``init``/``terms``/``steps`` act
+  on its own loss (one VGG19 for all frames).
+* ``adain`` / ``wct``: one decoder pass (:func:`core.image.feedforward.stylize_feedforward`). With
+  ``terms`` (``optimize`` mode, ``blend`` refinement) the frame is then refined in pixel space from
+  ``init``: L-BFGS on ``mean((255·(x − decoded))²) + Σ terms(x)``, so the decoder's result plays the role
   of the per-frame objective.
 """
 
@@ -18,8 +18,10 @@ import torch
 
 from core.image.feedforward import load_decoder, stylize_feedforward
 from core.image.gatys import GatysConfig, stylize_gatys
+from core.nn.vgg import load_vgg19
 from core.optimize import optimize
-from core.video.consistency import ExtraLoss, FrameStylizer
+from core.stylization import Term
+from core.video.consistency import FrameStylizer
 
 
 class GatysFrameStylizer:
@@ -33,11 +35,15 @@ class GatysFrameStylizer:
         config.validate()
         self.styles = list(styles)
         self.config = config
+        self.encoder = load_vgg19(self.styles[0].device, pooling=config.pooling)
 
     def __call__(self, content: torch.Tensor, init: Optional[torch.Tensor] = None,
-                 extra_loss: Optional[ExtraLoss] = None, steps: Optional[int] = None) -> torch.Tensor:
-        config = self.config if steps is None else dataclasses.replace(self.config, steps=steps)
-        result = stylize_gatys(content, self.styles, config, init_image=init, extra_loss=extra_loss, progress=False)
+                 terms: Sequence[Term] = (), steps: Optional[int] = None) -> torch.Tensor:
+        config = self.config
+        if steps is not None:
+            config = dataclasses.replace(config, loop=dataclasses.replace(config.loop, steps=steps))
+        result = stylize_gatys(content, self.styles, config, init_image=init, terms=terms, progress=False,
+                               encoder=self.encoder)
         if result.interrupted:
             raise KeyboardInterrupt
         return result.image
@@ -53,28 +59,35 @@ class FeedForwardFrameStylizer:
         load_decoder(decoder, self.styles[0].device)  # fail now (ModelError) rather than at the first frame
 
     def __call__(self, content: torch.Tensor, init: Optional[torch.Tensor] = None,
-                 extra_loss: Optional[ExtraLoss] = None, steps: Optional[int] = None) -> torch.Tensor:
+                 terms: Sequence[Term] = (), steps: Optional[int] = None) -> torch.Tensor:
         decoded = stylize_feedforward(content, self.styles, method=self.method, decoder_path=self.decoder,
                                       alpha=self.alpha, device=content.device)
-        if extra_loss is None:
+        if not terms:
             return decoded
-        x = (decoded if init is None else init).detach().clone().requires_grad_(True)
+        return refine_pixels(decoded, init, terms, steps or self.refine_steps)
 
-        def loss_fn():
-            terms = {"decoded": (255.0 * (x - decoded)).square().mean(), **extra_loss(x)}
-            terms["total"] = sum(terms.values())
-            return terms
 
-        result = optimize([x], loss_fn, steps or self.refine_steps, optimizer="lbfgs", lr=1.0,
-                          project=lambda: x.clamp_(0, 1), progress=False)
-        if result.interrupted:
-            raise KeyboardInterrupt
-        return x.detach()
+def refine_pixels(target: torch.Tensor, init: Optional[torch.Tensor], terms: Sequence[Term], steps: int,
+                  weight: float = 1.0) -> torch.Tensor:
+    """Pixels ``1,3,H,W`` in [0,1] from ``init`` (default ``target``) after ``steps`` L-BFGS steps on
+    ``weight · mean((255·(x − target))²) + Σ terms(x, None)``; Ctrl-C re-raised as :class:`KeyboardInterrupt`."""
+    x = (target if init is None else init).detach().clone().requires_grad_(True)
+
+    def loss_fn():
+        values = {"target": weight * (255.0 * (x - target)).square().mean()}
+        for term in terms:
+            values.update(term(x, None))
+        values["total"] = sum(values.values())
+        return values
+
+    result = optimize([x], loss_fn, steps, optimizer="lbfgs", lr=1.0, project=lambda: x.clamp_(0, 1), progress=False)
+    if result.interrupted:
+        raise KeyboardInterrupt
+    return x.detach()
 
 
 def _gatys(styles: Sequence[torch.Tensor], options: dict) -> FrameStylizer:
-    names = {f.name for f in dataclasses.fields(GatysConfig)}
-    return GatysFrameStylizer(styles, GatysConfig(**{k: v for k, v in options.items() if k in names and v is not None}))
+    return GatysFrameStylizer(styles, options["gatys"])
 
 
 def _feedforward(method: str) -> Callable[[Sequence[torch.Tensor], dict], FrameStylizer]:
@@ -84,7 +97,8 @@ def _feedforward(method: str) -> Callable[[Sequence[torch.Tensor], dict], FrameS
 
 METHODS: Dict[str, Callable[[Sequence[torch.Tensor], dict], FrameStylizer]] = {
     "gatys": _gatys, "adain": _feedforward("adain"), "wct": _feedforward("wct")}
-"""``--method`` name → builder ``(styles, options) -> FrameStylizer``; options hold CLI values by field name."""
+"""``--method`` name → builder ``(styles, options) -> FrameStylizer``; ``options["gatys"]`` is a
+:class:`GatysConfig`, ``decoder``/``alpha`` the feed-forward settings."""
 
 
 def make_frame_stylizer(method: str, styles: Sequence[torch.Tensor], options: dict) -> FrameStylizer:

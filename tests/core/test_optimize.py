@@ -29,9 +29,9 @@ def test_best_value_is_kept_when_steps_overshoot():
     x = torch.zeros(1, requires_grad=True)
     # Adam with a huge lr jumps far past the minimum at 1; the best seen value (the start, loss 1) is restored
     result = optimize([x], _quadratic(x, torch.ones(1)), 3, optimizer="adam", lr=50.0, progress=False)
-    assert result.best_loss == pytest.approx(1.0)  # the start: every step made things worse
+    assert result.kept_loss == pytest.approx(1.0)  # the start: every step made things worse
     assert min(h["total"] for h in result.history[1:]) > 1.0
-    assert ((x.detach() - 1) ** 2).item() == pytest.approx(result.best_loss)
+    assert ((x.detach() - 1) ** 2).item() == pytest.approx(result.kept_loss)
 
 
 def test_ctrl_c_keeps_best_and_checkpoint_resumes_to_same_result(tmp_path):
@@ -55,7 +55,7 @@ def test_ctrl_c_keeps_best_and_checkpoint_resumes_to_same_result(tmp_path):
     interrupted = run(x, stop_at=6)
     assert interrupted.interrupted and interrupted.steps_done == 5
     assert (tmp_path / "ckpt.pt").exists()
-    assert ((x.detach() - target) ** 4).sum().item() == pytest.approx(interrupted.best_loss)
+    assert ((x.detach() - target) ** 4).sum().item() == pytest.approx(interrupted.kept_loss)
     resumed = run(x, resume=True)
     assert resumed.steps_done == 7 and not (tmp_path / "ckpt.pt").exists()
     assert torch.allclose(x.detach(), reference.detach(), atol=1e-6)
@@ -75,7 +75,7 @@ def test_keep_last_returns_the_final_step_not_the_lowest_loss():
     # the same overshooting run as above: keep="best" would restore the start, keep="last" must not
     result = optimize([x], _quadratic(x, torch.ones(1)), 3, optimizer="adam", lr=50.0, progress=False, keep="last")
     assert abs(x.item()) > 10  # Adam's steps are about lr each: the last value is far from the start
-    assert result.best_loss == pytest.approx(result.history[-1]["total"])
+    assert result.kept_loss == pytest.approx(result.history[-1]["total"])
 
 
 def test_unknown_keep_mode():

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from core.errors import InputError
+from core.errors import ConfigError, InputError
 from core.image.transforms import adain
 from core.nn.decoder import Decoder
 from core.nn.vgg import load_vgg19
@@ -131,8 +131,9 @@ def test_config_validation():
         TrainConfig(content_weight=0, style_weight=0, identity_weight=0).validate()
     with pytest.raises(InputError, match="batch of at least 2"):
         TrainConfig(batch=1, contrastive_weight=1.0).validate()
-    with pytest.raises(InputError, match="--lr must be > 0"):
+    with pytest.raises(ConfigError, match="^lr must be > 0") as info:  # the field's name; the CLI shows --lr
         TrainConfig(lr=0).validate()
+    assert info.value.field == "lr"
 
 
 def test_loss_curve_png_and_smoothing(tmp_path):

@@ -43,7 +43,7 @@ def test_scene_command_writes_every_output(scene_ply, style_png, tmp_path):
     assert _frames(out / "side_by_side.mp4") == (3, (32, 64, 3))
     data = json.loads(report.read_text())
     assert data["command"] == "scene" and data["timings"]["steps"] == 2
-    assert len(data["metrics"]["colour_maps"]) == 2 and "style" in data["metrics"]["last_step"]
+    assert len(data["metrics"]["colour_maps"]) == 2 and "style" in data["metrics"]["final"]
     assert json.loads((out / "report.json").read_text())["outputs"] == data["outputs"]
     assert not (out / ".stylize3d_checkpoint.pt").exists()
 

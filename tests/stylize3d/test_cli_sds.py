@@ -33,8 +33,8 @@ def test_sds_term_joins_the_objective(tiny_model, make_scene, style_png, tmp_pat
                  "--steps", "1", "--size", "32", "--video-frames", "0", "--quiet", "--prompt", "a fox",
                  "--model", str(tiny_model), "--sds-resolution", "32", "--report", str(report)])
     assert code == 0
-    last = json.loads(report.read_text())["metrics"]["last_step"]
-    assert last["extra"] > 0 and last["total"] > last["extra"]
+    final = json.loads(report.read_text())["metrics"]["final"]
+    assert final["sds"] > 0 and final["total"] > final["sds"]
 
 
 def test_prompt_without_model_is_refused(make_scene, style_png, tmp_path, capsys):

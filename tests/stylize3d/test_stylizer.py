@@ -4,6 +4,8 @@ import dataclasses
 
 import torch
 
+from core.config import replace_fields
+
 from core.optimize import Checkpoint
 from stylize3d.camera_paths import orbit
 from stylize3d.render.sh import eval_sh
@@ -52,7 +54,7 @@ def _setup(make_scene):
 
 def test_colour_only_run_lowers_the_loss_and_keeps_geometry(make_scene):
     scene, cams, style = _setup(make_scene)
-    config = SceneStyleConfig(steps=8, size=32, content_weight=0.0, tv_weight=0.0, lr=0.1, color_transfer=False)
+    config = replace_fields(SceneStyleConfig, steps=8, size=32, content_weight=0.0, tv_weight=0.0, lr=0.1, color_transfer=False)
     result = stylize_scene(scene, cams, style, config, progress=False)
     history = [h["total"] for h in result.optimization.history]
     assert min(history[-3:]) < history[0] - 0.01
@@ -64,31 +66,31 @@ def test_colour_only_run_lowers_the_loss_and_keeps_geometry(make_scene):
 
 def test_opacity_mode_trains_opacity_but_not_scales(make_scene):
     scene, cams, style = _setup(make_scene)
-    config = SceneStyleConfig(steps=5, size=32, optimize="color+opacity", color_transfer=False, lr=0.1,
+    config = replace_fields(SceneStyleConfig, steps=5, size=32, optimize="color+opacity", color_transfer=False, lr=0.1,
                               content_weight=0.0, tv_weight=0.0, geometry_weight=0.0)
     result = stylize_scene(scene, cams, style, config, progress=False)
     assert not torch.equal(result.scene.opacity_logits, scene.opacity_logits)
     assert torch.equal(result.scene.log_scales, scene.log_scales)
-    assert "geometry" in result.last_terms
+    assert "geometry" in result.stylization.final
 
 
 def test_interrupt_keeps_last_and_resume_matches_uninterrupted_run(make_scene, tmp_path):
     scene, _, style = _setup(make_scene)
     cams = orbit(torch.zeros(3), 2.5, 20.0, 5, width=32, height=32)  # several views: the camera RNG must resume
-    config = SceneStyleConfig(steps=4, size=32, lr=0.1)
+    config = replace_fields(SceneStyleConfig, steps=4, size=32, lr=0.1)
     straight = stylize_scene(scene, cams, style, config, progress=False)
 
     calls = {"n": 0}
 
-    def interrupt_on_third_step(image):
+    def interrupt_on_third_step(image, view):
         calls["n"] += 1
-        if calls["n"] == 3:
+        if calls["n"] == 4:  # call 1 is the driver's initial evaluation, calls 2-4 the steps
             raise KeyboardInterrupt
-        return image.sum() * 0.0
+        return {"zero": image.sum() * 0.0}
 
     ckpt = Checkpoint(tmp_path / "ckpt.pt", every=1, meta={"test": 1})
     stopped = stylize_scene(scene, cams, style, config, checkpoint=ckpt, progress=False,
-                            extra_loss=interrupt_on_third_step)
+                            terms=[interrupt_on_third_step])
     assert stopped.optimization.interrupted and stopped.optimization.steps_done == 2
     assert (tmp_path / "ckpt.pt").exists()
     assert len(stopped.colour_maps) == 1  # no final colour transfer after Ctrl-C

@@ -3,12 +3,13 @@
 import torch
 
 from core.gallery import Section
+from core.config import replace_fields
 from vector import demo
 from vector.restyle import RestyleConfig
 
 
 def test_demo_section_writes_originals_and_restyled_svgs(tmp_path, monkeypatch):
-    monkeypatch.setattr(demo, "DEMO_CONFIG", RestyleConfig(size=32, steps=1, crops=0))
+    monkeypatch.setattr(demo, "DEMO_CONFIG", replace_fields(RestyleConfig, size=32, steps=1, crops=0))
     section = demo.demo_section(tmp_path, torch.device("cpu"))
     assert isinstance(section, Section) and len(section.items) == len(demo.DEMO_LOGOS)
     for item in section.items:

@@ -5,6 +5,8 @@ import math
 import pytest
 import torch
 
+from core.config import replace_fields
+
 from core.errors import InputError
 from core.io.images import load_image
 from tests.vector.conftest import SCENES
@@ -55,9 +57,9 @@ def test_projection_keeps_points_widths_and_colours_in_bounds():
 def test_a_short_run_lowers_the_style_loss_and_keeps_the_document_structure(style_loss, ratio):
     scene = parse_svg(SCENES / "palette.svg")
     style = load_image(SCENES.parent / "images" / "starry_night.jpg", long_side=64)
-    result = restyle_scene(scene, style, RestyleConfig(size=48, steps=8, crops=0, style_loss=style_loss), progress=False)
-    assert result.style_loss_final < ratio * result.style_loss_initial
-    assert math.isfinite(result.structure_loss_final)
+    result = restyle_scene(scene, style, replace_fields(RestyleConfig, size=48, steps=8, crops=0, kind=style_loss), progress=False)
+    assert result.stylization.final["style"] < ratio * result.stylization.initial["style"]
+    assert math.isfinite(result.stylization.final["content"])
     assert len(scene.shapes) == 5 and all(not s.points.requires_grad for s in scene.shapes)
 
 
@@ -67,4 +69,4 @@ def test_nothing_to_optimise_is_an_input_error():
     scene = parse_svg(only_instances)
     assert len(scene.shapes) == 2 and all(s.frozen for s in scene.shapes)
     with pytest.raises(InputError, match="nothing to optimise"):
-        restyle_scene(scene, torch.rand(1, 3, 32, 32), RestyleConfig(size=32, steps=1), progress=False)
+        restyle_scene(scene, torch.rand(1, 3, 32, 32), replace_fields(RestyleConfig, size=32, steps=1), progress=False)

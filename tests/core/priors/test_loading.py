@@ -1,4 +1,5 @@
-"""Loading a local diffusers-layout folder offline, and the one-line errors that name what is missing."""
+"""Loading a local diffusers-layout folder offline in every layout the libraries write, and the one-line errors
+that name what is missing."""
 
 import os
 import socket
@@ -10,17 +11,20 @@ import torch
 from core.errors import ModelError
 from core.priors.loading import OFFLINE_SWITCHES, REQUIRED_FILES, load_diffusion_model
 
+from .conftest import build_tiny_model
 
-def partial_copy(source, target, drop_folder=None, drop_file=None):
-    """``target`` with symlinks to ``source``'s parts, leaving out a subfolder or one file of a subfolder."""
+
+def partial_copy(source, target, drop_folder=None, drop_files=()):
+    """``target`` with symlinks to ``source``'s parts, leaving out a subfolder or some files of subfolders."""
     target.mkdir()
+    drop_subs = {name.split("/")[0] for name in drop_files}
     for sub in REQUIRED_FILES:
         if sub == drop_folder:
             continue
-        if drop_file and drop_file.split("/")[0] == sub:
+        if sub in drop_subs:
             (target / sub).mkdir()
             for item in (source / sub).iterdir():
-                if f"{sub}/{item.name}" != drop_file:
+                if f"{sub}/{item.name}" not in drop_files:
                     (target / sub / item.name).symlink_to(item)
         else:
             (target / sub).symlink_to(source / sub)
@@ -42,6 +46,37 @@ def test_loads_saved_tiny_model_frozen_in_float32_without_network(tiny_model_dir
     assert type(model.scheduler).__name__ == "DDIMScheduler"
 
 
+LAYOUTS = {
+    "fp16 variant": dict(variant="fp16"),
+    "pickle .bin": dict(safe_serialization=False),
+    "slow tokenizer": dict(tokenizer="slow"),
+    "both tokenizers": dict(tokenizer="both"),
+}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_every_layout_save_pretrained_writes_loads_the_same_model(tiny_model_dir, tiny_model, tmp_path, layout):
+    """The same components saved in another layout give the same prompt embeddings and UNet output."""
+    folder = tmp_path / "model"
+    build_tiny_model(folder, **LAYOUTS[layout])
+    names = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+    expected_file = {"fp16 variant": "unet/diffusion_pytorch_model.fp16.safetensors",
+                     "pickle .bin": "unet/diffusion_pytorch_model.bin",
+                     "slow tokenizer": "tokenizer/merges.txt", "both tokenizers": "tokenizer/tokenizer.json"}[layout]
+    assert expected_file in names  # the layout under test is really the one written
+    model = load_diffusion_model(folder, "cpu")
+    prompts = ["a cat", "zebra"]
+    ids = model.tokenizer(prompts, padding="max_length", max_length=16, return_tensors="pt").input_ids
+    reference_ids = tiny_model.tokenizer(prompts, padding="max_length", max_length=16, return_tensors="pt").input_ids
+    assert torch.equal(ids, reference_ids) and model.tokenizer.model_max_length == 16
+    latents = torch.randn(1, 4, 16, 16, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        out = model.unet(latents, 301, encoder_hidden_states=model.encode_prompts(["a cat"])).sample
+        ref = tiny_model.unet(latents, 301, encoder_hidden_states=tiny_model.encode_prompts(["a cat"])).sample
+    tolerance = 2e-2 if layout == "fp16 variant" else 1e-5  # fp16 weights keep about 3 significant digits
+    assert (out - ref).abs().max() <= tolerance * ref.abs().max()
+
+
 def test_missing_folder_is_a_model_error(tmp_path):
     with pytest.raises(ModelError, match="does not exist"):
         load_diffusion_model(tmp_path / "nowhere")
@@ -54,17 +89,40 @@ def test_missing_subfolder_is_named(tiny_model_dir, tmp_path, sub):
         load_diffusion_model(folder)
 
 
-def test_missing_file_is_named(tiny_model_dir, tmp_path):
-    folder = partial_copy(tiny_model_dir, tmp_path / "model", drop_file="tokenizer/merges.txt")
-    with pytest.raises(ModelError, match="missing tokenizer/merges.txt"):
+def test_missing_tokenizer_files_name_both_layouts(tiny_model_dir, tmp_path):
+    folder = partial_copy(tiny_model_dir, tmp_path / "model", drop_files=("tokenizer/tokenizer.json",))
+    with pytest.raises(ModelError, match=r"missing tokenizer/tokenizer.json or tokenizer/vocab.json \+ "
+                                         r"tokenizer/merges.txt"):
         load_diffusion_model(folder)
 
 
-def test_missing_weights_give_one_line_model_error(tiny_model_dir, tmp_path):
-    folder = partial_copy(tiny_model_dir, tmp_path / "model", drop_file="unet/diffusion_pytorch_model.safetensors")
-    with pytest.raises(ModelError, match="cannot load unet/") as info:
+def test_missing_weights_are_named_in_one_line(tiny_model_dir, tmp_path):
+    folder = partial_copy(tiny_model_dir, tmp_path / "model", drop_files=("unet/diffusion_pytorch_model.safetensors",))
+    with pytest.raises(ModelError, match=r"missing unet/ weights \(diffusion_pytorch_model.safetensors or .bin"):
+        load_diffusion_model(folder)
+
+
+def test_unreadable_weights_give_one_line_model_error(tiny_model_dir, tmp_path):
+    folder = partial_copy(tiny_model_dir, tmp_path / "model", drop_files=("vae/diffusion_pytorch_model.safetensors",))
+    (folder / "vae" / "diffusion_pytorch_model.safetensors").write_bytes(b"not a safetensors file")
+    with pytest.raises(ModelError, match="cannot load vae/") as info:
         load_diffusion_model(folder)
     assert "\n" not in str(info.value)
+
+
+def test_single_file_checkpoint_that_cannot_load_offline_says_so(tmp_path):
+    from safetensors.torch import save_file
+
+    file = tmp_path / "model.safetensors"
+    save_file({"model.diffusion_model.input_blocks.0.0.weight": torch.zeros(4, 4, 3, 3)}, str(file))
+    with pytest.raises(ModelError, match="cannot load the single-file checkpoint .* offline") as info:
+        load_diffusion_model(file)
+    assert "\n" not in str(info.value) and "convert it once" in str(info.value)
+
+
+def test_wrong_unet_channels_are_named(tiny_model_dir):
+    with pytest.raises(ModelError, match="4 input channels, this method needs 8 .an InstructPix2Pix model"):
+        load_diffusion_model(tiny_model_dir, in_channels=8)
 
 
 def test_missing_diffusers_names_the_extra(tiny_model_dir, monkeypatch):

@@ -11,24 +11,24 @@ from core.video.warp import backward_warp
 class FlickerStylizer:
     """'Style' = the content plus a random colour offset drawn per call (so plain per-frame output flickers).
 
-    With ``extra_loss`` it minimises ``(255·(x − target))²`` mean + extra terms by Adam from ``init``.
+    With ``terms`` it minimises ``(255·(x − target))²`` mean + extra terms by Adam from ``init``.
     """
 
     def __init__(self):
         self.generator = torch.Generator().manual_seed(0)
         self.calls = []
 
-    def __call__(self, content, init=None, extra_loss=None, steps=None):
+    def __call__(self, content, init=None, terms=(), steps=None):
         offset = 0.3 * torch.rand(1, 3, 1, 1, generator=self.generator)
         target = (content + offset).clamp(0, 1)
-        self.calls.append({"init": None if init is None else init.clone(), "extra": extra_loss, "steps": steps})
-        if extra_loss is None:
+        self.calls.append({"init": None if init is None else init.clone(), "extra": terms or None, "steps": steps})
+        if not terms:
             return target
         x = (content if init is None else init).clone().requires_grad_(True)
         opt = torch.optim.Adam([x], lr=0.02)
         for _ in range(steps or 150):
             opt.zero_grad()
-            loss = (255.0 * (x - target)).square().mean() + sum(extra_loss(x).values())
+            loss = (255.0 * (x - target)).square().mean() + sum(v for term in terms for v in term(x, None).values())
             loss.backward()
             opt.step()
         return x.detach()
@@ -123,4 +123,4 @@ def test_blend_refinement_starts_from_the_fused_frame_with_the_temporal_loss():
     tc.step(still_frames(1)[0])
     refine = stylizer.calls[-1]
     assert refine["steps"] == 3 and torch.equal(refine["init"], first)  # strength 1 on a still scene: the fused frame is the previous output
-    assert float(refine["extra"](first)["temporal"]) == 0.0
+    assert float(refine["extra"][0](first, None)["temporal"]) == 0.0

@@ -26,7 +26,7 @@ def test_refinement_reaches_the_closed_form_blend(decoder_file):
     target = torch.full_like(content, 0.5)
     trust = torch.ones(1, 1, 32, 32)
     # minimising mean(255²(x − d)²) + 3·mean(255²(x − t)²) gives x = (d + 3t) / 4 at every pixel
-    refined = stylizer(content, init=content, extra_loss=lambda x: {"t": 3.0 * temporal_loss(x, [target], [trust])}, steps=20)
+    refined = stylizer(content, init=content, terms=[lambda x, view: {"t": 3.0 * temporal_loss(x, [target], [trust])}], steps=20)
     assert torch.allclose(refined, (decoded + 3 * target) / 4, atol=2e-3)
 
 

@@ -1,0 +1,238 @@
+"""The one style objective every front end uses: a :class:`StyleLossConfig` → a :class:`StyleObjective`.
+
+``StyleObjective(config).set_style(styles, long_side)`` computes the style targets once;
+``.terms(image, reference)`` returns the unweighted ``{"style": …, "content": …}`` of a render, and
+``.weighted_total(terms)`` is ``style_weight · style + content_weight · content``. The same config gives the
+same numbers in the 2D, video, splat, field, SVG and stroke front ends.
+
+Kinds (``config.kind``) and their default layers:
+
+* ``gram`` — Gatys et al.: normalised Grams ``G = F Fᵀ / (H·W)`` on ``relu1_1 … relu5_1``; per layer
+  ``‖G_l(x) − A_l‖² / C_l²`` (pystiche's convention, :mod:`core.losses.gram`).
+* ``meanstd`` — AdaIN statistics: per layer ``MSE(μ_l(x), μ_l(s)) + MSE(σ_l(x), σ_l(s))`` on the same layers.
+* ``nnfm`` — ARF's nearest-neighbour feature matching on ``relu3_1 … relu3_3`` **concatenated** along channels
+  (as ARF does; the layers must share one resolution), a number in ``[0, 2]``.
+
+``relative=True`` (default) makes every layer's term relative to its target's magnitude, so layers whose raw
+magnitudes differ by orders of magnitude (the Caffe VGG19) contribute alike and weights are portable between
+front ends: gram layer weight ``1 / (L · mean(A_l²))``, meanstd ``1 / (L · (mean(μ_s²) + mean(σ_s²)))``; with
+``relative=False`` every layer weighs ``1 / L`` (the style term is the mean over layers). NNFM is scale-free
+and is not rescaled.
+
+Content: ``mean over content layers of MSE(F_l(x), F_l(r)) / mean(F_l(r)²)`` (relative) or the plain MSE
+(``relative=False``) against the reference image ``r``; the ``nnfm`` kind compares the concatenated
+style-layer features by default. Style images are resized to ``style_scale ×`` the working long side (never
+below 16 px on their short side: relu5_1 sits behind four poolings).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Hashable, Dict, Optional, Sequence, Tuple
+
+import torch
+
+from core.errors import ConfigError, InputError
+from core.io.images import resize_long_side
+from core.losses.content import content_loss
+from core.losses.gram import blend_grams, gram_matrix, gram_style_loss
+from core.losses.meanstd import feature_stats, meanstd_style_loss
+from core.losses.nnfm import nnfm_loss
+from core.nn.vgg import LAYER_NAMES, load_vgg19
+
+STYLE_KINDS = ("gram", "meanstd", "nnfm")
+GATYS_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+NNFM_LAYERS = ("relu3_1", "relu3_2", "relu3_3")
+CONTENT_LAYER = "relu4_2"
+MIN_VGG_SIDE = 16
+"""relu5_1 sits behind four 2× poolings: images need at least 16 px on their short side."""
+
+
+def _layer_list(text) -> Optional[Tuple[str, ...]]:
+    if text is None:
+        return None
+    names = tuple(n.strip() for n in (text.split(",") if isinstance(text, str) else text) if n.strip())
+    return names or None
+
+
+@dataclass
+class StyleLossConfig:
+    """Which style loss, on which VGG19 layers, with which weights (see the module docstring)."""
+
+    kind: str = field(default="gram", metadata={"help": "style loss: gram (Gatys), meanstd (AdaIN statistics) or "
+                                                        "nnfm (ARF nearest-neighbour feature matching)",
+                                                "choices": STYLE_KINDS, "flag": "--loss"})
+    style_weight: float = field(default=1.0, metadata={"help": "weight of the style term"})
+    content_weight: float = field(default=1.0, metadata={"help": "weight of the content term (feature error against "
+                                                                  "the reference: the photo, the original render)"})
+    style_layers: Optional[Tuple[str, ...]] = field(default=None, metadata={
+        "help": "comma-separated VGG19 layers of the style term (default: relu1_1..relu5_1 for gram/meanstd, "
+                "relu3_1..relu3_3 for nnfm)"})
+    content_layers: Optional[Tuple[str, ...]] = field(default=None, metadata={
+        "help": "comma-separated VGG19 layers of the content term (default: relu4_2; nnfm: its style layers)"})
+    relative: bool = field(default=True, metadata={"help": "make each layer's term relative to its target's "
+                                                            "magnitude (weights then carry across front ends)"})
+    style_scale: float = field(default=1.0, metadata={"help": "style image size relative to the working size "
+                                                               "(smaller = finer brush strokes)"})
+
+    def __post_init__(self):
+        self.style_layers = _layer_list(self.style_layers)
+        self.content_layers = _layer_list(self.content_layers)
+
+    @property
+    def resolved_style_layers(self) -> Tuple[str, ...]:
+        if self.style_layers:
+            return self.style_layers
+        return NNFM_LAYERS if self.kind == "nnfm" else GATYS_LAYERS
+
+    @property
+    def resolved_content_layers(self) -> Tuple[str, ...]:
+        if self.content_layers:
+            return self.content_layers
+        return self.resolved_style_layers if self.kind == "nnfm" else (CONTENT_LAYER,)
+
+    def validate(self) -> None:
+        """Raises :class:`InputError` naming the field (the CLI maps fields to flags)."""
+        if self.kind not in STYLE_KINDS:
+            raise ConfigError("kind", f"unknown style loss {self.kind!r}; choose from {', '.join(STYLE_KINDS)}")
+        for name in ("style_weight", "content_weight"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0):
+                raise ConfigError(name, f"must be a finite number >= 0, got {value}")
+        if not 0.05 <= self.style_scale <= 8:
+            raise ConfigError("style_scale", f"{self.style_scale} is out of range; use a value in [0.05, 8]")
+        for name in ("style_layers", "content_layers"):
+            unknown = [n for n in (getattr(self, name) or ()) if n not in LAYER_NAMES]
+            if unknown:
+                raise ConfigError(name, f"unknown VGG19 layer(s) {', '.join(unknown)}; use names like relu3_1")
+
+
+class StyleObjective:
+    """Style targets of one or more style images and the per-image loss terms (see the module docstring).
+
+    The encoder (VGG19, frozen) is shared: pass one in to reuse it across objectives (pyramid levels, frames).
+    """
+
+    def __init__(self, config: StyleLossConfig, device: "torch.device | str" = "cpu", encoder=None):
+        config.validate()
+        self.config = config
+        self.device = torch.device(device)
+        self.encoder = encoder if encoder is not None else load_vgg19(self.device)
+        self.style_layers = config.resolved_style_layers
+        self.content_layers = config.resolved_content_layers
+        self.layers = list(dict.fromkeys([*self.style_layers, *self.content_layers]))
+        self.targets: Optional[dict] = None
+        self.layer_weights: Optional[dict] = None
+        self.mask: Optional[torch.Tensor] = None
+        self._content_targets: Dict[Hashable, tuple] = {}
+
+    # -- style targets -------------------------------------------------------------------------------------------
+    def set_style(self, styles: Sequence[torch.Tensor], long_side: int, blend: Optional[Sequence[float]] = None,
+                  mask: Optional[torch.Tensor] = None) -> "StyleObjective":
+        """Targets from ``styles`` (each ``1,3,h,w`` in [0,1]) resized to ``style_scale × long_side``.
+
+        ``blend``: one non-negative weight per style (default equal; Grams and statistics are averaged,
+        NNFM pools the styles' feature vectors). ``mask`` (``1,1,H,W`` in [0,1], image resolution) limits the
+        gram term to the masked region of the output. Returns ``self``.
+        """
+        if not styles:
+            raise InputError("at least one style image is needed")
+        if blend is not None and len(blend) != len(styles):
+            raise InputError(f"blend needs one weight per style image: got {len(blend)} weights for {len(styles)} styles")
+        kind = self.config.kind
+        per_style = []
+        with torch.no_grad():
+            for style in styles:
+                h, w = style.shape[-2:]
+                shortest_allowed = math.ceil(MIN_VGG_SIDE * max(h, w) / min(h, w))
+                scaled = resize_long_side(style.to(self.device), max(shortest_allowed, round(long_side * self.config.style_scale)))
+                feats = self.encoder(scaled, self.style_layers)
+                if kind == "gram":
+                    per_style.append({n: gram_matrix(feats[n])[0] for n in self.style_layers})
+                elif kind == "meanstd":
+                    per_style.append({n: tuple(t[0] for t in feature_stats(feats[n])) for n in self.style_layers})
+                else:
+                    per_style.append(self._concat(feats))
+        count = len(self.style_layers)
+        if kind == "gram":
+            self.targets = blend_grams(per_style, blend)
+            scale = {n: float(g.pow(2).mean().clamp_min(1e-12)) for n, g in self.targets.items()}
+        elif kind == "meanstd":
+            weights = _normalised(blend, len(per_style))
+            self.targets = {n: (sum(w * s[n][0] for w, s in zip(weights, per_style)),
+                                sum(w * s[n][1] for w, s in zip(weights, per_style))) for n in self.style_layers}
+            scale = {n: float((m.pow(2).mean() + s.pow(2).mean()).clamp_min(1e-12)) for n, (m, s) in self.targets.items()}
+        else:
+            self.targets = torch.cat([f.flatten(2) for f in per_style], dim=2).unsqueeze(-1)
+            scale = None
+        if scale is not None:
+            self.layer_weights = {n: 1.0 / (count * (scale[n] if self.config.relative else 1.0)) for n in self.style_layers}
+        self.mask = None if mask is None else mask.to(self.device)
+        return self
+
+    def _concat(self, feats: dict) -> torch.Tensor:
+        shapes = {tuple(feats[n].shape[-2:]) for n in self.style_layers}
+        if len(shapes) > 1:
+            raise ConfigError("style_layers", f"nnfm concatenates its layers, which must share one resolution; "
+                                              f"{', '.join(self.style_layers)} do not")
+        return torch.cat([feats[n] for n in self.style_layers], dim=1)
+
+    # -- per-image terms -----------------------------------------------------------------------------------------
+    def features(self, image: torch.Tensor) -> dict:
+        """VGG19 features of ``image`` (``B,3,H,W`` in [0,1]) at every layer this objective uses."""
+        return self.encoder(image, self.layers)
+
+    def style_term(self, feats: dict) -> torch.Tensor:
+        """The unweighted style term of features from :meth:`features` (scalar)."""
+        if self.targets is None:
+            raise RuntimeError("call set_style() before evaluating the objective")
+        if self.config.kind == "gram":
+            return gram_style_loss({n: feats[n] for n in self.style_layers}, self.targets, self.layer_weights, mask=self.mask)
+        if self.config.kind == "meanstd":
+            return meanstd_style_loss({n: feats[n] for n in self.style_layers}, self.targets, self.layer_weights)
+        return nnfm_loss(self._concat(feats), self.targets)
+
+    def _content_features(self, feats: dict) -> list:
+        if self.config.kind == "nnfm" and not self.config.content_layers:
+            return [self._concat(feats)]
+        return [feats[n] for n in self.content_layers]
+
+    def content_targets(self, reference: torch.Tensor, key: Hashable = None) -> tuple:
+        """``(features, scales)`` of the reference image; cached under ``key`` unless it is None."""
+        if key is not None and key in self._content_targets:
+            return self._content_targets[key]
+        with torch.no_grad():
+            targets = self._content_features(self.encoder(reference.to(self.device), self.layers))
+        scales = [1.0 / float(t.pow(2).mean().clamp_min(1e-12)) if self.config.relative else 1.0 for t in targets]
+        if key is not None:
+            self._content_targets[key] = (targets, scales)
+        return targets, scales
+
+    def content_term(self, feats: dict, reference: torch.Tensor, key: Hashable = None) -> torch.Tensor:
+        targets, scales = self.content_targets(reference, key)
+        outputs = self._content_features(feats)
+        return sum(s * content_loss(o, t) for o, t, s in zip(outputs, targets, scales)) / len(outputs)
+
+    def terms(self, image: torch.Tensor, reference: Optional[torch.Tensor] = None, key: Hashable = None) -> dict:
+        """``{"style": s, "content": c}`` (unweighted scalars) of ``image`` ``1,3,H,W`` in [0,1]; ``content``
+        only when a ``reference`` (same size, [0,1]) is given. ``key`` caches the reference's features."""
+        feats = self.features(image)
+        out = {"style": self.style_term(feats)}
+        if reference is not None:
+            out["content"] = self.content_term(feats, reference, key)
+        return out
+
+    def weighted_total(self, terms: dict) -> torch.Tensor:
+        """``style_weight · style + content_weight · content`` (content counts only when present)."""
+        total = self.config.style_weight * terms["style"]
+        if "content" in terms:
+            total = total + self.config.content_weight * terms["content"]
+        return total
+
+
+def _normalised(weights: Optional[Sequence[float]], count: int) -> list:
+    weights = [1.0] * count if weights is None else [float(w) for w in weights]
+    if any(w < 0 for w in weights) or sum(weights) <= 0:
+        raise InputError(f"blend weights {weights} must be non-negative with a positive sum")
+    return [w / sum(weights) for w in weights]

@@ -1,0 +1,76 @@
+"""``--instruct`` on the command line: ``stylize image PHOTO --instruct TEXT --model IP2P`` and the frame stylizer
+of ``stylize video INPUT --instruct TEXT --model IP2P`` (InstructPix2Pix; see :mod:`core.priors.instruct`)."""
+
+import time
+
+from core.errors import InputError
+from core.io.images import load_image, save_image
+
+INSTRUCT_DEFAULT_STEPS = 20
+
+
+def add_instruct_options(parser, standalone: bool = False, video: bool = False, guidance: bool = False) -> None:
+    """``--instruct`` and its scales; ``standalone``: also ``--model`` and ``--guidance`` (for commands that lack
+    them); ``guidance``: ``--guidance`` only; ``video``: also ``--keyframe-every``."""
+    group = parser.add_argument_group("instruct (InstructPix2Pix edits; --model names a local InstructPix2Pix folder)")
+    group.add_argument("--instruct", default=None, metavar="TEXT",
+                       help="edit instruction, e.g. 'make it look like a watercolour' (no style image needed)")
+    group.add_argument("--image-guidance", type=float, default=1.5,
+                       help="image guidance scale s_I: how closely the edit keeps the input photo")
+    if standalone:
+        group.add_argument("--model", metavar="PATH", default=None,
+                           help="local InstructPix2Pix folder in diffusers layout (never downloaded)")
+    if standalone or guidance:
+        group.add_argument("--guidance", type=float, default=7.5, help="text guidance scale s_T")
+    group.add_argument("--instruct-steps", type=int, default=INSTRUCT_DEFAULT_STEPS,
+                       help="denoising steps per edit")
+    if video:
+        group.add_argument("--keyframe-every", type=int, default=1, metavar="K",
+                           help="edit every K-th frame; frames between follow by flow and the temporal loss, "
+                                "their occluded parts by the keyframe's colour map")
+
+
+def load_instruct_model(args, device):
+    from core.priors.loading import load_diffusion_model
+
+    if args.model is None:
+        raise InputError("--instruct needs --model PATH (a local InstructPix2Pix folder in diffusers layout)")
+    if args.instruct_steps < 1 or args.image_guidance < 0:
+        raise InputError("--instruct-steps must be at least 1 and --image-guidance non-negative")
+    return load_diffusion_model(args.model, device, in_channels=8)
+
+
+def edit_options(args) -> dict:
+    return dict(steps=args.instruct_steps, guidance_scale=args.guidance, image_guidance_scale=args.image_guidance,
+                seed=args.seed)
+
+
+def run_instruct_image(job, output) -> int:
+    """``stylize image PHOTO --instruct TEXT --model IP2P -o OUT`` inside :func:`core.cli.run_job`."""
+    from core.priors.instruct import instruct_edit
+
+    args, device, report = job.args, job.device, job.report
+    if args.styles:
+        raise InputError("--instruct edits by text; give no style image")
+    with report.phase("load"):
+        photo = load_image(args.content, long_side=args.size, device=device)
+        model = load_instruct_model(args, device)
+    report.inputs = [args.content, args.model]
+    start = time.perf_counter()
+    with report.phase("edit"):
+        image = instruct_edit(model, photo, args.instruct, progress=job.progress, **edit_options(args))
+    report.set_steps(args.instruct_steps, time.perf_counter() - start)
+    with report.phase("write"):
+        save_image(image, output)
+    report.outputs = [str(output)]
+    report.sizes = {"output": {"width": image.shape[-1], "height": image.shape[-2]}}
+    report.metrics = {"method": "instruct-pix2pix", "instruction": args.instruct}
+    return 0
+
+
+def make_instruct_stylizer(args, device):
+    """The video frame stylizer for ``stylize video --instruct`` (refinement steps: ``--steps``)."""
+    from core.priors.instruct import InstructFrameStylizer
+
+    return InstructFrameStylizer(load_instruct_model(args, device), args.instruct,
+                                 keyframe_every=args.keyframe_every, refine_steps=args.steps, **edit_options(args))
