@@ -75,10 +75,14 @@ class Checkpoint:
         """The saved state without checking its meta, or None when there is no checkpoint file."""
         if not self.path.exists():
             return None
-        try:
-            return torch.load(self.path, map_location="cpu", weights_only=False)
+        try:  # weights_only: tensors and plain containers only, so a planted file cannot run code
+            state = torch.load(self.path, map_location="cpu", weights_only=True)
         except Exception as exc:
-            raise InputError(f"checkpoint {self.path} is unreadable ({exc}); delete it to start over") from None
+            message = " ".join(str(exc).split())[:200]
+            raise InputError(f"checkpoint {self.path} is unreadable ({message}); delete it to start over") from None
+        if not isinstance(state, dict) or not isinstance(state.get("meta"), dict):
+            raise InputError(f"checkpoint {self.path} is not a stylize checkpoint; delete it to start over")
+        return state
 
     def load(self) -> Optional[dict]:
         """The saved state, or None when there is no checkpoint file; refuses a state with other meta."""
@@ -91,6 +95,29 @@ class Checkpoint:
 
     def remove(self) -> None:
         self.path.unlink(missing_ok=True)
+
+
+def _restore(state: dict, params: List[torch.Tensor], opt: torch.optim.Optimizer,
+             generator: Optional[torch.Generator], keep: str) -> tuple:
+    """Load a checkpoint's parameters, optimiser and RNG state in place; returns ``(best, history, step)``.
+    Raises KeyError/TypeError/ValueError/RuntimeError when the state does not match ``params``."""
+    saved, best_params = list(state["params"]), list(state["best_params"])
+    if len(saved) != len(params) or (keep == "best" and len(best_params) != len(params)):
+        raise ValueError(f"it holds {len(saved)} parameter tensors, the job has {len(params)}")
+    for p, s in [*zip(params, saved), *zip(params, best_params)]:
+        if not isinstance(s, torch.Tensor) or s.shape != p.shape:
+            raise ValueError(f"a saved tensor has shape {getattr(s, 'shape', None)}, the parameter {tuple(p.shape)}")
+    step, history, best_loss = state["step"], state["history"], float(state["kept_loss"])
+    if not isinstance(step, int) or step < 0 or not isinstance(history, list):
+        raise ValueError("its step count or history is malformed")
+    with torch.no_grad():
+        for p, s in zip(params, saved):
+            p.copy_(s.to(p))
+    opt.load_state_dict(state["optimizer"])
+    best = {"loss": best_loss, "values": [v.to(p) for v, p in zip(best_params, params)]}
+    if generator is not None and state.get("generator") is not None:
+        generator.set_state(state["generator"])
+    return best, history, step
 
 
 def optimize(
@@ -126,14 +153,12 @@ def optimize(
     if resume and checkpoint is not None:
         state = checkpoint.load()
         if state is not None:
-            with torch.no_grad():
-                for p, saved in zip(params, state["params"]):
-                    p.copy_(saved.to(p))
-            opt.load_state_dict(state["optimizer"])
-            best = {"loss": state["kept_loss"], "values": [v.to(p) for v, p in zip(state["best_params"], params)]}
-            history, start_step = state["history"], state["step"]
-            if generator is not None and state.get("generator") is not None:
-                generator.set_state(state["generator"])
+            try:
+                best, history, start_step = _restore(state, params, opt, generator, keep)
+            except (KeyError, TypeError, ValueError, RuntimeError, IndexError, AttributeError) as exc:
+                message = " ".join(str(exc).split())[:120]
+                raise InputError(f"checkpoint {checkpoint.path} does not fit this job ({type(exc).__name__}: "
+                                 f"{message}); delete it to start over") from None
 
     last_terms: dict = {}
 

@@ -18,7 +18,8 @@ import torch
 
 from core.atomic import atomic_output
 from core.errors import InputError
-from stylize3d.cameras import Cameras, c2w_opengl_to_viewmat, check_rigid, intrinsics, intrinsics_from_fov, look_at
+from stylize3d.cameras import (Cameras, _matrix, _read_json, c2w_opengl_to_viewmat, check_focal, check_image_size, check_rigid,
+                               focal_from_fov, intrinsics, intrinsics_from_fov, look_at)
 
 PATH_FORMAT = "stylize3d-camera-path"
 
@@ -147,41 +148,71 @@ def write_camera_path(cameras: Cameras, path: "str | os.PathLike") -> None:
         tmp.write_text(json.dumps(doc, indent=1))
 
 
-def _nerfstudio_viewer_path(doc: dict) -> Cameras:
+def _frame_list(doc: dict, key: str, path: Path) -> list:
+    frames = doc.get(key)
+    if not isinstance(frames, list) or not frames:
+        raise InputError(f"{path}: the camera path has no frames ('{key}' must be a non-empty list)")
+    if not all(isinstance(f, dict) for f in frames):
+        raise InputError(f"{path}: every entry of '{key}' must be a JSON object")
+    return frames
+
+
+def _nerfstudio_viewer_path(doc: dict, path: Path) -> Cameras:
     """Cameras of a nerfstudio viewer ``camera_path.json``: ``render_width``/``render_height`` and a
     ``camera_path`` list of ``camera_to_world`` (16 numbers, OpenGL) with a vertical ``fov`` in degrees."""
-    width, height = int(doc["render_width"]), int(doc["render_height"])
-    c2w = torch.tensor([f["camera_to_world"] for f in doc["camera_path"]], dtype=torch.float64).reshape(-1, 4, 4)
-    fy = [0.5 * height / math.tan(math.radians(float(f["fov"])) / 2) for f in doc["camera_path"]]
-    Ks = torch.stack([intrinsics(f, f, width / 2, height / 2) for f in fy])
-    n = len(fy)
-    return Cameras(c2w_opengl_to_viewmat(c2w), Ks, torch.full((n,), width), torch.full((n,), height))
+    width, height = check_image_size(doc.get("render_width"), doc.get("render_height"), str(path))
+    c2ws, Ks = [], []
+    for i, frame in enumerate(_frame_list(doc, "camera_path", path)):
+        where = f"{path} camera_path[{i}]"
+        c2w = _matrix(frame.get("camera_to_world"), where, "camera_to_world")
+        check_rigid(c2w, where)
+        fov = frame.get("fov")
+        if isinstance(fov, (int, float)) and not isinstance(fov, bool) and not 0 < fov < 180:
+            raise InputError(f"{where}: fov {fov} must be in (0, 180) degrees")
+        fy = focal_from_fov(math.radians(fov) if isinstance(fov, (int, float)) else fov, "fov", height, where)
+        c2ws.append(c2w)
+        Ks.append(intrinsics(fy, fy, width / 2, height / 2))
+    n = len(Ks)
+    return Cameras(c2w_opengl_to_viewmat(torch.stack(c2ws)), torch.stack(Ks), torch.full((n,), width),
+                   torch.full((n,), height))
+
+
+def _own_path(doc: dict, path: Path) -> Cameras:
+    viewmats, Ks, widths, heights = [], [], [], []
+    for i, frame in enumerate(_frame_list(doc, "frames", path)):
+        where = f"{path} frame {i}"
+        viewmat = _matrix(frame.get("viewmat"), where, "viewmat")
+        check_rigid(viewmat, where)
+        try:
+            K = torch.tensor(frame.get("K"), dtype=torch.float64)
+        except (TypeError, ValueError, RuntimeError, OverflowError):
+            raise InputError(f"{where}: K is not a numeric 3x3 matrix") from None
+        if K.shape != (3, 3) or not torch.isfinite(K.to(torch.float32)).all() or K[2].tolist() != [0.0, 0.0, 1.0]:
+            raise InputError(f"{where}: K must be a finite 3x3 pinhole matrix with last row 0 0 1")
+        check_focal(float(K[0, 0]), "K[0][0]", where)
+        check_focal(float(K[1, 1]), "K[1][1]", where)
+        width, height = check_image_size(frame.get("width"), frame.get("height"), where)
+        viewmats.append(viewmat)
+        Ks.append(K)
+        widths.append(width)
+        heights.append(height)
+    return Cameras(torch.stack(viewmats).float(), torch.stack(Ks).float(), torch.tensor(widths), torch.tensor(heights))
 
 
 def read_camera_path(path: "str | os.PathLike") -> Cameras:
     """Read a camera-path JSON written by :func:`write_camera_path`, or a nerfstudio viewer ``camera_path.json``;
-    :class:`InputError` when malformed."""
+    :class:`InputError` when malformed (poses must be rigid, focal lengths positive, sizes within
+    ``MAX_IMAGE_SIDE``)."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"camera path {path} does not exist")
-    try:
-        doc = json.loads(path.read_text())
-        if isinstance(doc, dict) and "camera_path" in doc:
-            cameras = _nerfstudio_viewer_path(doc)
-        elif isinstance(doc, dict) and doc.get("format") == PATH_FORMAT:
-            frames = doc["frames"]
-            cameras = Cameras(torch.tensor([f["viewmat"] for f in frames], dtype=torch.float32),
-                              torch.tensor([f["K"] for f in frames], dtype=torch.float32),
-                              torch.tensor([int(f["width"]) for f in frames]),
-                              torch.tensor([int(f["height"]) for f in frames]))
-        else:
-            raise InputError(f"{path} is neither a {PATH_FORMAT} file nor a nerfstudio camera_path.json")
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError, RuntimeError) as exc:
-        raise InputError(f"{path}: malformed camera path ({type(exc).__name__}: {exc})") from None
-    if len(cameras) == 0:
-        raise InputError(f"{path}: the camera path has no frames")
-    for i in range(len(cameras)):
-        check_rigid(cameras.viewmats[i], f"{path} frame {i}")
+    doc = _read_json(path, "camera path")
+    if isinstance(doc, dict) and "camera_path" in doc:
+        cameras = _nerfstudio_viewer_path(doc, path)
+    elif isinstance(doc, dict) and doc.get("format") == PATH_FORMAT:
+        cameras = _own_path(doc, path)
+    else:
+        raise InputError(f"{path} is neither a {PATH_FORMAT} file nor a nerfstudio camera_path.json")
+    if not torch.isfinite(cameras.viewmats).all():
+        raise InputError(f"{path}: camera positions overflow float32")
     return cameras
 
 

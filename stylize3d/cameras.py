@@ -18,10 +18,15 @@ from pathlib import Path
 import torch
 
 from core.errors import InputError
+from core.io.images import MAX_IMAGE_SIDE, image_size
 
 OPENGL_TO_OPENCV = torch.diag(torch.tensor([1.0, -1.0, -1.0, 1.0], dtype=torch.float64))
 SUPPORTED_CAMERA_MODELS = ("PINHOLE", "SIMPLE_PINHOLE", "OPENCV")
 DISTORTION_KEYS = ("k1", "k2", "k3", "k4", "p1", "p2")
+FLOAT32_MAX, FLOAT32_TINY = 3.4e38, 1.2e-38
+"""Focal lengths and positions must stay finite and non-zero as float32 (the tensors' type)."""
+MAX_JSON_BYTES = 200_000_000
+"""Camera and camera-path JSON files larger than this are refused before reading."""
 
 
 @dataclasses.dataclass
@@ -135,8 +140,8 @@ def viewmat_to_c2w_opengl(viewmats: torch.Tensor) -> torch.Tensor:
 
 def check_rigid(c2w: torch.Tensor, where: str, tolerance: float = 1e-3) -> None:
     """Raise :class:`InputError` unless ``c2w`` (4,4) is finite with an orthonormal, det +1 rotation."""
-    if not torch.isfinite(c2w).all():
-        raise InputError(f"{where}: transform_matrix holds NaN/inf")
+    if not torch.isfinite(c2w.to(torch.float32)).all():
+        raise InputError(f"{where}: transform_matrix holds NaN/inf or values beyond float32")
     rot = c2w[:3, :3].to(torch.float64)
     orthonormal = torch.allclose(rot.T @ rot, torch.eye(3, dtype=torch.float64), atol=tolerance)
     if not orthonormal or abs(float(torch.linalg.det(rot)) - 1.0) > tolerance:
@@ -145,26 +150,60 @@ def check_rigid(c2w: torch.Tensor, where: str, tolerance: float = 1e-3) -> None:
         raise InputError(f"{where}: transform_matrix bottom row is not 0 0 0 1")
 
 
-def _matrix(value, where: str) -> torch.Tensor:
+def _matrix(value, where: str, key: str = "transform_matrix") -> torch.Tensor:
+    """A 4x4 float64 matrix from a JSON 4x4 or 3x4 nested list (or 16 numbers, row-major)."""
+    if isinstance(value, list) and len(value) == 16 and not any(isinstance(v, list) for v in value):
+        value = [value[r * 4:r * 4 + 4] for r in range(4)]
     try:
         m = torch.tensor(value, dtype=torch.float64)
-    except (TypeError, ValueError):
-        raise InputError(f"{where}: transform_matrix is not a numeric matrix") from None
+    except (TypeError, ValueError, RuntimeError, OverflowError):
+        raise InputError(f"{where}: {key} is not a numeric matrix") from None
     if m.shape == (3, 4):
         m = torch.cat([m, torch.tensor([[0.0, 0, 0, 1]], dtype=torch.float64)])
     if m.shape != (4, 4):
-        raise InputError(f"{where}: transform_matrix has shape {tuple(m.shape)}, expected 4x4")
+        raise InputError(f"{where}: {key} has shape {tuple(m.shape)}, expected 4x4")
     return m
 
 
-def _image_size(path: Path) -> tuple[int, int]:
-    from PIL import Image
-
+def _number(value, key: str, where: str) -> float:
+    """``value`` as a finite float; :class:`InputError` naming ``key`` when it is not a finite number."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InputError(f"{where}: {key} must be a number, got {str(value)[:40]!r}")
     try:
-        with Image.open(path) as im:
-            return im.size
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise InputError(f"{path}: cannot read image ({exc})") from None
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise InputError(f"{where}: {key} must be a finite number, got {str(value)[:40]}")
+    return number
+
+
+def check_image_size(w, h, where: str) -> tuple[int, int]:
+    """``(w, h)`` as ints after checking both are whole numbers in ``1..MAX_IMAGE_SIDE``; :class:`InputError` otherwise."""
+    sizes = []
+    for key, value in (("w", w), ("h", h)):
+        number = _number(value, key, where)
+        if number != int(number) or not 1 <= number <= MAX_IMAGE_SIDE:
+            raise InputError(f"{where}: image size {key}={str(value)[:40]} must be a whole number of pixels in "
+                             f"1..{MAX_IMAGE_SIDE} (core.io.images.MAX_IMAGE_SIDE)")
+        sizes.append(int(number))
+    return sizes[0], sizes[1]
+
+
+def check_focal(value, key: str, where: str) -> float:
+    """A focal length in pixels: finite and positive (so the field of view is in (0, pi))."""
+    focal = _number(value, key, where)
+    if not FLOAT32_TINY < focal < FLOAT32_MAX:
+        raise InputError(f"{where}: focal length {key}={str(value)[:40]} must be positive and finite")
+    return focal
+
+
+def focal_from_fov(angle, key: str, size: int, where: str) -> float:
+    """Focal length in pixels of a field of view ``angle`` (radians, in (0, pi)) across ``size`` pixels."""
+    radians = _number(angle, key, where)
+    if not 0 < radians < math.pi:
+        raise InputError(f"{where}: field of view {key}={str(angle)[:40]} must be in (0, pi) radians")
+    return check_focal(0.5 * size / math.tan(0.5 * radians), f"focal length from {key}", where)
 
 
 def _frame_intrinsics(meta: dict, frame: dict, image: Path | None, where: str) -> tuple[float, float, float, float, int, int]:
@@ -173,33 +212,55 @@ def _frame_intrinsics(meta: dict, frame: dict, image: Path | None, where: str) -
 
     w, h = get("w"), get("h")
     if (w is None or h is None) and image is not None:
-        w, h = _image_size(image)
+        w, h = image_size(image)
     if w is None or h is None:
         raise InputError(f"{where}: no image size (w, h) and no image file to read it from")
-    fx, fy = get("fl_x"), get("fl_y")
-    if fx is None:
-        angle_x = get("camera_angle_x")
-        if angle_x is None:
-            raise InputError(f"{where}: no focal length (fl_x) and no camera_angle_x")
-        fx = 0.5 * float(w) / math.tan(0.5 * float(angle_x))
-    if fy is None:
-        angle_y = get("camera_angle_y")
-        fy = 0.5 * float(h) / math.tan(0.5 * float(angle_y)) if angle_y is not None else fx
-    cx, cy = get("cx"), get("cy")
-    values = [float(fx), float(fy), float(w) / 2 if cx is None else float(cx), float(h) / 2 if cy is None else float(cy)]
-    if not all(math.isfinite(v) for v in values) or values[0] <= 0 or values[1] <= 0 or int(w) <= 0 or int(h) <= 0:
-        raise InputError(f"{where}: intrinsics must be finite and positive")
-    return (*values, int(w), int(h))
+    w, h = check_image_size(w, h, where)
+    if get("fl_x") is not None:
+        fx = check_focal(get("fl_x"), "fl_x", where)
+    elif get("camera_angle_x") is not None:
+        fx = focal_from_fov(get("camera_angle_x"), "camera_angle_x", w, where)
+    else:
+        raise InputError(f"{where}: no focal length (fl_x) and no camera_angle_x")
+    if get("fl_y") is not None:
+        fy = check_focal(get("fl_y"), "fl_y", where)
+    elif get("camera_angle_y") is not None:
+        fy = focal_from_fov(get("camera_angle_y"), "camera_angle_y", h, where)
+    else:
+        fy = fx
+    cx = w / 2 if get("cx") is None else _number(get("cx"), "cx", where)
+    cy = h / 2 if get("cy") is None else _number(get("cy"), "cy", where)
+    if max(abs(cx), abs(cy)) > FLOAT32_MAX:
+        raise InputError(f"{where}: principal point ({cx:g}, {cy:g}) is out of range")
+    return fx, fy, cx, cy, w, h
+
+
+def _frame_image(path: Path, frame: dict, where: str) -> "Path | None | bool":
+    """The image file a frame names (``.png`` tried when the extension is missing); None when it names none,
+    False when the named file does not exist."""
+    name = frame.get("file_path")
+    if not name:
+        return None
+    if not isinstance(name, str) or "\0" in name:
+        raise InputError(f"{where}: file_path must be a file name, got {str(name)[:40]!r}")
+    image = path.parent / name
+    if not image.is_file() and image.name and image.with_suffix(".png").is_file():
+        image = image.with_suffix(".png")
+    return image if image.is_file() else False
 
 
 def _read_json(path: Path, what: str):
     """The parsed JSON document at ``path``; :class:`InputError` naming ``what`` when missing or not JSON."""
     if not path.is_file():
         raise InputError(f"{what} {path} does not exist")
+    if path.stat().st_size > MAX_JSON_BYTES:
+        raise InputError(f"{what} {path} is larger than {MAX_JSON_BYTES // 1_000_000} MB")
     try:
         return json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError, or an integer of over 4300 digits
         raise InputError(f"{path} is not valid JSON ({exc})") from None
+    except RecursionError:
+        raise InputError(f"{path}: JSON nested too deeply to read") from None
 
 
 def load_dataparser_transform(path: "str | os.PathLike") -> tuple[torch.Tensor, float]:
@@ -215,12 +276,9 @@ def load_dataparser_transform(path: "str | os.PathLike") -> tuple[torch.Tensor, 
         raise InputError(f"{path}: expected nerfstudio's dataparser_transforms.json with 'transform' and 'scale'")
     transform = _matrix(doc["transform"], f"{path} transform")
     check_rigid(transform, f"{path} transform")
-    try:
-        scale = float(doc["scale"])
-    except (TypeError, ValueError):
-        raise InputError(f"{path}: scale must be a number") from None
-    if not (math.isfinite(scale) and scale > 0):
-        raise InputError(f"{path}: scale must be finite and positive, got {doc['scale']}")
+    scale = _number(doc["scale"], "scale", str(path))
+    if not scale > 0:
+        raise InputError(f"{path}: scale must be finite and positive, got {scale:g}")
     return transform, scale
 
 
@@ -268,34 +326,33 @@ def read_transforms(path: "str | os.PathLike", downscale: float = 1.0,
     path = Path(path)
     meta = _read_json(path, "cameras file")
     frames = meta.get("frames") if isinstance(meta, dict) else None
-    if not frames:
+    if not frames or not isinstance(frames, list):
         raise InputError(f"{path}: no 'frames' list with cameras")
     if not downscale > 0:
         raise InputError(f"downscale factor must be positive, got {downscale}")
     model = str(meta.get("camera_model", "PINHOLE")).upper()
     if model not in SUPPORTED_CAMERA_MODELS:
-        raise InputError(f"{path}: camera_model {model} is not supported (use {', '.join(SUPPORTED_CAMERA_MODELS)})")
-    if any(abs(float(meta.get(k, 0.0) or 0.0)) > 0 for k in DISTORTION_KEYS):
+        raise InputError(f"{path}: camera_model {model[:40]} is not supported (use {', '.join(SUPPORTED_CAMERA_MODELS)})")
+    if any(_number(meta.get(k) or 0.0, k, str(path)) != 0 for k in DISTORTION_KEYS):
         warnings.warn(f"{path}: lens distortion coefficients are ignored (pinhole rendering)", UserWarning, stacklevel=2)
     c2ws, Ks, widths, heights, missing, images, sizes = [], [], [], [], [], [], []
     for i, frame in enumerate(frames):
         where = f"{path} frame {i}"
+        if not isinstance(frame, dict):
+            raise InputError(f"{where}: a frame must be a JSON object, got {type(frame).__name__}")
         if "transform_matrix" not in frame:
             raise InputError(f"{where}: no transform_matrix")
         c2w = _matrix(frame["transform_matrix"], where)
         check_rigid(c2w, where)
-        image = None
-        if frame.get("file_path"):
-            image = path.parent / frame["file_path"]
-            if not image.is_file() and image.with_suffix(".png").is_file():
-                image = image.with_suffix(".png")
-            if not image.is_file():
-                missing.append(frame["file_path"])
-                image = None
-                if require_images:
-                    continue
+        image = _frame_image(path, frame, where)
+        if image is False:
+            missing.append(frame["file_path"])
+            image = None
+            if require_images:
+                continue
         fx, fy, cx, cy, w, h = _frame_intrinsics(meta, frame, image, where)
-        new_w, new_h = max(1, round(w / downscale)), max(1, round(h / downscale))
+        new_w, new_h = check_image_size(max(1, round(w / downscale)), max(1, round(h / downscale)),
+                                        f"{where} after --downscale {downscale:g}")
         sx, sy = new_w / w, new_h / h
         c2ws.append(c2w)
         Ks.append(intrinsics(fx * sx, fy * sy, cx * sx, cy * sy))
@@ -312,8 +369,10 @@ def read_transforms(path: "str | os.PathLike", downscale: float = 1.0,
     c2w = torch.stack(c2ws)
     if moved_by is not None:
         c2w = apply_dataparser_transform(c2w, *moved_by)
-    cameras = Cameras(c2w_opengl_to_viewmat(c2w), torch.stack(Ks), torch.tensor(widths), torch.tensor(heights))
-    return TransformsFile(cameras, images, sizes, meta)
+    viewmats, Ks = c2w_opengl_to_viewmat(c2w), torch.stack(Ks)
+    if not (torch.isfinite(viewmats).all() and torch.isfinite(Ks).all()):
+        raise InputError(f"{path}: camera positions or intrinsics overflow float32")
+    return TransformsFile(Cameras(viewmats, Ks, torch.tensor(widths), torch.tensor(heights)), images, sizes, meta)
 
 
 def transforms_dict(cameras: Cameras) -> dict:

@@ -30,6 +30,9 @@ FORMATS = {"binary_little_endian": "<", "binary_big_endian": ">", "ascii": None}
 REQUIRED = ["x", "y", "z", "f_dc_0", "f_dc_1", "f_dc_2", "opacity",
             "scale_0", "scale_1", "scale_2", "rot_0", "rot_1", "rot_2", "rot_3"]
 MAX_HEADER_BYTES = 1 << 20
+MAX_GAUSSIANS = 20_000_000
+"""PLY files declaring more Gaussians are refused before anything is allocated (about 4.7 GB of float32 at SH
+degree 3, times a few while rendering or training). Raise it here for machines with the memory."""
 
 
 class _Header:
@@ -46,6 +49,17 @@ class _Header:
         return np.dtype([(name, order + PLY_TYPES[kind]) for name, kind in self.properties])
 
 
+def _count_of(words: list[str], line: str, path: Path) -> int:
+    """The element count of an ``element NAME COUNT`` line: a non-negative integer."""
+    try:
+        count = int(words[2])
+    except (IndexError, ValueError):
+        raise InputError(f"{path}: PLY element line {line.strip()[:60]!r} has no integer count") from None
+    if count < 0:
+        raise InputError(f"{path}: PLY element {words[1]!r} declares a negative count ({count})")
+    return count
+
+
 def _parse_header(raw: bytes, path: Path) -> _Header:
     if not raw.startswith(b"ply"):
         raise InputError(f"{path} is not a PLY file (it does not start with 'ply')")
@@ -53,6 +67,8 @@ def _parse_header(raw: bytes, path: Path) -> _Header:
     if end < 0:
         raise InputError(f"{path}: PLY header has no 'end_header' line")
     newline = raw.find(b"\n", end)
+    if newline < 0 or raw[end + len(b"end_header"):newline].strip():
+        raise InputError(f"{path}: PLY 'end_header' is not a line of its own followed by data")
     lines = raw[:end].decode("ascii", errors="replace").splitlines()[1:]
     fmt, count, properties, current = None, None, [], None
     for line in lines:
@@ -61,26 +77,49 @@ def _parse_header(raw: bytes, path: Path) -> _Header:
             continue
         if words[0] == "format":
             if len(words) < 2 or words[1] not in FORMATS:
-                raise InputError(f"{path}: unsupported PLY format line {line.strip()!r}")
+                raise InputError(f"{path}: unsupported PLY format line {line.strip()[:60]!r}")
             fmt = words[1]
         elif words[0] == "element":
+            element_count = _count_of(words, line, path)
             current = words[1]
             if current == "vertex":
-                count = int(words[2])
-            elif count is None and int(words[2]) > 0:
+                if count is not None:
+                    raise InputError(f"{path}: PLY header declares the vertex element twice")
+                count = element_count
+            elif count is None and element_count > 0:
                 raise InputError(f"{path}: PLY element {current!r} comes before 'vertex'; not a Gaussian splat file")
         elif words[0] == "property" and current == "vertex":
+            if len(words) < 3:
+                raise InputError(f"{path}: PLY property line {line.strip()[:60]!r} lacks a type or a name")
             if words[1] == "list":
                 raise InputError(f"{path}: vertex property {words[-1]!r} is a list; not a Gaussian splat file")
             if words[1] not in PLY_TYPES:
-                raise InputError(f"{path}: unknown PLY property type {words[1]!r}")
+                raise InputError(f"{path}: unknown PLY property type {words[1][:30]!r}")
+            if any(words[2] == name for name, _ in properties):
+                raise InputError(f"{path}: vertex property {words[2][:30]!r} is declared twice")
             properties.append((words[2], words[1]))
     if fmt is None or count is None:
         raise InputError(f"{path}: PLY header lacks a format line or a vertex element")
     return _Header(fmt, count, properties, newline + 1)
 
 
+def _check_count(raw: bytes, header: _Header, path: Path) -> None:
+    """Refuse a vertex count above :data:`MAX_GAUSSIANS` or larger than the file can hold, before allocating."""
+    if header.count > MAX_GAUSSIANS:
+        raise InputError(f"{path}: PLY declares {header.count:,} Gaussians, more than the limit of "
+                         f"{MAX_GAUSSIANS:,} (stylize3d.ply.MAX_GAUSSIANS)")
+    available = len(raw) - header.data_offset
+    if header.fmt == "ascii":  # every value takes at least one character and one separator
+        needed = 2 * header.count * len(header.properties) - 1
+    else:
+        needed = header.count * header.dtype().itemsize
+    if available < needed:
+        raise InputError(f"{path}: PLY is truncated: {header.count:,} Gaussians need at least {needed:,} data bytes, "
+                         f"the file has {available:,}")
+
+
 def _read_rows(raw: bytes, header: _Header, path: Path) -> np.ndarray:
+    _check_count(raw, header, path)
     dtype = header.dtype()
     if header.fmt == "ascii":
         text = raw[header.data_offset:].decode("ascii", errors="replace").split()
@@ -92,17 +131,16 @@ def _read_rows(raw: bytes, header: _Header, path: Path) -> np.ndarray:
         except ValueError as exc:
             raise InputError(f"{path}: ASCII PLY holds a non-numeric value ({exc})") from None
         rows = np.empty(header.count, dtype=dtype)
-        for i, (name, _) in enumerate(header.properties):
-            rows[name] = values[:, i]
+        with np.errstate(invalid="ignore", over="ignore"):  # out-of-range values in integer properties wrap
+            for i, (name, _) in enumerate(header.properties):
+                rows[name] = values[:, i]
         return rows
-    needed = header.count * dtype.itemsize
-    if len(raw) - header.data_offset < needed:
-        raise InputError(f"{path}: PLY is truncated ({len(raw) - header.data_offset} of {needed} data bytes)")
     return np.frombuffer(raw, dtype=dtype, count=header.count, offset=header.data_offset)
 
 
 def _column(rows: np.ndarray, name: str) -> np.ndarray:
-    return rows[name].astype(np.float32)
+    with np.errstate(over="ignore"):  # doubles beyond float32 become inf; such rows are dropped
+        return rows[name].astype(np.float32)
 
 
 def read_ply(path: "str | os.PathLike") -> GaussianScene:
@@ -121,8 +159,9 @@ def read_ply(path: "str | os.PathLike") -> GaussianScene:
     missing = [name for name in REQUIRED if name not in names]
     if missing:
         raise InputError(f"{path}: PLY lacks Gaussian properties {', '.join(missing)}")
-    rest_names = sorted((n for n in names if n.startswith("f_rest_")), key=lambda n: int(n[7:]))
-    if len(rest_names) % 3 or rest_names != [f"f_rest_{i}" for i in range(len(rest_names))]:
+    found_rest = {n for n in names if n.startswith("f_rest_")}
+    rest_names = [f"f_rest_{i}" for i in range(len(found_rest))]
+    if len(rest_names) % 3 or found_rest != set(rest_names):
         raise InputError(f"{path}: f_rest properties are not f_rest_0..f_rest_{3 * (len(rest_names) // 3) - 1}")
     try:
         degree = sh_degree_from_coeffs(1 + len(rest_names) // 3)
@@ -149,10 +188,10 @@ def read_ply(path: "str | os.PathLike") -> GaussianScene:
     for value in arrays.values():
         finite &= np.isfinite(value.reshape(len(rows), -1)).all(axis=1)
     dropped = int((~finite).sum())
+    if dropped == len(rows):
+        raise InputError(f"{path}: every Gaussian has NaN/inf values; zero Gaussians left")
     if dropped:
         warnings.warn(f"{path}: dropped {dropped} of {len(rows)} Gaussians with NaN/inf values", UserWarning, stacklevel=2)
-        if dropped == len(rows):
-            raise InputError(f"{path}: every Gaussian has NaN/inf values; zero Gaussians left")
     return GaussianScene(**{k: torch.from_numpy(np.ascontiguousarray(v[finite])) for k, v in arrays.items()})
 
 

@@ -59,7 +59,7 @@ class Outline:
         if p0 == p:
             return
         rx, ry = abs(rx), abs(ry)
-        if rx == 0 or ry == 0:
+        if rx * rx == 0 or ry * ry == 0:  # zero radii, or radii so small that their squares underflow
             self.line(p)
             return
         phi = math.radians(rotation % 360.0)
@@ -71,6 +71,9 @@ class Outline:
             rx, ry = rx * math.sqrt(lam), ry * math.sqrt(lam)
         num = rx * rx * ry * ry - rx * rx * y1 * y1 - ry * ry * x1 * x1
         den = rx * rx * y1 * y1 + ry * ry * x1 * x1
+        if not 0 < den < math.inf:  # radii or chord so small (or large) that their squares under/overflow
+            self.line(p)
+            return
         coef = math.sqrt(max(0.0, num / den)) * (-1.0 if large == sweep else 1.0)
         cxp, cyp = coef * rx * y1 / ry, -coef * ry * x1 / rx
         cx = cos * cxp - sin * cyp + (p0[0] + p[0]) / 2

@@ -57,8 +57,10 @@ MAX_DEPTH = 400
 #: Most elements drawn through ``use`` references (guards against exponential ``use`` chains).
 MAX_INSTANCES = 20_000
 DEFAULT_SIZE = 1000.0
+#: Smallest document or viewBox size: pixels per user unit must stay finite in float32 (1e-320 px overflows).
+MIN_SIZE = 1e-6
 #: Shapes reaching further than this many document sizes from the origin are skipped: their float32 pixel
-#: coordinates would overflow (the same rule as ``vector.limits.MAX_REACH`` on the fuzz branch: keep one).
+#: coordinates would overflow.
 MAX_REACH = 1e6
 _NONFINITE = re.compile(r"(?i)(nan|inf)")
 XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
@@ -475,8 +477,8 @@ class _Parser:
         if box == "invalid":
             self.problem(el, f"invalid viewBox {el.get('viewBox')!r} ignored")
             box = None
-        if box is not None and (box[2] <= 0 or box[3] <= 0):
-            return None  # a zero or negative viewBox size disables rendering of the element
+        if box is not None and not (box[2] >= MIN_SIZE and box[3] >= MIN_SIZE):
+            return None  # a zero or negative viewBox size disables rendering of the element (vanishing: overflow)
         aspect = parse_aspect(el.get("preserveAspectRatio"))
         if aspect is None:
             self.problem(el, f"invalid preserveAspectRatio {el.get('preserveAspectRatio')!r} ignored")
@@ -694,8 +696,8 @@ def _document_size(root: ET.Element, name: str) -> tuple:
     given), else :data:`DEFAULT_SIZE`. Raises InputError when no renderable size results.
     """
     box = parse_view_box(root.get("viewBox"))
-    if box not in (None, "invalid") and (box[2] <= 0 or box[3] <= 0):
-        raise InputError(f"{name}: viewBox {root.get('viewBox')!r} has a zero or negative size")
+    if box not in (None, "invalid") and not (box[2] >= MIN_SIZE and box[3] >= MIN_SIZE):
+        raise InputError(f"{name}: viewBox {root.get('viewBox')!r} has a zero or negative size (or one below MIN_SIZE)")
     box = None if box == "invalid" else box
     root_font = resolve_font_size(root.get("font-size") or "medium", DEFAULT_FONT_SIZE, DEFAULT_FONT_SIZE) or DEFAULT_FONT_SIZE
     ctx = LengthContext(font_size=root_font, root_font_size=root_font, line_height=root_font * NORMAL_LINE_HEIGHT)
@@ -725,8 +727,8 @@ def _document_size(root: ET.Element, name: str) -> tuple:
             h = w * box[3] / box[2]
     w = DEFAULT_SIZE if w is None else w
     h = DEFAULT_SIZE if h is None else h
-    if not (w > 0 and h > 0 and math.isfinite(w) and math.isfinite(h)):
-        raise InputError(f"{name}: the document has a zero or negative size ({w} x {h})")
+    if not (w >= MIN_SIZE and h >= MIN_SIZE and math.isfinite(w) and math.isfinite(h)):
+        raise InputError(f"{name}: the document has a zero or negative size (or one below MIN_SIZE) ({w} x {h})")
     return w, h
 
 

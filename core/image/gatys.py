@@ -152,7 +152,7 @@ def stylize_gatys(
     styles = [s.to(device) for s in styles]
     encoder = encoder if encoder is not None else load_vgg19(device, pooling=config.pooling)
     full_h, full_w = content.shape[-2:]
-    resume_level = _checkpoint_level(checkpoint) if (resume and checkpoint is not None) else 0
+    resume_level = _checkpoint_level(checkpoint, config.levels) if (resume and checkpoint is not None) else 0
     image = init_image.to(device) if init_image is not None else _initial_image(config.init, content, styles, config.seed)
     result = None
     for level in range(resume_level, config.levels):
@@ -174,7 +174,12 @@ def stylize_gatys(
     return GatysResult(image=image.clamp(0, 1), stylization=result)
 
 
-def _checkpoint_level(checkpoint: Checkpoint) -> int:
-    """The pyramid level a saved checkpoint belongs to (0 when there is none)."""
+def _checkpoint_level(checkpoint: Checkpoint, levels: int) -> int:
+    """The pyramid level (``0..levels-1``) a saved checkpoint belongs to (0 when there is none)."""
     state = checkpoint.read()
-    return 0 if state is None else int(state.get("meta", {}).get("level", 0))
+    level = 0 if state is None else state["meta"].get("level", 0)
+    if not (isinstance(level, int) and 0 <= level < levels):
+        raise InputError(f"checkpoint {checkpoint.path} is for pyramid level {str(level)[:20]}, not one of the "
+                         f"{levels} levels of this job; delete it to start over")
+    return level
+

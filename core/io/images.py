@@ -19,6 +19,8 @@ MAX_INPUT_PIXELS = 50_000_000
 MAX_WORKING_PIXELS = 16_000_000
 """Working sizes (after ``long_side``) above this are refused with a hint to pass ``--size``."""
 MIN_SIDE = 16
+MAX_IMAGE_SIDE = 32768
+"""Images, and camera image sizes in 3D camera files, with a longer side than this are refused."""
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 """File suffixes read as images everywhere (inputs, folders of frames, outputs)."""
 
@@ -31,7 +33,8 @@ def check_image_output(path: "str | os.PathLike") -> Path:
     return out
 
 
-def _open_checked(path: Path) -> Image.Image:
+def _open_checked(path: Path, load: bool = True) -> Image.Image:
+    """The opened image after the size checks (decoded when ``load``); :class:`InputError` for anything unreadable."""
     if not path.exists():
         raise InputError(f"{path}: file not found")
     if path.is_dir():
@@ -40,14 +43,28 @@ def _open_checked(path: Path) -> Image.Image:
     try:
         img = Image.open(path)
         w, h = img.size
+        if max(w, h) > MAX_IMAGE_SIDE:
+            raise InputError(f"{path}: {w}x{h} image has a side longer than {MAX_IMAGE_SIDE:,} pixels; downscale it first")
         if w * h > MAX_INPUT_PIXELS:
             raise InputError(f"{path}: {w}x{h} image is larger than {MAX_INPUT_PIXELS:,} pixels; downscale it first")
-        img.load()
+        if load:
+            img.load()
     except UnidentifiedImageError:
         raise InputError(f"{path}: not an image file (unrecognised format)") from None
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise InputError(f"{path}: cannot read image ({exc}); is it truncated or corrupt?") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise InputError(f"{path}: cannot read image ({_one_line(exc)}); is it truncated or corrupt?") from None
     return img
+
+
+def _one_line(exc: Exception) -> str:
+    """An exception's message on one line (decoders quote raw bytes with newlines in them)."""
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def image_size(path: "str | os.PathLike") -> "tuple[int, int]":
+    """``(width, height)`` of an image file, read from its header; the checks of :func:`load_image` on the size."""
+    with _open_checked(Path(path), load=False) as img:
+        return img.size
 
 
 def _to_rgb_array(img: Image.Image) -> np.ndarray:

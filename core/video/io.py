@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from core.errors import InputError
-from core.io.images import IMAGE_SUFFIXES, load_image
+from core.io.images import IMAGE_SUFFIXES, MAX_IMAGE_SIDE, load_image
 
 MAX_LONG_SIDE = 1920
 """Inputs whose longer side exceeds this are downscaled to it (with a notice) unless ``long_side`` is given."""
@@ -94,9 +94,13 @@ def probe_video(path: "str | os.PathLike", sequence_fps: "Fraction | float" = SE
         if not container.streams.video:
             raise InputError(f"{path}: has no video stream")
         stream = container.streams.video[0]
+        if stream.codec_context is None:
+            raise InputError(f"{path}: video stream has a codec FFmpeg cannot decode; is the file corrupt?")
         width, height = stream.codec_context.width, stream.codec_context.height
         if not width or not height:
             raise InputError(f"{path}: video stream has no frame size; is the file corrupt?")
+        if max(width, height) > MAX_IMAGE_SIDE:
+            raise InputError(f"{path}: {width}x{height} video frames have a side longer than {MAX_IMAGE_SIDE:,} pixels")
         duration = None
         if stream.duration is not None and stream.time_base:
             duration = float(stream.duration * stream.time_base)
