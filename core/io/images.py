@@ -33,7 +33,7 @@ def check_image_output(path: "str | os.PathLike") -> Path:
     return out
 
 
-def _open_checked(path: Path, load: bool = True) -> Image.Image:
+def open_checked_image(path: Path, load: bool = True) -> Image.Image:
     """The opened image after the size checks (decoded when ``load``); :class:`InputError` for anything unreadable."""
     if not path.exists():
         raise InputError(f"{path}: file not found")
@@ -63,7 +63,7 @@ def _one_line(exc: Exception) -> str:
 
 def image_size(path: "str | os.PathLike") -> "tuple[int, int]":
     """``(width, height)`` of an image file, read from its header; the checks of :func:`load_image` on the size."""
-    with _open_checked(Path(path), load=False) as img:
+    with open_checked_image(Path(path), load=False) as img:
         return img.size
 
 
@@ -101,7 +101,7 @@ def load_image(path: "str | os.PathLike", long_side: "int | None" = None, device
     Raises :class:`InputError` for missing, unreadable, truncated, tiny (< 16 px) or oversized images.
     """
     path = Path(path)
-    img = _open_checked(path)
+    img = open_checked_image(path)
     w, h = img.size
     if min(w, h) < MIN_SIDE:
         raise InputError(f"{path}: image is {w}x{h}; at least {MIN_SIDE}x{MIN_SIDE} pixels are needed")

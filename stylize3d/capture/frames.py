@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from core.errors import InputError
-from core.io.images import _open_checked
+from core.io.images import open_checked_image
 from core.video.io import IMAGE_SUFFIXES, _open_container, probe_video
 
 MIN_IMAGES = 3
@@ -62,7 +62,7 @@ def read_photos(folder: Path) -> list[Picture]:
         raise InputError(f"{folder}: the folder holds no images ({', '.join(IMAGE_SUFFIXES)})")
     pictures = []
     for file in files:
-        img = ImageOps.exif_transpose(_open_checked(file))
+        img = ImageOps.exif_transpose(open_checked_image(file))
         pictures.append(Picture(img.convert("RGB"), file.stem, str(file)))
     return pictures
 

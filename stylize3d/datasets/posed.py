@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 
 from core.errors import InputError
-from core.io.images import _open_checked
+from core.io.images import open_checked_image
 from stylize3d.cameras import Cameras, cat_cameras, check_rigid, intrinsics, read_transforms
 
 HOLDOUT_EVERY = 8
@@ -112,7 +112,7 @@ def load_posed_dataset(path: "str | os.PathLike", downscale: float = 1.0) -> Pos
 
 def _read_rgba(path: Path) -> np.ndarray:
     """``H,W,4`` float32 in [0,1] (alpha 1 for images without one); InputError for unreadable files."""
-    img = _open_checked(path)
+    img = open_checked_image(path)
     has_alpha = img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info)
     if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         raise InputError(f"{path}: {img.mode} (16-bit/float grey) images are not supported for posed data")
