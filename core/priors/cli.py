@@ -10,13 +10,11 @@ from typing import List, Optional
 
 from core.atomic import refuse_overwriting_inputs
 from core.cli import add_command, add_common_options, run_job
-from core.device import resolve_device
 from core.errors import InputError
 from core.io.images import check_image_output, load_image, save_image
 from core.priors.loading import load_diffusion_model
 from core.priors.shared_attention import generate_with_style_reference
 from core.priors.token_cli import add_token_options, register_learn_style, run_token_generate
-from core.report import Report
 
 
 
@@ -64,9 +62,9 @@ def register(subparsers) -> None:
     p.add_argument("--inversion-refinements", type=int, default=0, metavar="N",
                    help="fixed-point passes per DDIM inversion step: a closer inversion of the style image for "
                         "N more UNet evaluations per step")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_token_options(p, image=False)
     add_common_options(p)
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
     register_learn_style(subparsers)
 
@@ -84,9 +82,11 @@ def run(args) -> int:
     if not args.style_ref:
         raise InputError("give --style-ref IMAGE (shared attention) or --style-token FILE (stylize learn-style)")
     layers = parse_layers(args.layers)
-    device = resolve_device(args.device)
-    report = Report("generate", vars(args))
-    report.device = device
+    return run_job(args, "generate", lambda job: _generate(job, layers, outputs))
+
+
+def _generate(job, layers, outputs) -> int:
+    args, report, device = job.args, job.report, job.device
     with report.phase("load"):
         style = load_image(args.style_ref, long_side=args.size, device=device)
         model = load_diffusion_model(args.model, device)
@@ -97,7 +97,7 @@ def run(args) -> int:
                                                steps=args.steps, guidance_scale=args.guidance,
                                                share_scale=args.share_scale, layers=layers, seed=args.seed,
                                                inversion_refinements=args.inversion_refinements, device=device,
-                                               progress=not args.quiet)
+                                               progress=job.progress)
         report.set_steps(args.steps, time.perf_counter() - start)
     with report.phase("write"):
         for image, path in zip(images, outputs):
@@ -105,5 +105,4 @@ def run(args) -> int:
     report.outputs = [str(path) for path in outputs]
     report.sizes = {"output": {"width": images.shape[-1], "height": images.shape[-2]}, "images": len(outputs)}
     report.metrics = {"method": "shared-attention", "model_dtype": str(model.dtype)}
-    report.write(args.report)
     return 0

@@ -7,7 +7,7 @@ import torch
 from stylize3d.cameras import Cameras, intrinsics_from_fov, look_at
 from stylize3d.fields.grid import new_field
 from stylize3d.fields.render import camera_rays, render_field, render_rays
-from stylize3d.fields.stylize import DeferredRender, FieldStyleTask, stylize_field, to_degree0, transfer_field_colours
+from stylize3d.fields.stylize import DeferredRender, stylize_field, to_degree0, transfer_field_colours
 from stylize3d.stylizer import SceneStyleConfig
 
 

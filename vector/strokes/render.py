@@ -94,7 +94,6 @@ def stroke_quads(samples: torch.Tensor, count: torch.Tensor, half: torch.Tensor)
     left, right = p + miter, p - miter
     # Slab quads for segments 0..q-2, then caps.
     slabs = torch.stack([left[:, :-1], left[:, 1:], right[:, 1:], right[:, :-1]], dim=2)  # (S, q-1, 4, 2)
-    i0 = torch.zeros(s, dtype=torch.long, device=dev)
     p0 = p[:, 0]
     pl = torch.gather(p, 1, last[..., None].expand(-1, -1, 2))[:, 0]
     d0, dl = d_next[:, 0], torch.gather(d_prev, 1, last[..., None].expand(-1, -1, 2))[:, 0]

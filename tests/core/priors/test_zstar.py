@@ -7,7 +7,6 @@ import pytest
 import torch
 
 from core.errors import InputError
-from core.priors.attention import self_attention_layers
 from core.priors.ddim import invert, sample
 from core.priors.zstar import ZStarProcessor, reweighted_attention_map, stylize_zstar, zstar_latents
 
