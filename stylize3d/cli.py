@@ -83,8 +83,9 @@ def _check_dataparser_needs_cameras(args) -> None:
 
 
 def _register_scene(subparsers) -> None:
-    p = add_command(subparsers, "scene", "stylize a 3D Gaussian splat scene (.ply) after a style image",
-                    description="Stylize SCENE (3DGS .ply) after STYLE_IMAGE and write OUTDIR/<name>_stylized.ply, "
+    p = add_command(subparsers, "scene", "stylize a 3D scene (splats, radiance field, nerfstudio/3DGS run) after a picture",
+                    description="Stylize SCENE after STYLE_IMAGE and write OUTDIR/<name>_stylized.ply (a radiance "
+                                "field: <name>_stylized.safetensors), "
                                 "preview PNGs, orbit.mp4, side_by_side.mp4 and report.json.\n\nexample: stylize "
                                 "scene scenes/splats/sample_scene.ply scenes/images/starry_night.jpg -o out/scene "
                                 "--cameras scenes/splats/transforms.json --steps 150")
@@ -111,7 +112,7 @@ def _register_scene(subparsers) -> None:
 
 
 def _register_render(subparsers) -> None:
-    p = add_command(subparsers, "render", "render a Gaussian splat scene along a camera path to a video",
+    p = add_command(subparsers, "render", "render a 3D scene (splats or radiance field) along a camera path to a video",
                     description="Render SCENE.ply along a camera path into OUT (.mp4 H.264 or .gif).\n\n"
                                 "example: stylize render scenes/splats/sample_scene.ply -o orbit.mp4 --frames 96")
     p.add_argument("scene", metavar="SCENE", help=SCENE_HELP)

@@ -32,7 +32,7 @@ example: stylize view out/scene/sample_scene_stylized.ply --compare scenes/splat
 
 
 def register(subparsers) -> None:
-    p = add_command(subparsers, "view", "interactive browser viewer for splat scenes (compare, camera paths)",
+    p = add_command(subparsers, "view", "interactive browser viewer for 3D scenes (splats, radiance fields; compare, camera paths)",
                     description=DESCRIPTION)
     p.add_argument("scene", metavar="SCENE", help="Gaussian splat .ply, or a folder holding one (a `stylize scene` "
                                                   "output folder)")
