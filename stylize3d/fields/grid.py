@@ -347,7 +347,7 @@ def load_field(path: "str | os.PathLike", device="cpu") -> RadianceField:
                          "is it truncated?") from None
     try:
         meta = json.loads(header.get("stylize3d", "null"))
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):  # RecursionError: hostile nesting
         meta = None
     if not isinstance(meta, dict) or meta.get("format") != FIELD_FORMAT:
         raise InputError(f"{path}: a safetensors file but not a stylize3d radiance field")
@@ -363,6 +363,17 @@ def load_field(path: "str | os.PathLike", device="cpu") -> RadianceField:
                               torch.tensor(meta["box_max"], dtype=torch.float32), float(meta["density_shift"]),
                               bool(meta.get("contracted", False)),
                               tuple(meta["background"]) if meta.get("background") else None)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise InputError(f"{path}: inconsistent field file ({exc})") from None
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
+        raise InputError(f"{path}: inconsistent field file ({' '.join(str(exc).split())[:120]})") from None
+    _check_consistent(field, path)
     return field.to(device)
+
+
+def _check_consistent(field: RadianceField, path: Path) -> None:
+    """Refuse a field whose box or numbers cannot describe a scene (grid shapes are checked by the class)."""
+    box_ok = (field.box_min.shape == (3,) and field.box_max.shape == (3,) and bool(torch.isfinite(field.box_min).all())
+              and bool(torch.isfinite(field.box_max).all()) and bool((field.box_max > field.box_min).all()))
+    if not (box_ok and min(field.resolution) >= 2 and math.isfinite(field.density_shift)):
+        raise InputError(f"{path}: inconsistent field file (box {str(field.box_min.tolist())[:60]} .. "
+                         f"{str(field.box_max.tolist())[:60]}, grid {field.resolution}, density shift "
+                         f"{field.density_shift})")
