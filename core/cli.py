@@ -216,15 +216,22 @@ def _raise_interrupt(signum, frame):
 
 @contextlib.contextmanager
 def terminate_as_interrupt():
-    """While the block runs (in the main thread), SIGTERM raises :class:`KeyboardInterrupt` like Ctrl-C does."""
+    """While the block runs (in the main thread), SIGTERM raises :class:`KeyboardInterrupt` like Ctrl-C does, and
+    Ctrl-C (SIGINT) does so even where it was inherited as ignored (jobs started in the background by a
+    non-interactive shell, as CI and batch scripts do)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    previous_term = signal.signal(signal.SIGTERM, _raise_interrupt)
+    previous_int = signal.getsignal(signal.SIGINT)
+    if previous_int is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGTERM, previous_term)
+        if previous_int is signal.SIG_IGN:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

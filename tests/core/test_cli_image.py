@@ -126,21 +126,24 @@ def test_ctrl_c_writes_best_so_far_then_resume_finishes(tmp_path, content_png, s
     assert not (tmp_path / ".o.png.ckpt").exists()
 
 
-def test_sigterm_stops_like_ctrl_c_and_keeps_the_best_result(tmp_path, content_png, style_png):
-    """``kill``/``timeout`` send SIGTERM: the run must stop as on Ctrl-C (best image written, checkpoint kept)."""
+@pytest.mark.parametrize("signame, ignore_sigint", [("SIGTERM", False), ("SIGINT", True)])
+def test_sigterm_stops_like_ctrl_c_and_keeps_the_best_result(tmp_path, content_png, style_png, signame, ignore_sigint):
+    """``kill``/``timeout`` send SIGTERM: the run must stop as on Ctrl-C (best image written, checkpoint kept).
+    Ctrl-C works too where SIGINT was inherited as ignored (a job started with ``&`` by a non-interactive shell)."""
     import signal
     import time
 
     out = tmp_path / "o.png"
+    ignore = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if ignore_sigint else None
     proc = subprocess.Popen([sys.executable, "-m", "core.cli", "image", str(content_png), str(style_png), "-o", str(out),
                              "--size", "32", "--steps", "1000000", "--optimizer", "adam", "--quiet", "--device", "cpu"],
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=ignore)
     checkpoint = tmp_path / ".o.png.ckpt"
     deadline = time.monotonic() + 120
     while not checkpoint.exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.1)  # the first checkpoint (step 25) proves the optimisation loop is running
     assert checkpoint.exists(), "the run never reached its first checkpoint"
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(getattr(signal, signame))
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert "interrupted; wrote the best result so far" in err and "Traceback" not in err
