@@ -127,14 +127,25 @@ def stylize_styleid(content: torch.Tensor, style: torch.Tensor, model_path, *, g
     deterministic (DDIM with η = 0). ``inversion_refinements``: fixed-point passes per inversion step (0 as in
     StyleID; each costs one more UNet evaluation per step and image).
     """
+    def run(model, latents_c, latents_s):
+        return styleid_latents(model, latents_c, latents_s, gamma=gamma, temperature=temperature, steps=steps,
+                               layers=layers, adain_init=adain_init, inversion_refinements=inversion_refinements,
+                               progress=progress)
+
+    return latent_transfer(content, style, model_path, run, seed=seed, device=device)
+
+
+def latent_transfer(content: torch.Tensor, style: torch.Tensor, model_path, latents_fn, seed: Optional[int] = 0,
+                    device="cpu") -> torch.Tensor:
+    """The shared frame of the latent-space transfers (StyleID, Z-Star): encode ``content`` and ``style`` at the
+    content's size rounded down to the model's multiple, ``latents_fn(model, latents_c, latents_s)``, decode,
+    resize back; returns float32 ``1,3,H,W`` in [0,1] on ``content.device``. ``seed``: the VAE posterior draw
+    (None: its mean)."""
     model = as_diffusion_model(model_path, device)
     size = model.working_size(*content.shape[-2:])
     generator = None if seed is None else torch.Generator(model.device).manual_seed(int(seed))
     with torch.no_grad():
         latents_c = model.encode_images(resize_to(content, size), generator)
         latents_s = model.encode_images(resize_to(style, size), generator)
-    latents = styleid_latents(model, latents_c, latents_s, gamma=gamma, temperature=temperature, steps=steps,
-                              layers=layers, adain_init=adain_init, inversion_refinements=inversion_refinements,
-                              progress=progress)
-    image = model.decode_latents(latents)
+    image = model.decode_latents(latents_fn(model, latents_c, latents_s))
     return resize_to(image, tuple(content.shape[-2:])).to(content.device)

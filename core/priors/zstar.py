@@ -23,8 +23,7 @@ from core.errors import InputError
 from core.priors.attention import LayerSpec, SelfAttention, attention_heads, installed_processors, project_out, \
     select_layers, self_attention_layers
 from core.priors.ddim import invert, sample
-from core.priors.loading import as_diffusion_model
-from core.priors.model import DiffusionModel, resize_to
+from core.priors.model import DiffusionModel
 
 ZSTAR_LAYER_COUNT = 5
 """Default: the last five decoder self-attention layers (as StyleID's injection)."""
@@ -91,13 +90,10 @@ def stylize_zstar(content: torch.Tensor, style: torch.Tensor, model_path, *, wei
     Sizes, ``seed`` (VAE posterior draw) and ``inversion_refinements`` as in
     :func:`core.priors.style_injection.stylize_styleid`.
     """
-    model = as_diffusion_model(model_path, device)
-    size = model.working_size(*content.shape[-2:])
-    generator = None if seed is None else torch.Generator(model.device).manual_seed(int(seed))
-    with torch.no_grad():
-        latents_c = model.encode_images(resize_to(content, size), generator)
-        latents_s = model.encode_images(resize_to(style, size), generator)
-    latents = zstar_latents(model, latents_c, latents_s, weight=weight, temperature=temperature, steps=steps,
-                            layers=layers, inversion_refinements=inversion_refinements, progress=progress)
-    image = model.decode_latents(latents)
-    return resize_to(image, tuple(content.shape[-2:])).to(content.device)
+    from core.priors.style_injection import latent_transfer
+
+    def run(model, latents_c, latents_s):
+        return zstar_latents(model, latents_c, latents_s, weight=weight, temperature=temperature, steps=steps,
+                             layers=layers, inversion_refinements=inversion_refinements, progress=progress)
+
+    return latent_transfer(content, style, model_path, run, seed=seed, device=device)
