@@ -25,8 +25,8 @@ IMAGE_DEMO_STYLES = ("starry_night.jpg", "great_wave.jpg")
 def register(subparsers) -> None:
     p = add_command(subparsers, "demo", "run the showcase on the bundled scenes and write an HTML gallery")
     p.add_argument("--out", default="out", help="output folder (index.html, pictures, videos)")
-    p.add_argument("--size", type=int, default=384, help="long side of the 2D image results")
-    p.add_argument("--steps", type=int, default=60, help="optimisation steps of the 2D image results")
+    p.add_argument("--size", type=int, default=320, help="long side of the 2D image results")
+    p.add_argument("--steps", type=int, default=40, help="optimisation steps of the 2D image results")
     p.add_argument("--only", default=None,
                    help="comma-separated sections to run: image and any of the installed front ends "
                         f"({', '.join(sorted(e.name for e in entry_points(group=DEMO_GROUP))) or 'none installed'})")
