@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def random_scene(n: int, seed: int = 0):
     import torch
 
-    from stylize3d.scene import GaussianScene
+    from stylize3d.splats.scene import GaussianScene
 
     g = torch.Generator().manual_seed(seed)
     return GaussianScene(
@@ -43,9 +43,9 @@ def measure(n: int, size: int, repeat: int, threads: int) -> dict:
 
     torch.set_num_threads(threads)
     from stylize3d.camera_paths import orbit
-    from stylize3d.render import render
-    from stylize3d.render.projection import project_gaussians, quat_scale_to_covar
-    from stylize3d.render.tiles import bin_gaussians
+    from stylize3d.splats.render import render
+    from stylize3d.splats.render.projection import project_gaussians, quat_scale_to_covar
+    from stylize3d.splats.render.tiles import bin_gaussians
 
     scene = random_scene(n)
     cams = orbit(torch.zeros(3), 3.0, 20.0, 1, width=size, height=size, fov_deg=50)

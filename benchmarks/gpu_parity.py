@@ -17,9 +17,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from stylize3d.camera_paths import orbit  # noqa: E402
-from stylize3d.ply import read_ply  # noqa: E402
-from stylize3d.render import render  # noqa: E402
-from stylize3d.scene import GaussianScene  # noqa: E402
+from stylize3d.splats.ply import read_ply  # noqa: E402
+from stylize3d.splats.render import render  # noqa: E402
+from stylize3d.splats.scene import GaussianScene  # noqa: E402
 
 BUNDLED = Path(__file__).resolve().parents[1] / "scenes" / "splats" / "sample_scene.ply"
 

@@ -18,13 +18,13 @@ from stylize3d.consistency import warp_rmse
 from stylize3d.datasets.runs import SPLITS, load_camera_source, scene_name
 from stylize3d.fields.grid import RadianceField, is_field_file, save_field
 from stylize3d.fields.stylize import stylize_field
-from stylize3d.ply import write_ply
-from stylize3d.render import BACKENDS
+from stylize3d.splats.ply import write_ply
+from stylize3d.splats.render import BACKENDS
 from stylize3d.representations import load_scene
 from stylize3d.representations import render_scene_all as render_all  # splats and radiance fields alike
-from stylize3d.scene import GaussianScene
+from stylize3d.splats.scene import GaussianScene
 from stylize3d.instruct import add_scene_instruct_options, run_instruct_scene
-from stylize3d.stylizer import SceneStyleConfig, stylize_scene
+from stylize3d.stylize import SceneStyleConfig, stylize_scene
 from stylize3d.video import write_frames
 from stylize3d.viewer.cli import register as register_view
 

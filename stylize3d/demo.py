@@ -14,10 +14,10 @@ from core.scenes import scenes_dir
 from stylize3d.camera_paths import path_around
 from stylize3d.cameras import load_transforms
 from stylize3d.consistency import warp_rmse
-from stylize3d.ply import read_ply, write_ply
-from stylize3d.render import render_all
+from stylize3d.splats.ply import read_ply, write_ply
+from stylize3d.splats.render import render_all
 from core.config import replace_fields
-from stylize3d.stylizer import SceneStyleConfig, stylize_scene
+from stylize3d.stylize import SceneStyleConfig, stylize_scene
 from stylize3d.video import write_frames
 
 STYLE = "starry_night.jpg"

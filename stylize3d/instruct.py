@@ -20,9 +20,9 @@ from core.priors.dataset_update import SCHEDULES, DatasetUpdate, DatasetUpdateTe
 from core.priors.model import DiffusionModel
 from core.stylization import stylize
 from stylize3d.cameras import Cameras
-from stylize3d.render import render_all
-from stylize3d.scene import GaussianScene
-from stylize3d.stylizer import BACKGROUND, SceneStyleConfig, SceneStyleResult, SplatStyleTask
+from stylize3d.splats.render import render_all
+from stylize3d.splats.scene import GaussianScene
+from stylize3d.stylize import BACKGROUND, SceneStyleConfig, SceneStyleResult, SplatStyleTask
 
 
 @dataclass
@@ -61,7 +61,7 @@ def instruct_scene(scene: GaussianScene, cameras: Cameras, model: DiffusionModel
     """Edit ``scene`` seen from ``cameras`` by ``instruction`` with the InstructPix2Pix ``model``.
 
     ``edit_options``: ``steps``, ``guidance_scale``, ``image_guidance_scale`` of each edit. Returns the result
-    (as :func:`stylize3d.stylizer.stylize_scene`'s) and the dataset update (its ``history`` lists the edits).
+    (as :func:`stylize3d.stylize.stylize_scene`'s) and the dataset update (its ``history`` lists the edits).
     """
     from core.priors.instruct import instruct_edit_from
 
@@ -102,7 +102,7 @@ def run_instruct_scene(job, config: SceneStyleConfig, out_dir: Path, ply_out: Pa
     from core.cli import config_from_args
     from core.priors.instruct_cli import edit_options, load_instruct_model
     from stylize3d.cli import _load_scene, _training_cameras, _write_previews
-    from stylize3d.ply import write_ply
+    from stylize3d.splats.ply import write_ply
 
     args, report = job.args, job.report
     if args.style:

@@ -1,6 +1,6 @@
 """Any 3D scene file → scene object, and one ``render`` for every representation.
 
-Gaussian splats (``.ply``, :class:`~stylize3d.scene.GaussianScene`) and radiance fields (``.safetensors``,
+Gaussian splats (``.ply``, :class:`~stylize3d.splats.scene.GaussianScene`) and radiance fields (``.safetensors``,
 :class:`~stylize3d.fields.grid.RadianceField`) are told apart by the file suffix. :func:`render_scene` and
 :func:`render_scene_all` have the splat renderer's signature, so camera paths, previews, videos and
 ``metrics-3d`` take either.
@@ -15,8 +15,8 @@ import torch
 
 from stylize3d.cameras import Cameras
 from stylize3d.fields.grid import RadianceField, is_field_file, load_field
-from stylize3d.render import RenderOutput, render, render_all
-from stylize3d.scene import GaussianScene
+from stylize3d.splats.render import RenderOutput, render, render_all
+from stylize3d.splats.scene import GaussianScene
 
 Scene = Union[GaussianScene, RadianceField]
 
@@ -34,7 +34,7 @@ def load_scene(path: "str | os.PathLike", device="cpu") -> Tuple[Scene, Optional
 
 def render_scene(scene: Scene, cameras: Cameras, width: int, height: int,
                  background: "torch.Tensor | tuple[float, float, float]" = (0.0, 0.0, 0.0), **kwargs) -> RenderOutput:
-    """:func:`stylize3d.render.render` for splats, :func:`stylize3d.fields.render.render_field` for fields
+    """:func:`stylize3d.splats.render.render` for splats, :func:`stylize3d.fields.render.render_field` for fields
     (``kwargs`` go to the splat renderer: ``sh_degree``, ``backend``)."""
     if isinstance(scene, RadianceField):
         from stylize3d.fields.render import render_field
@@ -47,7 +47,7 @@ def render_scene(scene: Scene, cameras: Cameras, width: int, height: int,
 def render_scene_all(scene: Scene, cameras: Cameras, width: int, height: int,
                      background: "torch.Tensor | tuple[float, float, float]" = (1.0, 1.0, 1.0),
                      sh_degree=None, backend: str = "auto", batch: int = 4) -> RenderOutput:
-    """:func:`stylize3d.render.render_all` for either representation: no gradient, rgb clamped, on the CPU."""
+    """:func:`stylize3d.splats.render.render_all` for either representation: no gradient, rgb clamped, on the CPU."""
     if isinstance(scene, RadianceField):
         from stylize3d.fields.render import render_field
 

@@ -84,8 +84,8 @@ def write_capture_views(folder, views: int, width: int, height: int, scene=None,
     ``folder/view_###.png`` (created); returns the cameras (test and benchmark data with known poses)."""
     from core.io.images import save_image
     from core.scenes import scenes_dir
-    from stylize3d.ply import read_ply
-    from stylize3d.render import render_all
+    from stylize3d.splats.ply import read_ply
+    from stylize3d.splats.render import render_all
 
     folder = Path(folder)
     scene = read_ply(scenes_dir() / "splats" / "sample_scene.ply") if scene is None else scene

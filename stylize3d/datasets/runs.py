@@ -35,8 +35,8 @@ import yaml
 from core.errors import InputError
 from stylize3d.cameras import Cameras, cat_cameras, check_rigid, intrinsics, load_transforms
 from stylize3d.datasets.posed import HOLDOUT_EVERY
-from stylize3d.ply import read_ply
-from stylize3d.scene import GaussianScene, sh_degree_from_coeffs
+from stylize3d.splats.ply import read_ply
+from stylize3d.splats.scene import GaussianScene, sh_degree_from_coeffs
 
 SPLITS = ("train", "test")
 NERFSTUDIO_PREFIXES = ("_model.gauss_params.", "_model.")

@@ -21,7 +21,7 @@ from stylize3d.fields.fit import FieldFitConfig, evaluate, fit_field
 from stylize3d.fields.grid import save_field
 from stylize3d.fields.render import render_field
 from stylize3d.fields.stylize import stylize_field
-from stylize3d.stylizer import SceneStyleConfig
+from stylize3d.stylize import SceneStyleConfig
 from stylize3d.video import write_frames
 
 STYLE = "starry_night.jpg"

@@ -20,8 +20,8 @@ import torch
 from core.atomic import atomic_output
 from core.errors import InputError
 from stylize3d.fields.grid import RadianceField, world_per_grid
-from stylize3d.ply import write_ply
-from stylize3d.scene import SH_C0, GaussianScene
+from stylize3d.splats.ply import write_ply
+from stylize3d.splats.scene import SH_C0, GaussianScene
 
 MESH_SUFFIXES = (".ply", ".glb", ".obj")
 SPLAT_SCALE = 0.5

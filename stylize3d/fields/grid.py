@@ -32,8 +32,8 @@ import torch.nn.functional as F
 from core.atomic import atomic_output
 from core.errors import InputError
 from stylize3d.cameras import Cameras
-from stylize3d.render.sh import sh_basis
-from stylize3d.scene import SH_C0
+from stylize3d.splats.render.sh import sh_basis
+from stylize3d.splats.scene import SH_C0
 
 FIELD_FORMAT = "stylize3d-field"
 FIELD_VERSION = 1

@@ -19,7 +19,7 @@ import torch
 
 from stylize3d.cameras import Cameras
 from stylize3d.fields.grid import RadianceField, world_per_grid
-from stylize3d.render import RenderOutput
+from stylize3d.splats.render import RenderOutput
 
 STEP_RATIO = 0.5
 """Default sample spacing in voxels."""

@@ -31,8 +31,8 @@ from core.stylization import StylizationResult, Term, stylize
 from stylize3d.cameras import Cameras
 from stylize3d.fields.grid import RadianceField
 from stylize3d.fields.render import CHUNK_RAYS, Rays, camera_rays, render_field, render_rays
-from stylize3d.scene import SH_C0
-from stylize3d.stylizer import SceneStyleConfig, fit_scene_colour_map
+from stylize3d.splats.scene import SH_C0
+from stylize3d.stylize import SceneStyleConfig, fit_scene_colour_map
 
 COLOUR_EPS = 1e-3
 """Recoloured voxel colours are clamped to [eps, 1 - eps] before the logit."""
@@ -166,7 +166,7 @@ def stylize_field(field: RadianceField, cameras: Cameras, style: torch.Tensor,
                   config: Optional[SceneStyleConfig] = None, checkpoint: Optional[Checkpoint] = None,
                   resume: bool = False, progress: bool = True, terms: Sequence[Term] = ()) -> FieldStyleResult:
     """Stylize ``field`` (on its device) seen from ``cameras`` after ``style`` (``1,3,H,W`` in [0,1]); the same
-    :class:`~stylize3d.stylizer.SceneStyleConfig` as splats (``optimize`` other than ``color`` and ``sh_degree``
+    :class:`~stylize3d.stylize.SceneStyleConfig` as splats (``optimize`` other than ``color`` and ``sh_degree``
     do not apply: density is frozen and the colour is reduced to degree 0)."""
     config = config or SceneStyleConfig()
     config.validate()

@@ -26,8 +26,8 @@ import torch.nn.functional as F
 from core.errors import InputError
 from core.metrics import ssim_map
 from stylize3d.cameras import Cameras
-from stylize3d.render import render
-from stylize3d.scene import SH_C0, GaussianScene, num_sh_coeffs
+from stylize3d.splats.render import render
+from stylize3d.splats.scene import SH_C0, GaussianScene, num_sh_coeffs
 
 STRATEGIES = ("default", "mcmc")
 LEARNING_RATES = {"means": 1.6e-4, "scales": 5e-3, "quats": 1e-3, "opacities": 5e-2, "sh0": 2.5e-3,

@@ -14,8 +14,8 @@ import torch
 from core.cli import add_config_options, config_from_args
 from core.errors import InputError
 from core.io.images import save_image
-from stylize3d.ply import write_ply
-from stylize3d.render import BACKENDS, render_all
+from stylize3d.splats.ply import write_ply
+from stylize3d.splats.render import BACKENDS, render_all
 from stylize3d.splats.fit import SplatFitConfig, fit_splats
 
 def add_splat_options(parser) -> None:

@@ -15,7 +15,7 @@ import torch
 
 from stylize3d.camera_paths import _quat_from_rotmat
 from stylize3d.cameras import Cameras
-from stylize3d.render.projection import quat_to_rotmat
+from stylize3d.splats.render.projection import quat_to_rotmat
 
 
 def camera_from_viser(wxyz, position, fov_y: float, width: int, height: int) -> Cameras:

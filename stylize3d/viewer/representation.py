@@ -19,10 +19,10 @@ import torch
 
 from core.errors import InputError
 from stylize3d.cameras import Cameras
-from stylize3d.render import render
-from stylize3d.render.projection import quat_scale_to_covar
-from stylize3d.render.sh import eval_sh
-from stylize3d.scene import GaussianScene
+from stylize3d.splats.render import render
+from stylize3d.splats.render.projection import quat_scale_to_covar
+from stylize3d.splats.render.sh import eval_sh
+from stylize3d.splats.scene import GaussianScene
 
 RenderFn = Callable[[Cameras, int, int, tuple, Optional[int]], torch.Tensor]
 """``(camera, width, height, background, sh_degree) -> 1,3,H,W`` float in [0,1]: ``camera`` is a one-entry

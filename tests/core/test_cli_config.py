@@ -10,7 +10,7 @@ from core.config import field_names, replace_fields
 from core.image.gatys import GatysConfig
 from core.train.loop import TrainConfig
 from core.video.cli import VIDEO_GATYS
-from stylize3d.stylizer import SceneStyleConfig
+from stylize3d.stylize import SceneStyleConfig
 from vector.restyle import RestyleConfig
 
 COMMANDS = {

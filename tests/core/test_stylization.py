@@ -121,7 +121,7 @@ def test_resume_after_interrupt_draws_the_same_views(encoder, tmp_path):
 def test_every_front_end_task_follows_the_protocol(make_scene_and_cameras, svg_scene):
     content, _ = _images()
     assert isinstance(ImageTask(content, content), StylizationTask)
-    from stylize3d.stylizer import SceneStyleConfig, SplatStyleTask
+    from stylize3d.stylize import SceneStyleConfig, SplatStyleTask
     from vector.restyle import RestyleConfig, SvgStyleTask
     from vector.params import SceneParams
 
@@ -141,8 +141,8 @@ def test_front_ends_report_the_shared_objective_of_their_first_render(encoder, m
     result_2d = stylize_gatys(content, [style], replace_fields(GatysConfig(loss=loss), steps=0), progress=False)
     assert result_2d.stylization.initial["style"] == pytest.approx(float(expected_2d["style"]), rel=1e-5)
 
-    from stylize3d.render import render
-    from stylize3d.stylizer import BACKGROUND, SceneStyleConfig, stylize_scene
+    from stylize3d.splats.render import render
+    from stylize3d.stylize import BACKGROUND, SceneStyleConfig, stylize_scene
 
     scene, cams = make_scene_and_cameras
     config = replace_fields(SceneStyleConfig(loss=loss), steps=0, size=32, color_transfer=False, tv_weight=0.0)

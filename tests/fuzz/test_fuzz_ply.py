@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from core.errors import InputError
-from stylize3d.ply import MAX_GAUSSIANS, read_ply, write_ply
-from stylize3d.scene import GaussianScene
+from stylize3d.splats.ply import MAX_GAUSSIANS, read_ply, write_ply
+from stylize3d.splats.scene import GaussianScene
 from tests.fuzz.harness import SCENES, check_reader, examples, mutated_bytes, mutated_numbers, write_input
 
 ROWS = 48

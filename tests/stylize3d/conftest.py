@@ -3,7 +3,7 @@
 import torch
 import pytest
 
-from stylize3d.scene import GaussianScene, num_sh_coeffs
+from stylize3d.splats.scene import GaussianScene, num_sh_coeffs
 
 
 def random_scene(n: int = 64, degree: int = 3, seed: int = 0, spread: float = 1.0) -> GaussianScene:

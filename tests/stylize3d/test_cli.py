@@ -11,7 +11,7 @@ from PIL import Image
 from core.cli import main
 from stylize3d.camera_paths import orbit
 from stylize3d.cameras import transforms_dict
-from stylize3d.ply import read_ply, write_ply
+from stylize3d.splats.ply import read_ply, write_ply
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from core.cli import main
-from stylize3d.ply import write_ply
+from stylize3d.splats.ply import write_ply
 
 HELPER = Path(__file__).resolve().parents[1] / "core" / "priors" / "conftest.py"
 

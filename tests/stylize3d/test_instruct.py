@@ -14,9 +14,9 @@ from core.priors import instruct
 from core.stylization import LoopConfig
 from stylize3d.camera_paths import path_around
 from stylize3d.instruct import EditConfig, instruct_scene
-from stylize3d.ply import read_ply, write_ply
-from stylize3d.render import render_all
-from stylize3d.stylizer import BACKGROUND, SceneStyleConfig
+from stylize3d.splats.ply import read_ply, write_ply
+from stylize3d.splats.render import render_all
+from stylize3d.stylize import BACKGROUND, SceneStyleConfig
 
 HELPER = Path(__file__).resolve().parents[1] / "core" / "priors" / "conftest.py"
 RED = torch.tensor([0.9, 0.1, 0.1]).view(1, 3, 1, 1)

@@ -14,8 +14,8 @@ from core.errors import InputError
 from stylize3d.camera_paths import orbit
 from stylize3d.cameras import transforms_dict
 from stylize3d.datasets.runs import load_camera_source, load_scene_source, read_nerfstudio_config, scene_name
-from stylize3d.ply import write_ply
-from stylize3d.render import render_all
+from stylize3d.splats.ply import write_ply
+from stylize3d.splats.render import render_all
 
 CAMERAS = orbit(torch.zeros(3), 3.0, 25.0, 10, width=40, height=30)
 

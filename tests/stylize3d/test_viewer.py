@@ -14,8 +14,8 @@ from PIL import Image
 from core.cli import main
 from stylize3d.camera_paths import read_camera_path
 from stylize3d.cameras import look_at
-from stylize3d.ply import write_ply
-from stylize3d.render import render
+from stylize3d.splats.ply import write_ply
+from stylize3d.splats.render import render
 from stylize3d.viewer.app import Viewer, ViewerOptions, compose_wipe, size_for_aspect
 from stylize3d.viewer.cameras import camera_from_viser, viser_pose
 from stylize3d.viewer.representation import BrowserSplats, ServerRendered, boxes_overlap

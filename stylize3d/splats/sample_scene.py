@@ -4,7 +4,7 @@ A tiled ground with a few coloured, patterned objects (sphere, box, cylinder, co
 surface sample turned into a disc-like Gaussian lying in the surface (two tangent scales from the sampling
 density, a thin scale along the normal), SH degree 0. Also writes a ``transforms.json`` of cameras around it.
 
-    python -m stylize3d.sample_scene --out scenes/splats
+    python -m stylize3d.splats.sample_scene --out scenes/splats
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ import trimesh
 from core.atomic import atomic_output
 from stylize3d.camera_paths import orbit
 from stylize3d.cameras import cat_cameras, transforms_dict
-from stylize3d.ply import write_ply
-from stylize3d.scene import SH_C0, GaussianScene
+from stylize3d.splats.ply import write_ply
+from stylize3d.splats.scene import SH_C0, GaussianScene
 
 
 

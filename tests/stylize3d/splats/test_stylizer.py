@@ -8,9 +8,9 @@ from core.config import replace_fields
 
 from core.optimize import Checkpoint
 from stylize3d.camera_paths import orbit
-from stylize3d.render.sh import eval_sh
-from stylize3d.render import render_all
-from stylize3d.stylizer import SceneStyleConfig, fit_scene_colour_map, stylize_scene, transfer_sh_colours
+from stylize3d.splats.render.sh import eval_sh
+from stylize3d.splats.render import render_all
+from stylize3d.stylize import SceneStyleConfig, fit_scene_colour_map, stylize_scene, transfer_sh_colours
 
 
 def test_colour_transfer_acts_on_rendered_colour_from_every_direction(make_scene):

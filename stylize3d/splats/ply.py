@@ -18,7 +18,7 @@ import torch
 
 from core.atomic import atomic_output
 from core.errors import InputError
-from stylize3d.scene import GaussianScene, num_sh_coeffs, sh_degree_from_coeffs
+from stylize3d.splats.scene import GaussianScene, num_sh_coeffs, sh_degree_from_coeffs
 
 PLY_TYPES = {
     "char": "i1", "int8": "i1", "uchar": "u1", "uint8": "u1",
@@ -107,7 +107,7 @@ def _check_count(raw: bytes, header: _Header, path: Path) -> None:
     """Refuse a vertex count above :data:`MAX_GAUSSIANS` or larger than the file can hold, before allocating."""
     if header.count > MAX_GAUSSIANS:
         raise InputError(f"{path}: PLY declares {header.count:,} Gaussians, more than the limit of "
-                         f"{MAX_GAUSSIANS:,} (stylize3d.ply.MAX_GAUSSIANS)")
+                         f"{MAX_GAUSSIANS:,} (stylize3d.splats.ply.MAX_GAUSSIANS)")
     available = len(raw) - header.data_offset
     if header.fmt == "ascii":  # every value takes at least one character and one separator
         needed = 2 * header.count * len(header.properties) - 1

@@ -10,7 +10,7 @@ from core.cli import main
 from core.errors import InputError
 from stylize3d.camera_paths import orbit
 from stylize3d.datasets.posed import PosedDataset
-from stylize3d.render import render, render_all
+from stylize3d.splats.render import render, render_all
 from stylize3d.splats import fit as fit_module
 from stylize3d.splats.fit import SplatFitConfig, evaluate, fit_splats, initial_params, params_to_scene
 

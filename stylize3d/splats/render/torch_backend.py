@@ -15,10 +15,10 @@ import math
 
 import torch
 
-from stylize3d.render.projection import ALPHA_THRESHOLD, project_gaussians, quat_scale_to_covar
-from stylize3d.render.sh import eval_sh
-from stylize3d.render.tiles import TILE, TileBins, bin_gaussians
-from stylize3d.scene import GaussianScene
+from stylize3d.splats.render.projection import ALPHA_THRESHOLD, project_gaussians, quat_scale_to_covar
+from stylize3d.splats.render.sh import eval_sh
+from stylize3d.splats.render.tiles import TILE, TileBins, bin_gaussians
+from stylize3d.splats.scene import GaussianScene
 
 MAX_ALPHA = 0.999
 TRANSMITTANCE_STOP = 1e-4
@@ -166,7 +166,7 @@ def render_torch(scene: GaussianScene, viewmats: torch.Tensor, Ks: torch.Tensor,
     """Render C views. ``viewmats C,4,4`` (OpenCV world-to-camera), ``Ks C,3,3`` for ``width x height``,
     ``background C,3``. Returns rgb ``C,3,H,W`` (colours clamped at 0, not above), alpha ``C,1,H,W`` in [0,1],
     depth ``C,1,H,W`` expected camera z (accumulated z / alpha, 0 where alpha = 0), and the projection's means2d
-    ``C,N,2`` (in the graph) and radii ``C,N,2`` (see :class:`stylize3d.render.RenderOutput`)."""
+    ``C,N,2`` (in the graph) and radii ``C,N,2`` (see :class:`stylize3d.splats.render.RenderOutput`)."""
     opacity = torch.sigmoid(scene.opacity_logits)
     covars = quat_scale_to_covar(scene.quats, torch.exp(scene.log_scales))
     proj = project_gaussians(scene.means, covars, viewmats, Ks, width, height, opacities=opacity)

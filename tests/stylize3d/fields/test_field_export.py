@@ -12,9 +12,9 @@ from stylize3d.fields.export import export_field, field_to_mesh, field_to_splats
 from stylize3d.fields.fit import psnr
 from stylize3d.fields.grid import new_field, world_per_grid
 from stylize3d.fields.render import render_field
-from stylize3d.ply import read_ply
-from stylize3d.render import render_all
-from stylize3d.scene import SH_C0
+from stylize3d.splats.ply import read_ply
+from stylize3d.splats.render import render_all
+from stylize3d.splats.scene import SH_C0
 
 RADIUS = 0.6
 

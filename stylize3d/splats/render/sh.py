@@ -2,7 +2,7 @@
 
 import torch
 
-from stylize3d.scene import SH_C0
+from stylize3d.splats.scene import SH_C0
 
 SH_C1 = 0.4886025119029199
 SH_C2 = (1.0925484305920792, -1.0925484305920792, 0.31539156525252005, -1.0925484305920792, 0.5462742152960396)

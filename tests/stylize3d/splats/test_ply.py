@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from core.errors import InputError
-from stylize3d.ply import ply_property_names, read_ply, write_ply
+from stylize3d.splats.ply import ply_property_names, read_ply, write_ply
 
 
 def _header_props(path):

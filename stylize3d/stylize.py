@@ -26,8 +26,8 @@ from core.losses.objective import StyleLossConfig, StyleObjective
 from core.optimize import Checkpoint
 from core.stylization import LoopConfig, StylizationResult, Term, stylize
 from stylize3d.cameras import Cameras
-from stylize3d.render import render, render_all
-from stylize3d.scene import SH_C0, GaussianScene
+from stylize3d.splats.render import render, render_all
+from stylize3d.splats.scene import SH_C0, GaussianScene
 
 OPTIMIZE_CHOICES = ("color", "color+opacity", "all")
 BACKGROUND = (1.0, 1.0, 1.0)

@@ -9,7 +9,7 @@ import torch
 
 from core.errors import DeviceError, InputError
 from stylize3d.cameras import Cameras
-from stylize3d.scene import GaussianScene
+from stylize3d.splats.scene import GaussianScene
 
 BACKENDS = ("auto", "torch", "gsplat")
 
@@ -56,10 +56,10 @@ def render(scene: GaussianScene, cameras: Cameras, width: int, height: int,
     bg = torch.as_tensor(background, dtype=dtype, device=device).expand(len(cams), 3)
     kind = resolve_backend(backend, device)
     if kind == "gsplat":
-        from stylize3d.render.gsplat_backend import render_gsplat
+        from stylize3d.splats.render.gsplat_backend import render_gsplat
 
         return RenderOutput(*render_gsplat(scene, viewmats, Ks, width, height, bg, degree))
-    from stylize3d.render.torch_backend import render_torch
+    from stylize3d.splats.render.torch_backend import render_torch
 
     return RenderOutput(*render_torch(scene, viewmats, Ks, width, height, bg, degree))
 

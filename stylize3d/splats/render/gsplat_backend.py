@@ -8,12 +8,12 @@ from __future__ import annotations
 import torch
 
 from core.errors import DeviceError
-from stylize3d.scene import GaussianScene
+from stylize3d.splats.scene import GaussianScene
 
 
 def render_gsplat(scene: GaussianScene, viewmats: torch.Tensor, Ks: torch.Tensor, width: int, height: int,
                   background: torch.Tensor, sh_degree: int) -> tuple[torch.Tensor, ...]:
-    """Same contract as :func:`stylize3d.render.torch_backend.render_torch`, through gsplat's fused CUDA kernels."""
+    """Same contract as :func:`stylize3d.splats.render.torch_backend.render_torch`, through gsplat's fused CUDA kernels."""
     if not torch.cuda.is_available() or scene.means.device.type != "cuda":
         raise DeviceError("the gsplat backend needs the scene on a CUDA device")
     from gsplat import rasterization

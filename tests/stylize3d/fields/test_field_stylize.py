@@ -8,7 +8,7 @@ from stylize3d.cameras import Cameras, intrinsics_from_fov, look_at
 from stylize3d.fields.grid import new_field
 from stylize3d.fields.render import camera_rays, render_field, render_rays
 from stylize3d.fields.stylize import DeferredRender, stylize_field, to_degree0, transfer_field_colours
-from stylize3d.stylizer import SceneStyleConfig
+from stylize3d.stylize import SceneStyleConfig
 
 
 def _field(degree=0, res=(6, 7, 8), seed=0):
