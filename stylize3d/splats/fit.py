@@ -15,6 +15,7 @@ their colours, or random points in a cube around the cameras' look-at region; sc
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import time
@@ -34,24 +35,43 @@ LEARNING_RATES = {"means": 1.6e-4, "scales": 5e-3, "quats": 1e-3, "opacities": 5
                   "shN": 2.5e-3 / 20}
 """Published per-parameter Adam learning rates (``means`` is multiplied by the scene scale)."""
 MEANS_LR_FINAL_FRACTION = 0.01
+MIN_TRAIN_SIDE = 11
+"""The resolution schedule never trains on images with a side under the SSIM window (11 px)."""
 
 
 @dataclasses.dataclass
 class SplatFitConfig:
     steps: int = dataclasses.field(default=3000, metadata={"help": "training steps (one view each)"})
+    minutes: Optional[float] = dataclasses.field(default=None, metadata={"help": "stop after this many minutes of "
+                                                                       "wall time (the schedules still follow "
+                                                                       "--steps)"})
     max_sh_degree: int = dataclasses.field(default=3, metadata={"help": "final SH degree (0-3)"})
-    sh_interval: int = dataclasses.field(default=1000, metadata={"help": "steps between SH degree increases"})
+    sh_interval: Optional[int] = dataclasses.field(default=None, metadata={"help": "steps between SH degree "
+                                                                           "increases (default: steps/30, the "
+                                                                           "published 1000 of 30000)"})
     ssim_lambda: float = dataclasses.field(default=0.2, metadata={"help": "weight of the D-SSIM term"})
     strategy: str = dataclasses.field(default="default", metadata={"help": "densification: default (3DGS clone/"
                                                                    "split/prune) or mcmc (CUDA only)",
                                                                    "choices": STRATEGIES})
-    refine_start: int = dataclasses.field(default=500, metadata={"help": "first densification step"})
+    refine_start: Optional[int] = dataclasses.field(default=None, metadata={"help": "first densification step "
+                                                                            "(default: 5 %% of the steps)"})
     refine_stop: Optional[int] = dataclasses.field(default=None, metadata={"help": "last densification step "
-                                                                           "(default: half the steps, at most 15000)"})
-    refine_every: int = dataclasses.field(default=100, metadata={"help": "steps between densifications"})
-    reset_every: int = dataclasses.field(default=3000, metadata={"help": "steps between opacity resets"})
+                                                                           "(default: 60 %% of the steps, at most "
+                                                                           "15000)"})
+    refine_every: Optional[int] = dataclasses.field(default=None, metadata={"help": "steps between "
+                                                                            "densifications (default: steps/30, "
+                                                                            "at least 10, at most 100)"})
+    reset_every: Optional[int] = dataclasses.field(default=None, metadata={"help": "steps between opacity resets "
+                                                                           "(default: 3000, none in runs "
+                                                                           "under 6000 steps)"})
     grow_grad2d: float = dataclasses.field(default=2e-4, metadata={"help": "screen-space gradient threshold for "
                                                                    "cloning/splitting"})
+    res_levels: int = dataclasses.field(default=3, metadata={"help": "resolution schedule: train at 1/2^(L-1), "
+                                                                     "..., 1/2 of the image size first (1: full "
+                                                                     "size throughout)"})
+    res_fraction: float = dataclasses.field(default=0.3, metadata={"help": "fraction of the steps spent below "
+                                                                           "full size, split evenly over the "
+                                                                           "coarse levels"})
     cap_max: int = dataclasses.field(default=300_000, metadata={"help": "Gaussian budget of the mcmc strategy"})
     init_points: int = dataclasses.field(default=20_000, metadata={"help": "random initial Gaussians when the "
                                                                    "dataset has no sparse points"})
@@ -69,13 +89,38 @@ class SplatFitConfig:
             raise InputError(f"--strategy {self.strategy!r}: choose {' or '.join(STRATEGIES)}")
         if not 0 <= self.ssim_lambda <= 1:
             raise InputError("--ssim-lambda must be in [0, 1]")
-        if self.sh_interval < 1 or self.refine_every < 1 or self.test_every < 1 or self.reset_every < 1:
-            raise InputError("--sh-interval, --refine-every, --reset-every and --test-every must be positive")
+        for name in ("sh_interval", "refine_every", "reset_every", "test_every", "refine_start", "refine_stop"):
+            value = getattr(self, name)
+            if value is not None and value < (0 if name in ("refine_start", "refine_stop") else 1):
+                raise InputError(f"--{name.replace('_', '-')} must be positive")
+        if self.minutes is not None and self.minutes <= 0:
+            raise InputError("--minutes must be positive")
+        if not 1 <= self.res_levels <= 4:
+            raise InputError("--res-levels must be 1-4")
+        if not 0 <= self.res_fraction < 1:
+            raise InputError("--res-fraction must be in [0, 1)")
         if self.init_points < 1:
             raise InputError("--init-points must be positive")
 
-    def refine_stop_step(self) -> int:
-        return self.refine_stop if self.refine_stop is not None else min(15_000, self.steps // 2)
+    def schedule(self) -> dict[str, int]:
+        """Step counts of the schedules, defaults scaled to ``steps`` (the published recipe is 30000 steps with
+        SH every 1000, densification every 100 from 500 to 15000 and opacity resets every 3000): ``sh_interval``,
+        ``refine_start``, ``refine_stop``, ``refine_every``, ``reset_every``."""
+        n = self.steps
+        pick = lambda value, default: default if value is None else value  # noqa: E731
+        return {"sh_interval": pick(self.sh_interval, max(1, n // 30)),
+                "refine_start": pick(self.refine_start, n // 20),
+                "refine_stop": pick(self.refine_stop, min(15_000, n * 3 // 5)),
+                "refine_every": pick(self.refine_every, min(100, max(10, n // 30))),
+                "reset_every": pick(self.reset_every, 3000 if n >= 6000 else n + 1)}
+
+    def downscale_at(self, step: int) -> int:
+        """Image downscale factor (a power of two, 1 = full size) for ``step`` of the resolution schedule."""
+        coarse = self.res_levels - 1
+        if coarse == 0 or step >= self.res_fraction * self.steps:
+            return 1
+        level = int(step / (self.res_fraction * self.steps) * coarse)  # 0 = coarsest
+        return 2 ** (coarse - level)
 
 
 @dataclasses.dataclass
@@ -151,13 +196,14 @@ def params_to_scene(params) -> GaussianScene:
 def _make_strategy(config: SplatFitConfig, device: torch.device):
     from gsplat.strategy import DefaultStrategy, MCMCStrategy
 
+    plan = config.schedule()
     if config.strategy == "mcmc":
         if device.type != "cuda":
             raise InputError("--strategy mcmc needs CUDA (gsplat's relocation is a CUDA kernel); use --strategy default")
-        return MCMCStrategy(cap_max=config.cap_max, refine_start_iter=config.refine_start,
-                            refine_stop_iter=config.refine_stop_step(), refine_every=config.refine_every)
-    return DefaultStrategy(refine_start_iter=config.refine_start, refine_stop_iter=config.refine_stop_step(),
-                           refine_every=config.refine_every, reset_every=config.reset_every,
+        return MCMCStrategy(cap_max=config.cap_max, refine_start_iter=plan["refine_start"],
+                            refine_stop_iter=plan["refine_stop"], refine_every=plan["refine_every"])
+    return DefaultStrategy(refine_start_iter=plan["refine_start"], refine_stop_iter=plan["refine_stop"],
+                           refine_every=plan["refine_every"], reset_every=plan["reset_every"],
                            grow_grad2d=config.grow_grad2d, verbose=False)
 
 
@@ -249,16 +295,21 @@ def fit_splats(dataset, config: SplatFitConfig, device: torch.device, points: Op
                                       for k, v in strategy_state.items()}})
 
     bar = _progress(config.steps, start, progress)
-    started, step, interrupted = time.perf_counter(), start, False
+    plan, pyramid = config.schedule(), _Pyramid(gt_all, cameras)
+    clock, step, interrupted = _TrainingClock(), start, False
     rng = (g.get_state(), torch.get_rng_state())
     try:
         for step in range(start, config.steps):
+            if config.minutes is not None and clock.wall() >= 60 * config.minutes:
+                break
             rng = (g.get_state(), torch.get_rng_state())
-            degree = min(step // config.sh_interval, config.max_sh_degree)
+            degree = min(step // plan["sh_interval"], config.max_sh_degree)
             view = train[int(torch.randint(len(train), (1,), generator=g))]
-            out = render(params_to_scene(params), cameras[view], w, h, bg, degree, backend)
-            gt = gt_all[view:view + 1]
-            info = {"means2d": out.means2d, "radii": out.radii, "width": w, "height": h, "n_cameras": 1,
+            level_images, level_cameras = pyramid.level(config.downscale_at(step))
+            lh, lw = level_images.shape[-2:]
+            out = render(params_to_scene(params), level_cameras[view], lw, lh, bg, degree, backend)
+            gt = level_images[view:view + 1]
+            info = {"means2d": out.means2d, "radii": out.radii, "width": lw, "height": lh, "n_cameras": 1,
                     "gaussian_ids": None}
             strategy.step_pre_backward(params, optimizers, strategy_state, step, info)
             rgb = out.rgb
@@ -280,30 +331,77 @@ def fit_splats(dataset, config: SplatFitConfig, device: torch.device, points: Op
                 bar.set_postfix(loss=f"{float(loss):.4f}", psnr=f"{psnr(rgb.detach(), gt):.2f}",
                                 gaussians=len(params["means"]), refresh=False)
             if test and (done % config.test_every == 0 or done == config.steps):
-                scores = _held_out(params, cameras, gt_all, test, bg, degree, backend)
-                history.append({"step": done, "gaussians": len(params["means"]),
-                                "seconds": time.perf_counter() - started, **scores})
+                with clock.paused():
+                    scores = _held_out(params, cameras, gt_all, test, bg, degree, backend)
+                history.append({"step": done, "gaussians": len(params["means"]), "seconds": clock.wall(),
+                                "cpu_seconds": clock.cpu(), "train_size": [lw, lh], **scores})
                 if bar is not None:
                     bar.write(f"step {done}: held-out PSNR {scores['psnr']:.2f} dB, SSIM {scores['ssim']:.4f}, "
                               f"{len(params['means'])} Gaussians")
             if checkpoint is not None and done % checkpoint.every == 0:
                 save(done, (g.get_state(), torch.get_rng_state()))
-        step = config.steps
+        else:
+            step = config.steps
     except KeyboardInterrupt:
         interrupted = True
         save(step, rng)
     finally:
         if bar is not None:
             bar.close()
-    seconds = time.perf_counter() - started
+    seconds = clock.wall()
     scene = params_to_scene({k: v.detach() for k, v in params.items()})
-    final_degree = min(max(step - 1, 0) // config.sh_interval, config.max_sh_degree)
-    metrics = {"gaussians": scene.num_gaussians, "sh_degree_reached": final_degree, "scene_scale": scale}
+    final_degree = min(max(step - 1, 0) // plan["sh_interval"], config.max_sh_degree)
+    metrics = {"gaussians": scene.num_gaussians, "sh_degree_reached": final_degree, "scene_scale": scale,
+               "train_cpu_seconds": clock.cpu()}
     if test:
         metrics.update(_held_out(params, cameras, gt_all, test, bg, final_degree, backend))
     if not interrupted and checkpoint is not None:
         checkpoint.remove()
     return FitResult(scene, metrics, history, step, interrupted, seconds)
+
+
+class _Pyramid:
+    """Training images ``N,3,H,W`` and their cameras at the downscale factors of the resolution schedule
+    (area-averaged images, intrinsics rescaled), built on first use."""
+
+    def __init__(self, images: torch.Tensor, cameras: Cameras):
+        self.images, self.cameras, self.levels = images, cameras, {}
+
+    def level(self, factor: int) -> tuple[torch.Tensor, Cameras]:
+        """``(images, cameras)`` downscaled by ``factor``, or by less where the short side would fall under
+        :data:`MIN_TRAIN_SIDE` pixels."""
+        h, w = self.images.shape[-2:]
+        while factor > 1 and min(h, w) / factor < MIN_TRAIN_SIDE:
+            factor //= 2
+        if factor not in self.levels:
+            size = (max(1, round(h / factor)), max(1, round(w / factor)))
+            images = self.images if factor == 1 else F.interpolate(self.images, size=size, mode="bilinear",
+                                                                   antialias=True, align_corners=False)
+            self.levels[factor] = (images.clamp(0, 1), self.cameras.scaled_to(size[1], size[0]))
+        return self.levels[factor]
+
+
+class _TrainingClock:
+    """Wall and CPU seconds (this process, all threads) of training, leaving out what runs in :meth:`paused`
+    (held-out evaluation)."""
+
+    def __init__(self):
+        self.wall0, self.cpu0 = time.perf_counter(), time.process_time()
+
+    def wall(self) -> float:
+        return time.perf_counter() - self.wall0
+
+    def cpu(self) -> float:
+        return time.process_time() - self.cpu0
+
+    @contextlib.contextmanager
+    def paused(self):
+        wall, cpu = time.perf_counter(), time.process_time()
+        try:
+            yield
+        finally:
+            self.wall0 += time.perf_counter() - wall
+            self.cpu0 += time.process_time() - cpu
 
 
 def _held_out(params, cameras: Cameras, images: torch.Tensor, test: list, bg: torch.Tensor, degree: int,

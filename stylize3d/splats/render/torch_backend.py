@@ -130,6 +130,13 @@ def _gather(values: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     return values.index_select(0, index.reshape(-1)).reshape(index.shape + values.shape[1:])
 
 
+def _present(ids: torch.Tensor, n: int) -> torch.Tensor:
+    """The distinct values of ``ids`` (in ``0..n-1``), ascending: ``torch.unique`` without its sort."""
+    mask = torch.zeros(n, dtype=torch.bool, device=ids.device)
+    mask[ids] = True
+    return torch.nonzero(mask).squeeze(1)
+
+
 def rasterize(means2d: torch.Tensor, conics: torch.Tensor, opacity: torch.Tensor, features: torch.Tensor,
               bins: TileBins, width: int, height: int, chunk_tiles: int = DEFAULT_CHUNK_TILES) -> torch.Tensor:
     """Composite one image. Inputs per Gaussian: means2d ``N,2``, conics ``N,3``, opacity ``N`` in (0,1),
@@ -173,8 +180,9 @@ def render_torch(scene: GaussianScene, viewmats: torch.Tensor, Ks: torch.Tensor,
     cam_centers = -(viewmats[:, :3, :3].transpose(1, 2) @ viewmats[:, :3, 3:])[..., 0]
     rgbs, alphas, depths = [], [], []
     for i in range(viewmats.shape[0]):
-        bins = bin_gaussians(proj.means2d[i], proj.radii[i], proj.depths[i], width, height)
-        used = torch.unique(bins.gaussian_ids)
+        bins = bin_gaussians(proj.means2d[i], proj.radii[i], proj.depths[i], width, height,
+                             conics=proj.conics[i], opacities=opacity)
+        used = _present(bins.gaussian_ids, scene.num_gaussians)
         colour = eval_sh(sh_degree, _gather(scene.means, used) - cam_centers[i], _gather(scene.sh, used))
         colour = torch.clamp_min(colour + 0.5, 0.0)
         remap = torch.zeros(scene.num_gaussians, dtype=torch.long, device=used.device)

@@ -1,6 +1,7 @@
 """3DGS fitting: the render outputs densification reads, training that improves held-out PSNR and densifies,
 resume that continues exactly, and the command end to end."""
 
+import dataclasses
 import json
 
 import pytest
@@ -105,3 +106,49 @@ def test_fit_command_writes_scene_held_out_renders_and_report(dataset, tmp_path)
     assert main(["scene", str(out), str(tmp_path / "data" / "images" / "0.png"), "-o", str(tmp_path / "st"),
                  "--cameras", str(tmp_path / "data"), "--steps", "1", "--size", "32", "--video-frames", "0",
                  "--quiet"]) == 0
+
+
+def test_schedules_scale_with_the_step_count():
+    short, published = SplatFitConfig(steps=3000).schedule(), SplatFitConfig(steps=30000).schedule()
+    assert short == {"sh_interval": 100, "refine_start": 150, "refine_stop": 1800, "refine_every": 100,
+                     "reset_every": 3001}  # no opacity reset in a short run
+    assert published == {"sh_interval": 1000, "refine_start": 1500, "refine_stop": 15000, "refine_every": 100,
+                         "reset_every": 3000}
+    assert SplatFitConfig(steps=3000, refine_every=7, sh_interval=5).schedule()["refine_every"] == 7
+    config = SplatFitConfig(steps=100, res_levels=3, res_fraction=0.3)
+    assert [config.downscale_at(s) for s in (0, 14, 15, 29, 30, 99)] == [4, 4, 2, 2, 1, 1]
+    assert SplatFitConfig(steps=100, res_levels=1).downscale_at(0) == 1
+
+
+def test_coarse_steps_train_on_downscaled_views_and_minutes_stop_early(dataset, monkeypatch):
+    sizes = []
+    real_render = fit_module.render
+
+    def recording(scene, cams, width, height, *args, **kwargs):
+        sizes.append((width, height))
+        return real_render(scene, cams, width, height, *args, **kwargs)
+
+    monkeypatch.setattr(fit_module, "render", recording)
+    config = SplatFitConfig(steps=10, max_sh_degree=0, init_points=50, res_levels=2, res_fraction=0.5,
+                            test_every=100)
+    result = fit_splats(dataset, config, torch.device("cpu"), progress=False)
+    assert sizes[:5] == [(W // 2, H // 2)] * 5 and sizes[5:10] == [(W, H)] * 5 and result.steps_done == 10
+    assert result.metrics["train_cpu_seconds"] > 0
+    stopped = fit_splats(dataset, dataclasses.replace(config, minutes=1e-9), torch.device("cpu"), progress=False)
+    assert stopped.steps_done == 0 and not stopped.interrupted and "psnr" in stopped.metrics
+    with pytest.raises(InputError, match="minutes"):
+        SplatFitConfig(minutes=0).validate()
+
+
+def test_synthetic_sparse_points_are_noisy_surface_samples(make_scene, tmp_path):
+    from stylize3d.capture.sfm import read_point_ply
+    from stylize3d.datasets.synthetic import write_sparse_points
+
+    scene = make_scene(n=200, degree=0, seed=2, spread=0.5)
+    write_sparse_points(scene, tmp_path / "sparse_pc.ply", 80, noise=0.01)
+    xyz, rgb = read_point_ply(tmp_path / "sparse_pc.ply")
+    assert xyz.shape == (80, 3) and rgb.shape == (80, 3)
+    nearest = torch.cdist(torch.from_numpy(xyz).double(), scene.means.double()).min(1)
+    truth = (0.5 + 0.28209479 * scene.sh[nearest.indices, 0]).clamp(0, 1)
+    assert float(nearest.values.max()) < 0.06 and float(nearest.values.mean()) > 1e-3
+    assert float((torch.from_numpy(rgb) - truth).abs().max()) < 0.3

@@ -175,3 +175,25 @@ def test_gsplat_backend_matches_torch_backend_on_cuda(make_scene):
     b = render(scene, cams, 128, 96, backend="gsplat")
     assert (a.rgb - b.rgb).abs().mean() < 1e-3
     assert (a.alpha - b.alpha).abs().mean() < 1e-3
+
+
+def test_tile_cull_drops_untouched_tiles_without_changing_the_image():
+    # one long thin splat along the image diagonal: its bounding box covers every tile, its ellipse few of them
+    means2d = torch.tensor([[32.0, 32.0]], dtype=torch.float64)
+    cov = torch.tensor([[200.0, 199.0], [199.0, 200.0]], dtype=torch.float64)
+    inv = torch.linalg.inv(cov)
+    conics = torch.stack([inv[0, 0], inv[0, 1], inv[1, 1]])[None]
+    radii = torch.ceil(3.33 * torch.sqrt(torch.diag(cov)))[None].to(torch.int32)
+    opacity = torch.tensor([0.9], dtype=torch.float64)
+    depths = torch.ones(1, dtype=torch.float64)
+    colours = torch.tensor([[0.2, 0.5, 0.9]], dtype=torch.float64)
+    box = bin_gaussians(means2d, radii, depths, 64, 64)
+    culled = bin_gaussians(means2d, radii, depths, 64, 64, conics=conics, opacities=opacity)
+    assert len(box.gaussian_ids) == 64 and 8 <= len(culled.gaussian_ids) <= 30
+    a = rasterize(means2d, conics, opacity, colours, box, 64, 64)
+    b = rasterize(means2d, conics, opacity, colours, culled, 64, 64)
+    assert torch.allclose(a, b, rtol=0, atol=1e-12) and float(a[..., 3].max()) > 0.5
+    # a kept tile touches the splat; a dropped one has every alpha under 1/255
+    kept = set(torch.nonzero(culled.counts).squeeze(1).tolist())
+    tile_alpha = a[..., 3].reshape(8, 8, 8, 8).permute(0, 2, 1, 3).reshape(64, 64).amax(1)
+    assert kept == set(torch.nonzero(tile_alpha >= 1 / 255).squeeze(1).tolist())
