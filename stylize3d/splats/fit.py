@@ -8,6 +8,12 @@ quaternions 1e-3, opacity logits 5e-2, SH DC 2.5e-3, higher SH 2.5e-3 / 20 (Adam
 periodic opacity reset) by gsplat's ``DefaultStrategy`` (or ``MCMCStrategy``, CUDA only: its relocation is a
 CUDA kernel), which read ``means2d`` (with its gradient), ``radii``, image size and camera count from the render.
 
+Short runs (a CPU budget of minutes is a few thousand steps, not 30000): the schedules default to the published
+ones scaled to ``steps`` (:meth:`SplatFitConfig.schedule`: SH every steps/30, densification every steps/30 steps
+(at most 100) from 5 % to 60 % of the run, no opacity reset under 6000 steps), and the first ``res_fraction`` of
+the steps train on views downscaled by 4, then 2 (:meth:`SplatFitConfig.downscale_at`), where a step costs
+several times less. ``minutes`` stops the loop on a wall budget (held-out evaluations are not counted).
+
 Initialisation: the dataset's sparse points (``sparse_pc.ply`` from ``stylize capture`` / ``ns-process-data``) with
 their colours, or random points in a cube around the cameras' look-at region; scales from the mean distance to the
 3 nearest neighbours, opacity 0.1, random rotations.
