@@ -147,6 +147,20 @@ def test_ns_train_stylizes_a_splatfacto_run_on_cpu(style_file, splatfacto_run, t
     change = (pipeline["_model.gauss_params.features_dc"] - state["features_dc"]).abs().mean()
     assert float(change) > 0.05
     assert sorted(saved["optimizers"]) == ["features_dc"]
+    # what ns-viewer / ns-render load: nerfstudio's eval_setup on the run's config.yml shows the stylized scene
+    from nerfstudio.utils.eval_utils import eval_setup
+
+    from stylize3d.nerfstudio.bridge import nerfstudio_cameras, render_splatfacto
+
+    _, loaded, _, step = eval_setup(run / "config.yml", test_mode="inference")
+    assert step == 103 and torch.equal(loaded.model.features_dc, pipeline["_model.gauss_params.features_dc"])
+    camera = ns_cameras(camera_to_worlds(1))
+    shown = loaded.model.get_outputs_for_camera(camera)["rgb"]
+    params = {k[len("_model.gauss_params."):]: v for k, v in pipeline.items() if k.startswith("_model.gauss_params.")}
+    ours = nerfstudio_cameras(camera.camera_to_worlds, camera.fx, camera.fy, camera.cx, camera.cy, camera.width,
+                              camera.height)
+    expected = render_splatfacto(params, ours, torch.ones(3), sh_degree=3)["rgb"]
+    assert torch.allclose(shown, expected, atol=1e-5)
 
 
 def test_ns_train_refuses_without_a_checkpoint(style_file, splatfacto_run, tmp_path, monkeypatch, capsys):
