@@ -1,10 +1,8 @@
 """``stylize scene --instruct``: the Instruct-GS2GS dataset update on core's driver (a stand-in editor for the
 schedule and the pull toward the edits; the tiny InstructPix2Pix model end to end through the command)."""
 
-import importlib.util
 import json
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 import torch
@@ -18,7 +16,6 @@ from stylize3d.splats.ply import read_ply, write_ply
 from stylize3d.splats.render import render_all
 from stylize3d.stylize import BACKGROUND, SceneStyleConfig
 
-HELPER = Path(__file__).resolve().parents[1] / "core" / "priors" / "conftest.py"
 RED = torch.tensor([0.9, 0.1, 0.1]).view(1, 3, 1, 1)
 
 
@@ -43,17 +40,6 @@ def test_scheduled_views_are_edited_and_the_scene_moves_toward_them(make_scene, 
     after = render_all(result.scene, cameras, 32, 32, BACKGROUND, 0).rgb
     # colour-only training and the white background limit how far it can go: measured 0.81 of the start
     assert (after - RED).abs().mean() < 0.9 * (before - RED).abs().mean()
-
-
-@pytest.fixture(scope="module")
-def tiny_ip2p(tmp_path_factory):
-    pytest.importorskip("diffusers", reason="diffusers is not installed")
-    spec = importlib.util.spec_from_file_location("tiny_sd_helper", HELPER)
-    helper = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(helper)
-    root = tmp_path_factory.mktemp("tiny_ip2p")
-    helper.build_tiny_model(root, unet_in_channels=8, pipeline="StableDiffusionInstructPix2PixPipeline")
-    return root
 
 
 def test_scene_instruct_command_end_to_end(tiny_ip2p, make_scene, tmp_path):
