@@ -89,7 +89,7 @@ def ldm_state_dict(pipe) -> dict:
     for key, value in pipe.text_encoder.state_dict().items():
         key = key if key.startswith("text_model.") else "text_model." + key
         out["cond_stage_model.transformer." + key] = value
-    return {k: v.detach().contiguous() for k, v in out.items()}
+    return {k: v.detach().cpu().contiguous() for k, v in out.items()}
 
 
 def write_single_file(pipe, path) -> None:
