@@ -207,7 +207,7 @@ def test_a_radiance_field_is_served_as_server_rendered_frames(tmp_path):
     from stylize3d.fields.grid import save_field
     from stylize3d.fields.render import render_field
     from stylize3d.viewer.representation import ServerRendered, load_representation
-    from tests.stylize3d.test_field_export import _sphere_field
+    from tests.stylize3d.fields.test_field_export import _sphere_field
 
     field = _sphere_field()
     path = tmp_path / "ball.safetensors"

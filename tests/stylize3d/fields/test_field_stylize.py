@@ -83,7 +83,7 @@ def test_stylize_field_trains_colour_only_and_changes_the_renders():
 def test_scene_command_takes_a_field_file(tmp_path, style_png):
     from core.cli import main
     from stylize3d.fields.grid import load_field, save_field
-    from tests.stylize3d.test_field_export import _sphere_field
+    from tests.stylize3d.fields.test_field_export import _sphere_field
 
     field = _sphere_field(res=12)
     path = save_field(field, tmp_path / "ball.safetensors")
