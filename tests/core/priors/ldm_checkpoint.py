@@ -35,20 +35,17 @@ def unet_key(key: str, layers: int, up_has_attention) -> str:
         if key.startswith(new + "."):
             return old + key[len(new):]
     step = layers + 1
-    m = re.match(r"down_blocks\.(\d+)\.(resnets|attentions)\.(\d+)\.(.*)", key)
-    if m:
-        b, kind, j, rest = int(m[1]), m[2], int(m[3]), m[4]
-        return f"input_blocks.{step * b + j + 1}." + (f"0.{_resnet(rest)}" if kind == "resnets" else f"1.{rest}")
+    for new, old, offset in (("down_blocks", "input_blocks", 1), ("up_blocks", "output_blocks", 0)):
+        m = re.match(new + r"\.(\d+)\.(resnets|attentions)\.(\d+)\.(.*)", key)
+        if m:
+            b, kind, j, rest = int(m[1]), m[2], int(m[3]), m[4]
+            return f"{old}.{step * b + j + offset}." + (f"0.{_resnet(rest)}" if kind == "resnets" else f"1.{rest}")
     m = re.match(r"down_blocks\.(\d+)\.downsamplers\.0\.conv\.(.*)", key)
     if m:
         return f"input_blocks.{step * (int(m[1]) + 1)}.0.op.{m[2]}"
     m = re.match(r"mid_block\.(resnets|attentions)\.(\d+)\.(.*)", key)
     if m:
         return f"middle_block.{2 * int(m[2])}.{_resnet(m[3])}" if m[1] == "resnets" else f"middle_block.1.{m[3]}"
-    m = re.match(r"up_blocks\.(\d+)\.(resnets|attentions)\.(\d+)\.(.*)", key)
-    if m:
-        b, kind, j, rest = int(m[1]), m[2], int(m[3]), m[4]
-        return f"output_blocks.{step * b + j}." + (f"0.{_resnet(rest)}" if kind == "resnets" else f"1.{rest}")
     m = re.match(r"up_blocks\.(\d+)\.upsamplers\.0\.conv\.(.*)", key)
     if m:
         b = int(m[1])
@@ -89,11 +86,11 @@ def ldm_state_dict(pipe) -> dict:
     for key, value in pipe.text_encoder.state_dict().items():
         key = key if key.startswith("text_model.") else "text_model." + key
         out["cond_stage_model.transformer." + key] = value
-    return {k: v.detach().cpu().contiguous() for k, v in out.items()}
+    return {k: v.detach().contiguous() for k, v in out.items()}
 
 
 def write_single_file(pipe, path) -> None:
     """Save :func:`ldm_state_dict` of ``pipe`` as one ``.safetensors`` file."""
     from safetensors.torch import save_file
 
-    save_file(ldm_state_dict(pipe), str(path))
+    save_file({k: v.cpu() for k, v in ldm_state_dict(pipe).items()}, str(path))

@@ -1,16 +1,13 @@
 """``stylize scene FIELD --instruct``: the Instruct-NeRF2NeRF dataset update on a radiance field, with a tiny random
 InstructPix2Pix model (8-channel UNet) written by the installed diffusers' ``save_pretrained``."""
 
-import json
 from dataclasses import replace
 
 import torch
 
-from core.cli import main
 from core.priors.dataset_update import DatasetUpdateTerm
 from core.priors.loading import load_diffusion_model
 from core.stylization import LoopConfig
-from stylize3d.fields.grid import load_field, save_field
 from stylize3d.fields.render import render_field
 from stylize3d.instruct import EditConfig, instruct_scene
 from stylize3d.stylize import SceneStyleConfig
@@ -56,18 +53,3 @@ def _recording(init, seen):
         seen.append(self)
     return wrapped
 
-
-def test_scene_instruct_command_edits_a_radiance_field(tiny_ip2p, tmp_path):
-    field = _field(res=(5, 5, 5))
-    save_field(field, tmp_path / "f.safetensors")
-    report = tmp_path / "r.json"
-    code = main(["scene", str(tmp_path / "f.safetensors"), "--instruct", "ox", "--model", str(tiny_ip2p), "-o",
-                 str(tmp_path / "out"), "--orbit", "2", "--steps", "3", "--size", "32", "--video-frames", "0",
-                 "--edit-every", "2", "--instruct-steps", "2", "--quiet", "--report", str(report)])
-    assert code == 0
-    data = json.loads(report.read_text())
-    assert data["metrics"]["edits"] == [[0, 0], [2, 1]]
-    edited = load_field(tmp_path / "out" / "f_stylized.safetensors")
-    assert torch.equal(edited.density, field.density) and not torch.equal(edited.colour, field.colour)
-    assert (tmp_path / "out" / "views" / "view_00.png").is_file()
-    assert not (tmp_path / "out" / ".instruct_targets.pt").exists()
