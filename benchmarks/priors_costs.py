@@ -25,6 +25,28 @@ def parameters(module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
+SELF_ATTENTION_TOKENS = (64 * 64, 32 * 32, 16 * 16, 8 * 8)
+"""Token counts of the UNet's attention levels at 512² (64×64 latents)."""
+
+
+def saved_for_backward(run) -> "tuple[float, float]":
+    """GiB autograd keeps for the backward of ``run()`` (on meta tensors: counted, not allocated), and the part
+    of it that is square self-attention maps (kept by the math attention path; fused kernels keep none)."""
+    total = maps = 0
+
+    def pack(t):
+        nonlocal total, maps
+        size = t.numel() * t.element_size()
+        total += size
+        if t.dim() >= 2 and t.shape[-1] == t.shape[-2] and t.shape[-1] in SELF_ATTENTION_TOKENS:
+            maps += size
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        run()
+    return total / GIB, maps / GIB
+
+
 def main() -> None:
     import diffusers
     import transformers
@@ -42,6 +64,19 @@ def main() -> None:
     total = counts["unet"] + counts["vae"] + counts["text encoder"]
     print(f"{'SD 1.5 total':34s} {total / 1e6:8.1f} M params  {2 * total / GIB:5.2f} GiB fp16")
 
+    print("\n## activations kept for one backward at 512², fp16, batch 1 (frozen weights)")
+    with torch.device("meta"):
+        unet16, vae16 = unet.half().requires_grad_(False), vae.half().requires_grad_(False)
+        latents = torch.zeros(1, 4, 64, 64, dtype=torch.float16)
+        embedding = torch.zeros(1, 77, 768, dtype=torch.float16, requires_grad=True)  # the learned token's path
+        pixels = torch.zeros(1, 3, 512, 512, dtype=torch.float16, requires_grad=True)
+        learn = saved_for_backward(lambda: unet16(latents, 500, encoder_hidden_states=embedding))
+        sds = saved_for_backward(lambda: vae16.encode(pixels))
+    print(f"learn-style: UNet forward+backward   {learn[0]:5.2f} GiB with materialised attention maps, "
+          f"{learn[0] - learn[1]:5.2f} GiB with fused attention")
+    print(f"SDS: VAE encoder forward+backward    {sds[0]:5.2f} GiB with materialised attention maps, "
+          f"{sds[0] - sds[1]:5.2f} GiB with fused attention (no backward through the UNet)")
+
     steps, strength, frames, keyframe_every = 50, 0.6, 100, 4
     ip2p_steps, scene_steps, edit_every = 20, 3000, 10
     print("\n## UNet evaluations (batch rows), defaults")
@@ -49,6 +84,8 @@ def main() -> None:
         "learn-style (InST / ProSpect), 1000 steps": "1000 forward+backward, batch 1",
         "image --method inst (img2img, strength 0.6)": f"{int(steps * strength)} x 2 rows (guidance)",
         "generate --style-token": f"{steps} x 2 rows per image",
+        "generate --style-ref (StyleAligned), P prompts": f"{steps} x 1 row (inversion) + {steps} x 2(P+1) rows",
+        "SDS term (scene / svg --prompt)": "1 x 2 rows per optimisation step",
         "image --method styleid": f"{3 * steps} x 1 row (2 inversions + sampling)",
         "image --method zstar": f"{2 * steps} x 1 row (2 inversions) + {steps} x 3 rows",
         "image --instruct (20 steps)": f"{ip2p_steps} x 3 rows",

@@ -16,11 +16,10 @@ from stylize3d.camera_paths import PATH_KINDS, path_around, read_camera_path
 from stylize3d.cameras import Cameras
 from stylize3d.consistency import warp_rmse
 from stylize3d.datasets.runs import SPLITS, load_camera_source, scene_name
-from stylize3d.fields.grid import RadianceField, is_field_file, save_field
+from stylize3d.fields.grid import RadianceField, is_field_file
 from stylize3d.fields.stylize import stylize_field
-from stylize3d.splats.ply import write_ply
 from stylize3d.splats.render import BACKENDS
-from stylize3d.representations import load_scene
+from stylize3d.representations import load_scene, save_scene
 from stylize3d.representations import render_scene_all as render_all  # splats and radiance fields alike
 from stylize3d.splats.scene import GaussianScene
 from stylize3d.instruct import add_scene_instruct_options, run_instruct_scene
@@ -86,7 +85,10 @@ def _register_scene(subparsers) -> None:
     p = add_command(subparsers, "scene", "stylize a 3D scene (splats, radiance field, nerfstudio/3DGS run) after a picture",
                     description="Stylize SCENE after STYLE_IMAGE and write OUTDIR/<name>_stylized.ply (a radiance "
                                 "field: <name>_stylized.safetensors), "
-                                "preview PNGs, orbit.mp4, side_by_side.mp4 and report.json.\n\nexample: stylize "
+                                "preview PNGs, orbit.mp4, side_by_side.mp4 and report.json. With --instruct TEXT "
+                                "--model IP2P_FOLDER instead of STYLE_IMAGE the scene (splats or a radiance field) is "
+                                "edited by text: the iterative dataset update of Instruct-NeRF2NeRF / Instruct-GS2GS."
+                                "\n\nexample: stylize "
                                 "scene scenes/splats/sample_scene.ply scenes/images/starry_night.jpg -o out/scene "
                                 "--cameras scenes/splats/transforms.json --steps 150")
     p.add_argument("scene", metavar="SCENE", help=SCENE_HELP)
@@ -283,7 +285,7 @@ def _stylize_scene(job, config: SceneStyleConfig, out_dir: Path, ply_out: Path) 
         result = stylize_any(scene, cameras, style, config, checkpoint=checkpoint, resume=job.resume,
                              progress=job.progress, terms=[sds] if sds else ())
     with report.phase("write_ply"):
-        (save_field if isinstance(scene, RadianceField) else write_ply)(result.scene, ply_out)
+        save_scene(result.scene, ply_out)
     outputs = [str(ply_out)]
     if not result.stylization.interrupted:
         with report.phase("previews"):

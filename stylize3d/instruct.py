@@ -1,16 +1,21 @@
-"""Text-driven editing of a Gaussian splat scene (Instruct-GS2GS / Instruct-NeRF2NeRF) on core's driver.
+"""Text-driven editing of a 3D scene (Instruct-GS2GS for Gaussian splats, Instruct-NeRF2NeRF for radiance fields)
+on core's driver.
 
 The scene is optimised toward per-view targets that start as its own renders and are re-edited, a few views
 every K steps, by InstructPix2Pix from the current render conditioned on the original render
 (:class:`core.priors.dataset_update.DatasetUpdate`, editor :func:`core.priors.instruct.instruct_edit_from`).
 The loss per step is the L1 distance to the current target of the trained view
-(:class:`core.priors.dataset_update.DatasetUpdateTerm`) plus the splat task's regularisers (TV, geometry pulls);
-there is no style picture, so no style or content term and no colour transfer.
+(:class:`core.priors.dataset_update.DatasetUpdateTerm`) plus the representation's task regularisers (image TV;
+geometry pulls for splats); there is no style picture, so no style or content term and no colour transfer.
+Both representations go through the same update and term; only the task differs: splats train what
+``--optimize`` says (:class:`~stylize3d.stylize.SplatStyleTask`), radiance fields their colour grid at SH degree 0
+with the density frozen (:class:`~stylize3d.fields.stylize.FieldStyleTask`, deferred back-propagation), so a field
+edit changes colours, not shapes.
 """
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Optional, Tuple
+from typing import Callable, Optional, Tuple
 
 import torch
 
@@ -20,8 +25,9 @@ from core.priors.dataset_update import SCHEDULES, DatasetUpdate, DatasetUpdateTe
 from core.priors.model import DiffusionModel
 from core.stylization import stylize
 from stylize3d.cameras import Cameras
+from stylize3d.fields.grid import RadianceField
+from stylize3d.representations import Scene
 from stylize3d.splats.render import render_all
-from stylize3d.splats.scene import GaussianScene
 from stylize3d.stylize import BACKGROUND, SceneStyleConfig, SceneStyleResult, SplatStyleTask
 
 
@@ -54,24 +60,46 @@ class NoObjective:
         return torch.zeros(())
 
 
-def instruct_scene(scene: GaussianScene, cameras: Cameras, model: DiffusionModel, instruction: str,
-                   config: SceneStyleConfig, edit: EditConfig, *, edit_options: Optional[dict] = None,
-                   checkpoint: Optional[Checkpoint] = None, resume: bool = False, progress: bool = True,
-                   state_path: "str | Path | None" = None) -> "tuple[SceneStyleResult, DatasetUpdate]":
-    """Edit ``scene`` seen from ``cameras`` by ``instruction`` with the InstructPix2Pix ``model``.
+def edit_task(scene: Scene, cameras: Cameras, config: SceneStyleConfig
+              ) -> "tuple[object, torch.Tensor, Callable[[object], object]]":
+    """The driver task that edits ``scene``, its starting renders ``N,3,H,W`` in [0,1] (on the scene's device, at
+    ``config.size``: the originals the edits are conditioned on) and ``finish(stylization) -> result`` (the edited
+    scene in a :class:`SceneStyleResult` / :class:`~stylize3d.fields.stylize.FieldStyleResult`)."""
+    width, height = cameras.size_for(config.size)
+    if isinstance(scene, RadianceField):
+        from stylize3d.fields.render import render_field
+        from stylize3d.fields.stylize import FieldStyleResult, FieldStyleTask, to_degree0
+
+        start = to_degree0(scene)
+        with torch.no_grad():
+            originals = render_field(start, cameras, width, height, start.background or BACKGROUND).rgb
+        task = FieldStyleTask(start, cameras, originals.clamp(0.0, 1.0), None, config, [])
+        return task, task.originals, lambda stylization: FieldStyleResult(task.field().detached_clone(),
+                                                                          stylization, [])
+    degree = scene.sh_degree if config.sh_degree is None else min(config.sh_degree, scene.sh_degree)
+    originals = render_all(scene, cameras, width, height, BACKGROUND, degree).rgb.to(scene.device)
+    task = SplatStyleTask(scene.detached_clone(), cameras, originals, None, config, [])
+    return task, originals, lambda stylization: SceneStyleResult(task.scene().detached_clone(), stylization, [])
+
+
+def instruct_scene(scene: Scene, cameras: Cameras, model: DiffusionModel,
+                   instruction: str, config: SceneStyleConfig, edit: EditConfig, *,
+                   edit_options: Optional[dict] = None, checkpoint: Optional[Checkpoint] = None,
+                   resume: bool = False, progress: bool = True, state_path: "str | Path | None" = None
+                   ) -> "tuple[SceneStyleResult, DatasetUpdate]":
+    """Edit ``scene`` (Gaussian splats or a radiance field) seen from ``cameras`` by ``instruction`` with the
+    InstructPix2Pix ``model``.
 
     ``edit_options``: ``steps``, ``guidance_scale``, ``image_guidance_scale`` of each edit. Returns the result
-    (as :func:`stylize3d.stylize.stylize_scene`'s) and the dataset update (its ``history`` lists the edits).
+    (as :func:`stylize3d.stylize.stylize_scene`'s or :func:`stylize3d.fields.stylize.stylize_field`'s; its
+    ``scene`` is the edited scene) and the dataset update (its ``history`` lists the edits).
     """
     from core.priors.instruct import instruct_edit_from
 
     config = replace(config, color_transfer=False)
     config.validate()
     edit.validate()
-    width, height = cameras.size_for(config.size)
-    degree = scene.sh_degree if config.sh_degree is None else min(config.sh_degree, scene.sh_degree)
-    originals = render_all(scene, cameras, width, height, BACKGROUND, degree).rgb.to(scene.device)
-    task = SplatStyleTask(scene.detached_clone(), cameras, originals, None, config, [])
+    task, originals, finish = edit_task(scene, cameras, config)
     generator = torch.Generator(model.device).manual_seed(config.seed)
 
     def editor(render: torch.Tensor, original: torch.Tensor) -> torch.Tensor:
@@ -85,7 +113,7 @@ def instruct_scene(scene: GaussianScene, cameras: Cameras, model: DiffusionModel
         term.resume()
     result = stylize(task, NoObjective(), config.loop, [term], checkpoint=checkpoint, resume=resume,
                      progress=progress, desc="editing scene", seed=config.seed)
-    return SceneStyleResult(task.scene().detached_clone(), result, []), update
+    return finish(result), update
 
 
 def add_scene_instruct_options(parser) -> None:
@@ -102,7 +130,7 @@ def run_instruct_scene(job, config: SceneStyleConfig, out_dir: Path, ply_out: Pa
     from core.cli import config_from_args
     from core.priors.instruct_cli import edit_options, load_instruct_model
     from stylize3d.cli import _load_scene, _training_cameras, _write_previews
-    from stylize3d.splats.ply import write_ply
+    from stylize3d.representations import save_scene
 
     args, report = job.args, job.report
     if args.style:
@@ -125,7 +153,7 @@ def run_instruct_scene(job, config: SceneStyleConfig, out_dir: Path, ply_out: Pa
                                         checkpoint=checkpoint, resume=job.resume, progress=job.progress,
                                         state_path=out_dir / ".instruct_targets.pt")
     with report.phase("write_ply"):
-        write_ply(result.scene, ply_out)
+        save_scene(result.scene, ply_out)
     outputs = [str(ply_out)]
     if not result.stylization.interrupted:
         (out_dir / ".instruct_targets.pt").unlink(missing_ok=True)
@@ -134,7 +162,7 @@ def run_instruct_scene(job, config: SceneStyleConfig, out_dir: Path, ply_out: Pa
     report_path = out_dir / "report.json"
     report.outputs = outputs + [str(report_path)]
     report.set_steps(result.optimization.steps_done, result.optimization.seconds)
-    report.sizes = {"gaussians": scene.num_gaussians, "training_views": len(cameras), "train_size": config.size}
+    report.sizes = {"gaussians": getattr(scene, "num_gaussians", None), "training_views": len(cameras), "train_size": config.size}
     report.metrics = {"initial": result.stylization.initial, "final": result.stylization.final,
                       "edits": [list(e) for e in update.history], "interrupted": result.stylization.interrupted,
                       "loss_history": [h.get("total") for h in result.optimization.history]}

@@ -54,3 +54,17 @@ def render_scene_all(scene: Scene, cameras: Cameras, width: int, height: int,
         out = render_field(scene, cameras, width, height, background)
         return RenderOutput(out.rgb.clamp(0, 1).cpu(), out.alpha.cpu(), out.depth.cpu())
     return render_all(scene, cameras, width, height, background, sh_degree, backend, batch)
+
+
+def save_scene(scene: Scene, path: "str | os.PathLike") -> None:
+    """Write ``scene`` to ``path`` atomically in its own format: a radiance field as ``.safetensors``
+    (:func:`~stylize3d.fields.grid.save_field`), Gaussian splats as a 3DGS ``.ply``
+    (:func:`~stylize3d.splats.ply.write_ply`)."""
+    if isinstance(scene, RadianceField):
+        from stylize3d.fields.grid import save_field
+
+        save_field(scene, path)
+    else:
+        from stylize3d.splats.ply import write_ply
+
+        write_ply(scene, path)

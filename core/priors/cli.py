@@ -12,7 +12,7 @@ from core.atomic import refuse_overwriting_inputs
 from core.cli import add_command, add_common_options, run_job
 from core.errors import InputError
 from core.io.images import check_image_output, load_image, save_image
-from core.priors.loading import load_diffusion_model
+from core.priors.loading import add_model_config_option, load_model_option
 from core.priors.shared_attention import generate_with_style_reference
 from core.priors.token_cli import add_token_options, register_learn_style, run_token_generate
 
@@ -46,7 +46,9 @@ def register(subparsers) -> None:
     p.add_argument("--prompt", required=True, action="append", metavar="TEXT",
                    help="what to generate; repeat for several images")
     p.add_argument("--model", required=True, metavar="PATH",
-                   help="local Stable Diffusion 1.5/2.1-base folder in diffusers layout (never downloaded)")
+                   help="local Stable Diffusion 1.5/2.1-base folder in diffusers layout, or a single-file "
+                        "checkpoint with --model-config (never downloaded)")
+    add_model_config_option(p)
     p.add_argument("-o", "--output", required=True,
                    help="output image; with several prompts NAME_1.png, NAME_2.png, … beside it")
     p.add_argument("--ref-prompt", default="", metavar="TEXT",
@@ -89,7 +91,7 @@ def _generate(job, layers, outputs) -> int:
     args, report, device = job.args, job.report, job.device
     with report.phase("load"):
         style = load_image(args.style_ref, long_side=args.size, device=device)
-        model = load_diffusion_model(args.model, device)
+        model = load_model_option(args, device)
     report.inputs = [args.style_ref, args.model]
     with report.phase("generate"):
         start = time.perf_counter()

@@ -5,6 +5,7 @@ import time
 
 from core.errors import InputError
 from core.io.images import load_image, save_image
+from core.priors.loading import add_model_config_option, load_model_option
 
 INSTRUCT_DEFAULT_STEPS = 20
 
@@ -19,7 +20,9 @@ def add_instruct_options(parser, standalone: bool = False, video: bool = False, 
                        help="image guidance scale s_I: how closely the edit keeps the input photo")
     if standalone:
         group.add_argument("--model", metavar="PATH", default=None,
-                           help="local InstructPix2Pix folder in diffusers layout (never downloaded)")
+                           help="local InstructPix2Pix folder in diffusers layout, or a single-file checkpoint "
+                                "with --model-config (never downloaded)")
+        add_model_config_option(group)
     if standalone or guidance:
         group.add_argument("--guidance", type=float, default=7.5, help="text guidance scale s_T")
     group.add_argument("--instruct-steps", type=int, default=INSTRUCT_DEFAULT_STEPS,
@@ -31,13 +34,11 @@ def add_instruct_options(parser, standalone: bool = False, video: bool = False, 
 
 
 def load_instruct_model(args, device):
-    from core.priors.loading import load_diffusion_model
-
     if args.model is None:
         raise InputError("--instruct needs --model PATH (a local InstructPix2Pix folder in diffusers layout)")
     if args.instruct_steps < 1 or args.image_guidance < 0:
         raise InputError("--instruct-steps must be at least 1 and --image-guidance non-negative")
-    return load_diffusion_model(args.model, device, in_channels=8)
+    return load_model_option(args, device, in_channels=8)
 
 
 def edit_options(args) -> dict:

@@ -7,9 +7,15 @@ Accepted layouts (what ``StableDiffusionPipeline.save_pretrained`` writes, in an
     MODEL/tokenizer/tokenizer.json (fast, transformers 5) or vocab.json + merges.txt (slow, transformers 4), or both
 
 Weights: ``*.safetensors`` or ``*.bin``, whole or sharded (``*.index.json``), plain or as the fp16 variant
-(``diffusion_pytorch_model.fp16.safetensors``; used when the plain file is absent). A single-file checkpoint
-(``MODEL.safetensors``) goes through diffusers' ``from_single_file``, which works offline only where it finds the
-model's configs locally; otherwise the error says to convert it to a folder once.
+(``diffusion_pytorch_model.fp16.safetensors``; used when the plain file is absent).
+
+A single-file checkpoint (``MODEL.safetensors`` or ``.ckpt`` in the original LDM key layout) goes through
+diffusers' ``from_single_file``. The file holds only weights: the diffusers configs and the CLIP tokenizer's
+vocabulary are not in it, so offline it needs ``config=`` a local diffusers folder of the same architecture
+(``model_index.json``, every part's config, the tokenizer and scheduler files; its weights are not needed and not
+read). ``original_config=`` (the LDM YAML) is not enough offline: diffusers then still fetches the tokenizer
+(``openai/clip-vit-large-patch14``) from the Hub. Without ``config`` the load is tried once more with whatever
+the local Hugging Face cache holds, and otherwise refused in one line saying so.
 
 Precision: float16 on CUDA, float32 on the CPU (override with ``dtype``).
 """
@@ -120,11 +126,30 @@ def _load_part(loader, folder: Path, sub: str, **kwargs):
         raise ModelError(f"cannot load {sub}/ from {folder}: {first_line}") from None
 
 
+def check_config_folder(path: "str | os.PathLike") -> Path:
+    """``path`` as a Path after checking it can configure a single-file load: ``model_index.json`` plus every
+    part's config and tokenizer files (:data:`REQUIRED_FILES`); weights are not needed."""
+    folder = Path(path).expanduser()
+    if not folder.is_dir():
+        raise ModelError(f"--model-config {folder} is not a folder (give a local diffusers folder of the same "
+                         "architecture as the checkpoint)")
+    missing = [] if (folder / "model_index.json").is_file() else ["model_index.json"]
+    for sub, alternatives in REQUIRED_FILES.items():
+        if not any(all((folder / sub / name).is_file() for name in names) for names in alternatives):
+            missing.append(" or ".join(" + ".join(f"{sub}/{name}" for name in names) for names in alternatives))
+    if missing:
+        raise ModelError(f"--model-config {folder} is missing {'; '.join(missing)} (a diffusers folder's configs "
+                         "and tokenizer are needed; weights are not)")
+    return folder
+
+
 def load_diffusion_model(path: "str | os.PathLike", device: "str | torch.device" = "cpu",
-                         dtype: "torch.dtype | None" = None, in_channels: "int | None" = None):
+                         dtype: "torch.dtype | None" = None, in_channels: "int | None" = None,
+                         config: "str | os.PathLike | None" = None):
     """Load UNet, VAE, CLIP text encoder, tokenizer and a DDIM scheduler from a local folder, offline.
 
-    ``path``: a diffusers-layout folder (any layout in the module docstring) or a single-file checkpoint.
+    ``path``: a diffusers-layout folder (any layout in the module docstring) or a single-file checkpoint;
+    ``config``: for a single file, the local diffusers folder whose configs and tokenizer describe it.
     ``in_channels``: the UNet input channels the caller needs (4 for SD, 8 for InstructPix2Pix); None: any.
     Returns a :class:`core.priors.model.DiffusionModel` in eval mode with frozen weights on ``device``.
     Raises :class:`ModelError` when diffusers is not installed or the folder is incomplete or unreadable.
@@ -133,9 +158,15 @@ def load_diffusion_model(path: "str | os.PathLike", device: "str | torch.device"
     device = torch.device(device)
     dtype = dtype or default_dtype(device)
     if Path(path).expanduser().is_file() and Path(path).suffix.lower() in SINGLE_FILE_SUFFIXES:
-        parts = _load_single_file(Path(path).expanduser(), dtype)
+        if config is not None:
+            config = check_config_folder(config)
+            _check_in_channels(path, _json_field(config / "unet" / "config.json", "in_channels"), in_channels)
+        parts = _load_single_file(Path(path).expanduser(), dtype, config)
         _check_in_channels(path, parts["unet"].config.get("in_channels"), in_channels)
     else:
+        if config is not None:
+            raise ModelError(f"--model-config describes a single-file checkpoint; {path} is not one (.safetensors "
+                             "or .ckpt file)")
         folder = check_model_folder(path)
         _check_in_channels(path, _json_field(folder / "unet" / "config.json", "in_channels"), in_channels)
         parts = _load_folder(folder, dtype)
@@ -179,22 +210,44 @@ def _load_folder(folder: Path, dtype: torch.dtype) -> dict:
         )
 
 
-def _load_single_file(file: Path, dtype: torch.dtype) -> dict:
-    """Parts of a single-file checkpoint through diffusers' ``from_single_file``, offline."""
+def _load_single_file(file: Path, dtype: torch.dtype, config: "Path | None" = None) -> dict:
+    """Parts of a single-file checkpoint through diffusers' ``from_single_file``, offline, configured by the local
+    diffusers folder ``config`` (else by what the Hugging Face cache holds)."""
+    options = {} if config is None else {"config": os.fspath(config)}
     with offline():
         from diffusers import DDIMScheduler, StableDiffusionPipeline
 
         try:
-            pipe = StableDiffusionPipeline.from_single_file(os.fspath(file), torch_dtype=dtype,
-                                                            local_files_only=True)
+            pipe = StableDiffusionPipeline.from_single_file(
+                os.fspath(file), torch_dtype=dtype, local_files_only=True, safety_checker=None,
+                feature_extractor=None, requires_safety_checker=False, **options)
         except Exception as exc:  # diffusers raises many kinds here (OSError, ValueError, KeyError, its own)
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ModelError(f"cannot load the single-file checkpoint {file} offline (diffusers' from_single_file "
-                             f"needs the model's configs and tokenizer, which it fetches from the Hub unless they "
-                             f"are cached): convert it once to a diffusers folder where you have network, or pass "
-                             f"such a folder; diffusers said: {first[:200]}") from None
+            if config is not None:
+                raise ModelError(f"cannot load the single-file checkpoint {file} with the configs of {config} "
+                                 f"(not the same architecture?); diffusers said: {first[:200]}") from None
+            raise ModelError(f"cannot load the single-file checkpoint {file} offline: it holds weights only, and "
+                             f"its diffusers configs and CLIP tokenizer are neither given nor in the local Hugging "
+                             f"Face cache; pass --model-config FOLDER (a local diffusers folder of the same "
+                             f"architecture: configs and tokenizer, weights not needed) or convert it once to a "
+                             f"diffusers folder; diffusers said: {first[:200]}") from None
     return dict(unet=pipe.unet, vae=pipe.vae, text_encoder=pipe.text_encoder, tokenizer=pipe.tokenizer,
                 scheduler=DDIMScheduler.from_config(pipe.scheduler.config))
+
+
+MODEL_CONFIG_HELP = ("with a single-file --model checkpoint (.safetensors/.ckpt): a local diffusers folder of the "
+                     "same architecture whose configs and tokenizer describe it (its weights are not read)")
+
+
+def add_model_config_option(group) -> None:
+    """``--model-config FOLDER`` beside a command's ``--model``."""
+    group.add_argument("--model-config", metavar="FOLDER", default=None, help=MODEL_CONFIG_HELP)
+
+
+def load_model_option(args, device: "str | torch.device", in_channels: "int | None" = None) -> DiffusionModel:
+    """The model of a command's ``--model`` (and ``--model-config``), see :func:`load_diffusion_model`."""
+    return load_diffusion_model(args.model, device, in_channels=in_channels,
+                                config=getattr(args, "model_config", None))
 
 
 def pipeline_from(model: DiffusionModel, name: str):

@@ -8,6 +8,7 @@ import time
 
 from core.errors import InputError
 from core.io.images import load_image, save_image
+from core.priors.loading import add_model_config_option, load_model_option
 
 STYLEID_DEFAULT_STEPS = 50
 ATTENTION_METHODS = ("styleid", "zstar")
@@ -19,7 +20,9 @@ def add_styleid_options(parser) -> None:
                                       "and the [diffusion] extra; --layers and --inversion-refinements apply to both)")
     group.add_argument("--model", metavar="PATH", default=None,
                        help="local Stable Diffusion 1.5/2.1-base folder in diffusers layout, or an InstructPix2Pix "
-                            "folder for --instruct (never downloaded)")
+                            "folder for --instruct, or a single-file checkpoint with --model-config (never "
+                            "downloaded)")
+    add_model_config_option(group)
     group.add_argument("--gamma", type=float, default=0.75, help="query blend: γ·q_content + (1−γ)·q_stylized")
     group.add_argument("--temperature", type=float, default=1.5, help="attention temperature T (>1 sharpens)")
     group.add_argument("--layers", default=None, metavar="I,J,…",
@@ -36,7 +39,6 @@ def run_styleid(job, output) -> int:
     """Run StyleID or Z-Star (``job.args.method``) inside :func:`core.cli.run_job` (``job.args``: ``stylize
     image``'s) and write ``output``."""
     from core.priors.cli import parse_layers
-    from core.priors.loading import load_diffusion_model
     from core.priors.style_injection import stylize_styleid
     from core.priors.zstar import stylize_zstar
 
@@ -59,7 +61,7 @@ def run_styleid(job, output) -> int:
     with report.phase("load"):
         content = load_image(args.content, long_side=args.size, device=device)
         style = load_image(args.styles[0], long_side=args.size, device=device)
-        model = load_diffusion_model(args.model, device)
+        model = load_model_option(args, device)
     report.inputs = [args.content, args.styles[0], args.model]
     start = time.perf_counter()
     with report.phase("stylize"):

@@ -10,6 +10,7 @@ from core.atomic import refuse_overwriting_inputs
 from core.cli import add_command, add_common_options, run_job
 from core.errors import InputError
 from core.io.images import load_image, save_image
+from core.priors.loading import add_model_config_option, load_model_option
 
 TOKEN_METHODS = ("inst", "prospect")
 TOKEN_DEFAULT_STEPS = 50
@@ -29,7 +30,9 @@ def register_learn_style(subparsers) -> None:
     p.add_argument("painting", metavar="PAINTING", help="the one style image")
     p.add_argument("-o", "--output", required=True, metavar="TOKEN.safetensors", help="learned token file")
     p.add_argument("--model", required=True, metavar="PATH",
-                   help="local Stable Diffusion 1.5/2.1-base folder or single file (never downloaded)")
+                   help="local Stable Diffusion 1.5/2.1-base folder, or a single-file checkpoint with "
+                        "--model-config (never downloaded)")
+    add_model_config_option(p)
     p.add_argument("--per-stage", type=int, default=1, metavar="N",
                    help="1: one token (InST); N > 1: one token per denoising stage, N stages over the training "
                         "timesteps (ProSpect uses 10)")
@@ -58,12 +61,11 @@ def run_learn_style(args) -> int:
 
 def _learn_style(job, config, output: Path) -> int:
     from core.priors.inversion import heldout_loss, learn_style_tokens
-    from core.priors.loading import load_diffusion_model
 
     args, report, device = job.args, job.report, job.device
     with report.phase("load"):
         painting = load_image(args.painting, long_side=args.size, device=device)
-        model = load_diffusion_model(args.model, device)
+        model = load_model_option(args, device)
     report.inputs = [args.painting, args.model]
     checkpoint = job.checkpoint(output.with_name(f".{output.name}.ckpt"), every=50, meta={
         "painting": str(Path(args.painting).resolve()), "model": str(args.model), "size": list(painting.shape[-2:]),
@@ -108,11 +110,10 @@ def add_token_options(parser, image: bool = True) -> None:
 
 def _load_tokens(args, device):
     from core.priors.inversion import StyleTokens, parse_stages
-    from core.priors.loading import load_diffusion_model
 
     tokens = StyleTokens.load(args.style_token)
     stages = parse_stages(args.stages, tokens.stages)
-    model = load_diffusion_model(args.model, device, in_channels=4)
+    model = load_model_option(args, device, in_channels=4)
     if tokens.vectors.shape[1] != model.text_encoder.config.hidden_size:
         raise InputError(f"{args.style_token} holds {tokens.vectors.shape[1]}-wide embeddings; the model's text "
                          f"encoder is {model.text_encoder.config.hidden_size} wide (learned with another model)")

@@ -43,3 +43,14 @@ def inside_frame(flow: torch.Tensor) -> torch.Tensor:
     grid = _sample_grid(flow)
     inside = (grid.abs() <= 1.0).all(dim=-1)
     return inside.unsqueeze(1).to(flow.dtype)
+
+
+def sample_at(image: torch.Tensor, xy: torch.Tensor) -> torch.Tensor:
+    """Bilinear samples ``(N, C)`` of ``image`` (``1,C,H,W``) at ``xy`` (``N,2``) positions in its index frame
+    (pixel ``(i, j)`` at ``(x, y) = (j, i)``, as :func:`backward_warp`); borders are replicated. Use it to move
+    points (stroke control points, tracks) along a flow: ``xy + sample_at(flow, xy)``."""
+    _, _, h, w = image.shape
+    g = torch.stack([2.0 * xy[:, 0] / max(w - 1, 1) - 1.0, 2.0 * xy[:, 1] / max(h - 1, 1) - 1.0], dim=-1)
+    out = F.grid_sample(image, g.to(image.dtype).view(1, 1, -1, 2), mode="bilinear", padding_mode="border",
+                        align_corners=True)
+    return out[0, :, 0].t()

@@ -1,5 +1,8 @@
 """Shared tiny fixtures for the stylize3d tests."""
 
+import importlib.util
+from pathlib import Path
+
 import torch
 import pytest
 
@@ -29,3 +32,19 @@ def make_scene():
     return random_scene
 
 
+
+
+TINY_SD_HELPER = Path(__file__).resolve().parents[1] / "core" / "priors" / "conftest.py"
+
+
+@pytest.fixture(scope="session")
+def tiny_ip2p(tmp_path_factory):
+    """A tiny random InstructPix2Pix folder (8-channel UNet) written by the installed diffusers' save_pretrained
+    (built by the priors tests' helper)."""
+    pytest.importorskip("diffusers", reason="diffusers is not installed")
+    spec = importlib.util.spec_from_file_location("tiny_sd_helper", TINY_SD_HELPER)
+    helper = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(helper)
+    root = tmp_path_factory.mktemp("tiny_ip2p")
+    helper.build_tiny_model(root, unet_in_channels=8, pipeline="StableDiffusionInstructPix2PixPipeline")
+    return root

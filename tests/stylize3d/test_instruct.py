@@ -1,10 +1,8 @@
 """``stylize scene --instruct``: the Instruct-GS2GS dataset update on core's driver (a stand-in editor for the
 schedule and the pull toward the edits; the tiny InstructPix2Pix model end to end through the command)."""
 
-import importlib.util
 import json
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 import torch
@@ -14,11 +12,10 @@ from core.priors import instruct
 from core.stylization import LoopConfig
 from stylize3d.camera_paths import path_around
 from stylize3d.instruct import EditConfig, instruct_scene
-from stylize3d.splats.ply import read_ply, write_ply
+from stylize3d.splats.ply import write_ply
 from stylize3d.splats.render import render_all
 from stylize3d.stylize import BACKGROUND, SceneStyleConfig
 
-HELPER = Path(__file__).resolve().parents[1] / "core" / "priors" / "conftest.py"
 RED = torch.tensor([0.9, 0.1, 0.1]).view(1, 3, 1, 1)
 
 
@@ -45,28 +42,32 @@ def test_scheduled_views_are_edited_and_the_scene_moves_toward_them(make_scene, 
     assert (after - RED).abs().mean() < 0.9 * (before - RED).abs().mean()
 
 
-@pytest.fixture(scope="module")
-def tiny_ip2p(tmp_path_factory):
-    pytest.importorskip("diffusers", reason="diffusers is not installed")
-    spec = importlib.util.spec_from_file_location("tiny_sd_helper", HELPER)
-    helper = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(helper)
-    root = tmp_path_factory.mktemp("tiny_ip2p")
-    helper.build_tiny_model(root, unet_in_channels=8, pipeline="StableDiffusionInstructPix2PixPipeline")
-    return root
+@pytest.mark.parametrize("kind", ["splats", "field"])
+def test_scene_instruct_command_end_to_end(tiny_ip2p, make_scene, tmp_path, kind):
+    """Splats (Instruct-GS2GS) and a radiance field (Instruct-NeRF2NeRF) through the same command and update."""
+    from stylize3d.fields.grid import new_field
+    from stylize3d.representations import load_scene, save_scene
 
-
-def test_scene_instruct_command_end_to_end(tiny_ip2p, make_scene, tmp_path):
-    scene = make_scene(n=100, degree=0, seed=2, spread=0.6)
-    write_ply(scene, tmp_path / "s.ply")
+    if kind == "field":
+        scene = new_field(-torch.ones(3), torch.ones(3), (5, 5, 5))
+        scene.density = torch.randn(scene.density.shape, generator=torch.Generator().manual_seed(2)) * 2 + 9
+        name = "s.safetensors"
+    else:
+        scene, name = make_scene(n=100, degree=0, seed=2, spread=0.6), "s.ply"
+    save_scene(scene, tmp_path / name)
     report = tmp_path / "r.json"
-    code = main(["scene", str(tmp_path / "s.ply"), "--instruct", "ox", "--model", str(tiny_ip2p), "-o",
+    code = main(["scene", str(tmp_path / name), "--instruct", "ox", "--model", str(tiny_ip2p), "-o",
                  str(tmp_path / "out"), "--orbit", "2", "--steps", "3", "--size", "32", "--video-frames", "0",
                  "--edit-every", "2", "--instruct-steps", "2", "--quiet", "--report", str(report)])
     assert code == 0
     data = json.loads(report.read_text())
     assert data["metrics"]["edits"] == [[0, 0], [2, 1]]
-    assert read_ply(tmp_path / "out" / "s_stylized.ply").num_gaussians == 100
+    edited = load_scene(tmp_path / "out" / name.replace("s.", "s_stylized."))[0]
+    if kind == "field":
+        assert torch.equal(edited.density, scene.density) and not torch.equal(edited.colour, scene.colour)
+    else:
+        assert edited.num_gaussians == 100
+    assert (tmp_path / "out" / "views" / "view_00.png").is_file()
     assert not (tmp_path / "out" / ".instruct_targets.pt").exists()
 
 

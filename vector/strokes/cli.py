@@ -29,9 +29,12 @@ from vector.strokes.hertzmann import Painting, paint
 from vector.strokes.presets import PRESETS, PaintStyle
 from vector.strokes.render import composite
 from vector.strokes.svg import svg_text
+from vector.strokes.video_cli import add_video_options, check_video_args, is_video_output, paint_video
 
 MAX_SIZE = 4096
 TIMELAPSE_SUFFIXES = (".mp4", ".mov", ".mkv", ".gif")
+VIDEO_INPUTS = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v")
+"""Input suffixes that are always videos (a .gif may be a still photo: it is painted as one with -o OUT.svg)."""
 
 
 def _radii(text: str) -> tuple:
@@ -66,10 +69,17 @@ def register(subparsers) -> None:
                                 "Writes OUT.svg (one <path> per stroke, grouped per brush as <g id=\"brush-R\"> in "
                                 "painting order, so a layer can be hidden or recoloured in Inkscape/Illustrator) and "
                                 "OUT.png (OUT.svg rendered by cairosvg).\n\n"
+                                "A video (or image folder) with -o OUT.mp4|.mov|.mkv|.gif is painted frame by frame, "
+                                "each frame's strokes carried from the previous one along the optical flow and "
+                                "repainted only where the picture changed or the flow is unreliable, so the "
+                                "painting does not boil (Hertzmann and Perlin 2000).\n\n"
                                 "example: stylize paint photo.jpg -o painting.svg --style-preset expressionist "
-                                "--timelapse painting.mp4")
-    p.add_argument("input", metavar="PHOTO", help="image to paint (any common image format)")
-    p.add_argument("-o", "--output", required=True, metavar="OUT.svg", help="output SVG; OUT.png is written beside it")
+                                "--timelapse painting.mp4\n"
+                                "example: stylize paint clip.mp4 -o painting.mp4 --size 256 --svg-frames frames/")
+    p.add_argument("input", metavar="PHOTO", help="image to paint (any common image format), or a video / image "
+                                                   "folder to paint frame by frame (with -o OUT.mp4)")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.svg",
+                   help="output SVG (OUT.png is written beside it); for a video input, OUT.mp4|.mov|.mkv|.gif")
     p.add_argument("--size", type=int, default=512, help="long side of the painting in pixels (the photo is resized)")
     add_style_options(p)
     p.add_argument("--timelapse", default=None, metavar="FILE.mp4|.gif",
@@ -89,6 +99,7 @@ def register(subparsers) -> None:
                    help="longest control-point step as a factor of the stroke's radius (bounds stroke length)")
     g.add_argument("--xing-weight", type=float, default=0.01, help="weight of the Xing loss against looped strokes")
     add_config_options(p, StyleLossConfig, group="style objective (with --style)")
+    add_video_options(p)
     add_common_options(p, resumable=True)
     p.set_defaults(func=run_paint)
 
@@ -96,7 +107,9 @@ def register(subparsers) -> None:
 def _check_args(args) -> tuple:
     output = Path(args.output)
     if output.suffix.lower() != ".svg":
-        raise InputError(f"output {output} must end in .svg")
+        raise InputError(f"output {output} must end in .svg (or .mp4, .mov, .mkv, .gif for a video input)")
+    if Path(args.input).is_dir() or Path(args.input).suffix.lower() in VIDEO_INPUTS:
+        raise InputError(f"{args.input} is a video; paint it into a video: -o OUT.mp4 (or .mov, .mkv, .gif)")
     png = output.with_suffix(".png")
     outputs = [output, png]
     if args.timelapse is not None:
@@ -162,11 +175,17 @@ def write_timelapse(path: Path, painting: Painting, seconds: float, fps: int = 2
 
 
 def run_paint(args) -> int:
-    output, png = _check_args(args)
     if args.device not in ("auto", "cpu"):
         raise InputError(f"--device {args.device}: stylize paint runs on the CPU for now (its stroke renderer is "
                          f"tuned and tested there); use --device cpu")
     args.device = "cpu"
+    if is_video_output(args.output):
+        video = check_video_args(args)
+        if not 16 <= args.size <= MAX_SIZE:
+            raise InputError(f"--size {args.size} is out of range; use 16..{MAX_SIZE}")
+        style = style_from_args(args)
+        return run_job(args, "paint", lambda job: paint_video(job, style, video))
+    output, png = _check_args(args)
     style = style_from_args(args)
     if args.style is not None:
         config_from_args(StyleLossConfig, args).validate()

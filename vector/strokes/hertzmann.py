@@ -167,8 +167,29 @@ def jitter_colours(colour: torch.Tensor, style: PaintStyle, generator: torch.Gen
     return colour.clamp(0, 1)
 
 
-def paint(source: torch.Tensor, style: PaintStyle, seed: int = 0, background=(1.0, 1.0, 1.0)) -> Painting:
-    """Paint ``source`` (1, 3, H, W) in [0, 1] (CPU) with ``style``; same seed, same strokes."""
+@dataclass
+class Underpainting:
+    """What a new painting starts from instead of the blank canvas (painting over, Hertzmann 2000).
+
+    ``strokes`` are kept, in order, under the new ones (their ``layer`` indices refer to the same brushes);
+    ``repaint`` (H, W) bool: where new strokes may start (None: everywhere); ``stale`` (H, W) bool: where the
+    underpainting cannot be trusted (occluded or inconsistent motion) and counts as unpainted, so the largest
+    brush covers it as it covers the blank canvas.
+    """
+
+    strokes: Strokes
+    repaint: "torch.Tensor | None" = None
+    stale: "torch.Tensor | None" = None
+
+
+def paint(source: torch.Tensor, style: PaintStyle, seed: int = 0, background=(1.0, 1.0, 1.0),
+          over: "Underpainting | None" = None) -> Painting:
+    """Paint ``source`` (1, 3, H, W) in [0, 1] (CPU) with ``style``; same seed, same strokes.
+
+    With ``over``, the canvas starts as its strokes rendered over ``background`` and new strokes start only in
+    ``over.repaint``, where the canvas still differs from each layer's reference by more than the threshold.
+    The result's strokes are ``over.strokes`` followed by the new ones; ``stroke_counts`` counts new strokes.
+    """
     style.validate()
     generator = torch.Generator().manual_seed(seed)
     src = source[0].float()
@@ -176,11 +197,21 @@ def paint(source: torch.Tensor, style: PaintStyle, seed: int = 0, background=(1.
     canvas = torch.tensor(background, dtype=src.dtype)[:, None, None].expand(3, h, w).clone()
     painted = torch.zeros(h, w, dtype=torch.bool)
     layers, counts, errors = [], [], []
+    allowed = None
+    if over is not None:
+        layers.append(over.strokes)
+        if len(over.strokes):
+            canvas, transmit = composite(over.strokes, h, w, canvas, with_transmittance=True)
+            painted = transmit < 1
+        if over.stale is not None:
+            painted &= ~over.stale
+        allowed = over.repaint
     for index, radius in enumerate(style.brushes):
         reference = gaussian_blur(src[None], style.blur_factor * radius)
         distance = (canvas - reference[0]).norm(dim=0) * 255
         distance = torch.where(painted, distance, torch.full_like(distance, UNPAINTED))
-        starts = grid_starts(distance, max(1, round(style.grid_factor * radius)), style.threshold)
+        start_error = distance if allowed is None else torch.where(allowed | ~painted, distance, 0.0)
+        starts = grid_starts(start_error, max(1, round(style.grid_factor * radius)), style.threshold)
         points, count, colour = make_spline_strokes(starts, float(radius), reference[0], distance, canvas,
                                                     sobel_gradient(reference), style)
         colour = jitter_colours(colour, style, generator)

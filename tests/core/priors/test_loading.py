@@ -12,6 +12,7 @@ from core.errors import ModelError
 from core.priors.loading import OFFLINE_SWITCHES, REQUIRED_FILES, load_diffusion_model
 
 from .conftest import build_tiny_model
+from .ldm_checkpoint import write_single_file
 
 
 def partial_copy(source, target, drop_folder=None, drop_files=()):
@@ -110,6 +111,77 @@ def test_unreadable_weights_give_one_line_model_error(tiny_model_dir, tmp_path):
     assert "\n" not in str(info.value)
 
 
+def config_only_copy(source, target):
+    """``source``'s model_index.json, configs, tokenizer and scheduler files without any weights."""
+    for item in source.rglob("*"):
+        if item.is_file() and not item.name.endswith((".safetensors", ".bin")):
+            (target / item.relative_to(source)).parent.mkdir(parents=True, exist_ok=True)
+            (target / item.relative_to(source)).write_bytes(item.read_bytes())
+    return target
+
+
+@pytest.fixture(scope="module")
+def single_file(tiny_model, tmp_path_factory):
+    """The tiny model written as one LDM-layout .safetensors file and a weightless config folder beside it."""
+    root = tmp_path_factory.mktemp("single_file")
+    write_single_file(tiny_model, root / "tiny_sd.safetensors")
+    return root / "tiny_sd.safetensors"
+
+
+def test_single_file_checkpoint_loads_offline_with_a_config_folder(tiny_model_dir, tiny_model, single_file, tmp_path,
+                                                                   monkeypatch):
+    config = config_only_copy(tiny_model_dir, tmp_path / "configs")
+    assert not list(config.rglob("*.safetensors"))  # the weights can only come from the single file
+    attempts = []
+    monkeypatch.setattr(socket.socket, "connect", lambda self, address: attempts.append(address))
+    model = load_diffusion_model(single_file, "cpu", config=config)
+    assert attempts == []
+    for part in ("unet", "vae", "text_encoder"):
+        loaded, source = getattr(model, part).state_dict(), getattr(tiny_model, part).state_dict()
+        assert loaded.keys() == source.keys()
+        assert all(torch.equal(loaded[k], source[k]) for k in source), part
+    latents = torch.randn(1, 4, 16, 16, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        out = model.unet(latents, 301, encoder_hidden_states=model.encode_prompts(["a cat"])).sample
+        ref = tiny_model.unet(latents, 301, encoder_hidden_states=tiny_model.encode_prompts(["a cat"])).sample
+        images = model.decode_latents(latents), tiny_model.decode_latents(latents)
+    assert torch.equal(out, ref) and torch.equal(*images)
+    assert model.scheduler.config.steps_offset == tiny_model.scheduler.config.steps_offset == 1
+
+
+def test_single_file_config_folder_must_hold_configs_and_tokenizer(tiny_model_dir, single_file, tmp_path):
+    config = config_only_copy(tiny_model_dir, tmp_path / "configs")
+    (config / "tokenizer" / "tokenizer.json").unlink()
+    (config / "model_index.json").unlink()
+    with pytest.raises(ModelError, match=r"--model-config .* is missing model_index.json; tokenizer/tokenizer.json "
+                                         r"or tokenizer/vocab.json \+ tokenizer/merges.txt"):
+        load_diffusion_model(single_file, config=config)
+    with pytest.raises(ModelError, match="describes a single-file checkpoint"):
+        load_diffusion_model(tiny_model_dir, config=config)
+
+
+def test_single_file_with_another_architecture_is_refused_in_one_line(tiny_ip2p_dir, single_file):
+    with pytest.raises(ModelError, match="4 input channels|not the same architecture") as info:
+        load_diffusion_model(single_file, config=tiny_ip2p_dir)
+    assert "\n" not in str(info.value)
+
+
+def test_single_file_instruct_command(tiny_ip2p_dir, images, tmp_path):
+    from core.io.images import save_image
+    from core.priors.loading import load_diffusion_model as load
+
+    write_single_file(load(tiny_ip2p_dir, "cpu", in_channels=8), tmp_path / "ip2p.safetensors")
+    save_image(images[0], tmp_path / "photo.png")
+    args = ["image", str(tmp_path / "photo.png"), "--instruct", "ox", "--size", "32", "--instruct-steps", "2",
+            "--device", "cpu", "--quiet"]
+    from core.cli import main
+
+    assert main(args + ["--model", str(tiny_ip2p_dir), "-o", str(tmp_path / "a.png")]) == 0
+    assert main(args + ["--model", str(tmp_path / "ip2p.safetensors"), "--model-config", str(tiny_ip2p_dir),
+                        "-o", str(tmp_path / "b.png")]) == 0
+    assert (tmp_path / "a.png").read_bytes() == (tmp_path / "b.png").read_bytes()
+
+
 def test_single_file_checkpoint_that_cannot_load_offline_says_so(tmp_path):
     from safetensors.torch import save_file
 
@@ -117,7 +189,7 @@ def test_single_file_checkpoint_that_cannot_load_offline_says_so(tmp_path):
     save_file({"model.diffusion_model.input_blocks.0.0.weight": torch.zeros(4, 4, 3, 3)}, str(file))
     with pytest.raises(ModelError, match="cannot load the single-file checkpoint .* offline") as info:
         load_diffusion_model(file)
-    assert "\n" not in str(info.value) and "convert it once" in str(info.value)
+    assert "\n" not in str(info.value) and "--model-config FOLDER" in str(info.value)
 
 
 def test_wrong_unet_channels_are_named(tiny_model_dir):

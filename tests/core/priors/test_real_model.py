@@ -1,7 +1,11 @@
-"""Checks with a real Stable Diffusion folder on a GPU. Skipped unless CUDA is present and ``STYLIZE_SD_MODEL``
-names a local SD 1.5 / 2.1-base folder in diffusers layout (no such weights exist on the development machine);
-the InstructPix2Pix checks also need ``STYLIZE_IP2P_MODEL`` (a local InstructPix2Pix folder)."""
+"""Checks with a real Stable Diffusion folder on a GPU, one or more per method. Skipped unless CUDA is present and
+``STYLIZE_SD_MODEL`` names a local SD 1.5 / 2.1-base folder in diffusers layout (no such weights exist on the
+development machine); the InstructPix2Pix checks (image, video, 3D dataset update for splats and radiance fields)
+need ``STYLIZE_IP2P_MODEL`` (a local InstructPix2Pix folder) instead. Run:
+``STYLIZE_SD_MODEL=… STYLIZE_IP2P_MODEL=… pytest -q -s tests/core/priors/test_real_model.py``.
+The layer names and shapes these checks rely on are checked without weights in ``test_sd15_shapes.py``."""
 
+import math
 import os
 
 import pytest
@@ -94,3 +98,79 @@ def test_instruct_pix2pix_edits_at_512():
     assert edited.shape == photo.shape and (edited - photo).abs().mean() > 0.01
     again = instruct_edit_from(model, edited, photo, "make it look like a watercolour painting", steps=20)
     assert again.shape == photo.shape and torch.isfinite(again).all()
+
+
+@needs_sd
+def test_style_aligned_generate_at_512(real_model):
+    from core.priors.shared_attention import generate_with_style_reference
+
+    torch.cuda.reset_peak_memory_stats()
+    out = generate_with_style_reference(smooth_image(phase=2.0), ["a fox", "a castle"], real_model, steps=30,
+                                        progress=False)
+    assert out.shape == (2, 3, 512, 512) and torch.isfinite(out).all()
+    assert (out[0] - out[1]).abs().mean() > 0.01  # two prompts, two different images
+    print(f"generate peak GPU memory {torch.cuda.max_memory_allocated() / 2**30:.1f} GiB")
+
+
+@needs_sd
+def test_single_file_round_trip_of_the_real_model(real_model, tmp_path):
+    """The real model written as one LDM-layout file loads back (configs and tokenizer from its own folder)."""
+    from core.priors.loading import load_diffusion_model
+
+    from .ldm_checkpoint import write_single_file
+
+    write_single_file(real_model, tmp_path / "model.safetensors")
+    loaded = load_diffusion_model(tmp_path / "model.safetensors", "cuda", config=MODEL)
+    for part in ("unet", "vae", "text_encoder"):
+        source, again = getattr(real_model, part).state_dict(), getattr(loaded, part).state_dict()
+        assert source.keys() == again.keys() and all(torch.equal(source[k], again[k]) for k in source), part
+
+
+@pytest.fixture(scope="module")
+def ip2p_model():
+    from core.priors.loading import load_diffusion_model
+
+    return load_diffusion_model(IP2P_MODEL, "cuda", in_channels=8)
+
+
+@needs_ip2p
+def test_instruct_video_keyframes_at_512(ip2p_model):
+    from core.priors.instruct import InstructFrameStylizer
+
+    stylizer = InstructFrameStylizer(ip2p_model, "make it look like a watercolour painting", keyframe_every=2,
+                                     steps=20)
+    frames = [stylizer(smooth_image(phase=0.1 * i)) for i in range(3)]
+    assert stylizer.keyframes == 2 and all(f.shape == (1, 3, 512, 512) and torch.isfinite(f).all() for f in frames)
+
+
+@needs_ip2p
+@pytest.mark.parametrize("representation", ["splats", "field"])
+def test_scene_dataset_update_at_512(ip2p_model, representation):
+    """Instruct-GS2GS / Instruct-NeRF2NeRF on a small random scene with 512² training views."""
+    from dataclasses import replace
+
+    from core.stylization import LoopConfig
+    from stylize3d.camera_paths import path_around
+    from stylize3d.fields.grid import new_field
+    from stylize3d.instruct import EditConfig, instruct_scene
+    from stylize3d.splats.scene import GaussianScene
+    from stylize3d.stylize import SceneStyleConfig
+
+    g = torch.Generator().manual_seed(0)
+    n = 2000
+    splats = GaussianScene(means=(torch.rand(n, 3, generator=g) * 2 - 1) * 0.6, quats=torch.randn(n, 4, generator=g),
+                           log_scales=torch.full((n, 3), -3.0), opacity_logits=torch.full((n,), 2.0),
+                           sh=torch.rand(n, 1, 3, generator=g)).to("cuda")
+    cameras = path_around("orbit", 3, 512, 512, scene=splats)
+    if representation == "field":
+        scene = new_field(-torch.ones(3), torch.ones(3), (32, 32, 32)).to("cuda")
+        scene.density = (torch.randn(scene.density.shape, generator=g) * 2 + 9).cuda()
+        scene.colour = torch.randn(scene.colour.shape, generator=g).cuda()
+    else:
+        scene = splats
+    config = replace(SceneStyleConfig(size=512, tv_weight=0.0), loop=LoopConfig(steps=6, optimizer="adam", lr=0.05))
+    result, update = instruct_scene(scene, cameras, ip2p_model, "make it look like a watercolour painting", config,
+                                    EditConfig(edit_every=2), edit_options=dict(steps=10), progress=False)
+    assert update.history == [(0, 0), (2, 1), (4, 2)]
+    assert all(update.target(v).shape == (1, 3, 512, 512) for v in range(3))
+    assert math.isfinite(result.stylization.final["total"])
