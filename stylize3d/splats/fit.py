@@ -334,7 +334,7 @@ def fit_splats(dataset, config: SplatFitConfig, device: torch.device, points: Op
             done = step + 1
             if bar is not None:
                 bar.update(1)
-                bar.set_postfix(loss=f"{float(loss):.4f}", psnr=f"{psnr(rgb.detach(), gt):.2f}",
+                bar.set_postfix(loss=f"{float(loss.detach()):.4f}", psnr=f"{psnr(rgb.detach(), gt):.2f}",
                                 gaussians=len(params["means"]), refresh=False)
             if test and (done % config.test_every == 0 or done == config.steps):
                 with clock.paused():
