@@ -5,8 +5,9 @@ every sample in front of transmittance 1e-3 is shaded, so faint density gets gra
 ``MSE(rgb, target) + tv_density·TV(density) + tv_colour·TV(colour) + sparsity·mean(log(1 + 2σ²))`` (TV over a
 random 48³ block of the grid per step; the last term is Plenoxels' Cauchy sparsity prior on the sampled
 densities) with Adam, the learning rate decaying exponentially to ``lr_final_ratio`` of its start. Without alpha
-masks the background colour is learnt too. Coarse to fine: the grids start with ``voxels / 8**levels``
-points and are upsampled (trilinear) at the fractions ``upsample_at`` of the fit, up to ``voxels``. "Fraction of
+masks the background colour is learnt too; with them (``random_background``) each training ray is composited on
+a random colour, target and render alike, so that empty space has to be transparent rather than white fog.
+Coarse to fine: the grids start with ``voxels / 8**levels`` points and are upsampled (trilinear) at the fractions ``upsample_at`` of the fit, up to ``voxels``. "Fraction of
 the fit" (:func:`fit_progress`) is that of the steps, or of the time budget when one is given and runs out first.
 
 Scene box: a cube around the cameras (:func:`~stylize3d.fields.grid.box_from_cameras`); with alpha masks the
@@ -63,6 +64,9 @@ class FieldFitConfig:
         "help": "opacity over one sample step below which a voxel is empty"})
     box_scale: float = dataclasses.field(default=1.0, metadata={
         "help": "half-size of the scene cube relative to the median camera distance to the focus point"})
+    random_background: bool = dataclasses.field(default=True, metadata={
+        "help": "with alpha masks: composite each training ray on a random background colour (empty space must "
+                "then be transparent, not merely white)"})
     contract: bool = dataclasses.field(default=False, metadata={
         "help": "contract space outside the box (unbounded captures with background)"})
 
@@ -190,6 +194,8 @@ def fit_field(data: PosedDataset, config: FieldFitConfig, device: torch.device, 
     w, h = data.size
     rays = camera_rays(data.cameras[train], w, h, "cpu")
     targets = data.images[train].permute(0, 2, 3, 1).reshape(-1, 3)
+    coverage = (data.alphas[train].reshape(-1) if data.alphas is not None and data.white_background
+                and config.random_background else None)  # images composited on white: re-composite per ray
     bg = torch.tensor([1.0, 1.0, 1.0] if data.white_background else [0.0, 0.0, 0.0], device=device)
     background = bg if data.white_background else bg.clone().requires_grad_(True)  # learnable without masks
     views = eval_views if eval_views is not None else data.split["test"][:2]
@@ -238,9 +244,15 @@ def fit_field(data: PosedDataset, config: FieldFitConfig, device: torch.device, 
             idx = torch.randint(len(targets), (config.batch_rays,), generator=generator)
             batch = rays[idx]
             batch = type(batch)(batch.origins.to(device), batch.dirs.to(device))
-            out = render_rays(field, batch, background, generator=generator, return_sigma=True,
+            target = targets[idx]
+            ray_background = background
+            if coverage is not None:
+                ray_background = torch.rand(len(idx), 3, generator=generator)
+                target = target + (1 - coverage[idx])[:, None] * (ray_background - 1)
+                ray_background = ray_background.to(device)
+            out = render_rays(field, batch, ray_background, generator=generator, return_sigma=True,
                               weight_threshold=0.0, transmittance_threshold=FIT_TRANSMITTANCE_THRESHOLD)
-            mse = F.mse_loss(out["rgb"], targets[idx].to(device))
+            mse = F.mse_loss(out["rgb"], target.to(device))
             loss = mse
             if config.tv_density:
                 loss = loss + config.tv_density * tv(field.density, TV_BLOCK, generator)

@@ -183,3 +183,19 @@ def test_packed_samples_equal_testing_every_sample(contracted):
         assert torch.equal(ray, torch.sort(ray, stable=True).values) and (~inner).sum() > 0
     assert torch.equal(ray[inner], ref_ray) and torch.equal(t[inner], t_all[ref_ray, ref_k])
     assert torch.all(delta[inner] == step)
+
+
+@pytest.mark.parametrize("res", [(4, 5, 6), (2, 3, 2), (1, 4, 5)])
+def test_corner_gather_equals_grid_sample_and_its_gradient(res):
+    from stylize3d.fields.grid import _trilinear
+
+    g = torch.Generator().manual_seed(7)
+    grid = torch.randn(1, 3, *res, dtype=torch.float64, generator=g, requires_grad=True)
+    coords = torch.rand(60, 3, dtype=torch.float64, generator=g) * 2.4 - 1.2  # some outside: border values
+    weights = torch.randn(60, 3, dtype=torch.float64, generator=g)
+    ours = _trilinear(grid, coords)
+    ref = F.grid_sample(grid, coords.view(1, 1, 1, -1, 3), mode="bilinear", padding_mode="border",
+                        align_corners=True).view(3, -1).T
+    (grad_ours,) = torch.autograd.grad((ours * weights).sum(), grid)
+    (grad_ref,) = torch.autograd.grad((ref * weights).sum(), grid)
+    assert torch.allclose(ours, ref, atol=1e-12) and torch.allclose(grad_ours, grad_ref, atol=1e-12)
