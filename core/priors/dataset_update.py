@@ -116,7 +116,7 @@ class DatasetUpdateTerm:
         """Load the saved state (targets, schedule, step) when ``state_path`` holds one; returns whether it did."""
         if self.state_path is None or not self.state_path.exists():
             return False
-        state = torch.load(self.state_path, map_location="cpu", weights_only=False)
+        state = torch.load(self.state_path, map_location="cpu", weights_only=True)
         self.update.load_state_dict(state["update"])
         self.step = int(state["step"])
         return True

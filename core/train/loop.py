@@ -195,7 +195,7 @@ class Trainer:
     def load_checkpoint(self, path: Path) -> None:
         """Restore a run saved by :meth:`save_checkpoint`; the loss settings must match."""
         try:
-            state = torch.load(path, map_location=self.device, weights_only=False)
+            state = torch.load(path, map_location=self.device, weights_only=True)  # a planted file cannot run code
             saved = state["config"]
         except Exception as exc:
             raise InputError(f"checkpoint {path} is unreadable ({exc}); delete it to start over") from None

@@ -74,7 +74,26 @@ def check_port_free(host: str, port: int) -> None:
                              f"choose another with --port") from None
 
 
+VISER_MIN = (1, 0)
+
+
+def check_viser() -> None:
+    """:class:`InputError` when viser (the ``viewer`` extra) is missing or older than 1.0 (nerfstudio 1.1.5's
+    environment pins 0.2.7, whose API differs)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        found = version("viser")
+    except PackageNotFoundError:
+        raise InputError("stylize view needs viser >= 1.0: pip install 'stylize-beyond[viewer]'") from None
+    numbers = tuple(int(part) for part in found.split(".")[:2] if part.isdigit())
+    if numbers < VISER_MIN:
+        raise InputError(f"stylize view needs viser >= 1.0, this environment has {found} (nerfstudio pins 0.2.7); "
+                         "run it from an environment with pip install 'stylize-beyond[viewer]'")
+
+
 def run_view(args) -> int:
+    check_viser()
     for name in ("stream_size", "render_size"):
         value = getattr(args, name)
         if value is not None and value < 16:

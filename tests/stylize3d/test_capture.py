@@ -17,7 +17,7 @@ from stylize3d.capture.frames import common_size, laplacian_variance, read_photo
 from stylize3d.capture.sfm import read_point_ply
 from stylize3d.datasets.posed import load_posed_dataset
 
-VIEWS, WIDTH, HEIGHT = 20, 200, 150
+VIEWS, WIDTH, HEIGHT = 30, 400, 300  # the 30-40 views; 400x300 holds its < 1 deg / < 2 % bar with margin
 
 
 def test_umeyama_recovers_a_known_similarity():
@@ -153,9 +153,9 @@ def test_capture_recovers_the_known_cameras_and_writes_the_nerfstudio_layout(ren
         assert len(files) == VIEWS and Image.open(files[0]).size == (round(w / f), round(h / f))
     recovered = load_transforms(data / "transforms.json", require_images=True)
     errors = pose_errors(recovered, truth[[view_index(f["file_path"]) for f in doc["frames"]]])
-    # the small test version (20 views at 200 px); the 36-view 320 px benchmark holds the issue's < 1° / < 2 %
-    assert errors["orientation_mean_deg"] < 1.0 and errors["orientation_max_deg"] < 2.5
-    assert errors["centre_max_rel"] < 0.03
+    # the bar after the Umeyama similarity: every camera's rotation within 1°, centre within 2 % of the
+    # extent (measured over repeated runs: rotation max 0.46-0.55°, centre max 1.1-1.2 %; SIFT/RANSAC vary a little)
+    assert errors["rotation_max_deg"] < 1.0 and errors["centre_max_rel"] < 0.02
     # the sparse points lie in front of the cameras, in the same (re-oriented) frame as transforms.json
     xyz, _ = read_point_ply(data / "sparse_pc.ply")
     cam = torch.from_numpy(xyz).double() @ recovered.viewmats[0, :3, :3].double().T + recovered.viewmats[0, :3, 3].double()

@@ -207,7 +207,7 @@ def test_a_radiance_field_is_served_as_server_rendered_frames(tmp_path):
     from stylize3d.fields.grid import save_field
     from stylize3d.fields.render import render_field
     from stylize3d.viewer.representation import ServerRendered, load_representation
-    from tests.stylize3d.test_field_export import _sphere_field
+    from tests.stylize3d.fields.test_field_export import _sphere_field
 
     field = _sphere_field()
     path = tmp_path / "ball.safetensors"
@@ -219,3 +219,25 @@ def test_a_radiance_field_is_served_as_server_rendered_frames(tmp_path):
     assert torch.allclose(rep.render(camera, 24, 24), expected, atol=1e-5)
     low, high = rep.bounds()
     assert torch.allclose(low, field.box_min) and torch.allclose(high, field.box_max)
+
+
+@pytest.mark.parametrize("installed, message", [
+    (None, "stylize view needs viser >= 1.0: pip install 'stylize-beyond[viewer]'"),
+    ("0.2.7", "this environment has 0.2.7 (nerfstudio pins 0.2.7)"),
+])
+def test_missing_or_old_viser_is_one_line(tmp_path, capsys, monkeypatch, installed, message):
+    import importlib.metadata as metadata
+
+    def fake_version(name):
+        if name != "viser":
+            return real_version(name)
+        if installed is None:
+            raise metadata.PackageNotFoundError(name)
+        return installed
+
+    real_version = metadata.version
+    monkeypatch.setattr(metadata, "version", fake_version)
+    write_ply(random_scene(8), tmp_path / "s.ply")
+    assert main(["view", str(tmp_path / "s.ply"), "--port", "0"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0]

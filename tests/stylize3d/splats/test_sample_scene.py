@@ -10,7 +10,7 @@ from stylize3d.splats.render import render
 from stylize3d.splats.sample_scene import build_scene
 from stylize3d.splats.render.projection import quat_to_rotmat
 
-SCENES = Path(__file__).resolve().parents[2] / "scenes" / "splats"
+SCENES = Path(__file__).resolve().parents[3] / "scenes" / "splats"
 
 
 def test_generated_splats_lie_flat_on_their_surfaces():
