@@ -38,6 +38,7 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--data", type=Path, default=Path("/tmp/stylize_bench_field_data"))
     parser.add_argument("--out", type=Path, default=Path("/tmp/stylize_bench_field"))
+    parser.add_argument("--no-random-background", action="store_true", help="fit on the white composites only")
     parser.add_argument("--save", type=Path, default=None, metavar="FIELD.safetensors", help="write the fitted field")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -48,7 +49,7 @@ def main() -> None:
     data = load_posed_dataset(folder)
     load_before = os.getloadavg()
     cpu0, wall0 = time.process_time(), time.perf_counter()
-    config = FieldFitConfig(steps=args.steps, voxels=args.voxels)
+    config = FieldFitConfig(steps=args.steps, voxels=args.voxels, random_background=not args.no_random_background)
     result = fit_field(data, config, device, eval_every=max(1, args.steps // 15), time_budget=args.budget,
                        progress=False)
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
