@@ -1,6 +1,7 @@
 """Radiance-field fit benchmark: held-out PSNR vs fitting time on the bundled scene's rendered views.
 
     python benchmarks/bench_field.py [--size 200] [--views 48] [--budget 600] [--threads 2] [--device cpu]
+        [--save FIELD.safetensors]
 
 Renders (once, cached under --data) 48 RGBA views of scenes/splats/sample_scene.ply with the splat renderer
 (every 8th held out), fits a field with ``stylize fit``'s code for --budget seconds of fitting time, and prints
@@ -21,6 +22,7 @@ from core.metrics import ssim
 from stylize3d.datasets.posed import load_posed_dataset
 from stylize3d.datasets.synthetic import write_synthetic_dataset
 from stylize3d.fields.fit import FieldFitConfig, fit_field, psnr
+from stylize3d.fields.grid import save_field
 from stylize3d.fields.plot import plot_psnr_curve
 from stylize3d.fields.render import render_field
 
@@ -36,6 +38,8 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--data", type=Path, default=Path("/tmp/stylize_bench_field_data"))
     parser.add_argument("--out", type=Path, default=Path("/tmp/stylize_bench_field"))
+    parser.add_argument("--no-random-background", action="store_true", help="fit on the white composites only")
+    parser.add_argument("--save", type=Path, default=None, metavar="FIELD.safetensors", help="write the fitted field")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
@@ -45,7 +49,7 @@ def main() -> None:
     data = load_posed_dataset(folder)
     load_before = os.getloadavg()
     cpu0, wall0 = time.process_time(), time.perf_counter()
-    config = FieldFitConfig(steps=args.steps, voxels=args.voxels)
+    config = FieldFitConfig(steps=args.steps, voxels=args.voxels, random_background=not args.no_random_background)
     result = fit_field(data, config, device, eval_every=max(1, args.steps // 15), time_budget=args.budget,
                        progress=False)
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
@@ -67,6 +71,8 @@ def main() -> None:
                "test_psnr": sum(s[0] for s in scores) / len(scores), "test_ssim": sum(s[1] for s in scores) / len(scores),
                "render_seconds_per_view": sum(times) / len(times), "curve": result.curve}
     (args.out / "summary.json").write_text(json.dumps(summary, indent=1))
+    if args.save:
+        save_field(result.field, args.save)
     print("| fit s | step | held-out PSNR (2 views) |\n|---|---|---|")
     for c in result.curve:
         print(f"| {c['seconds']:.0f} | {c['step']} | {c['psnr']:.2f} |")

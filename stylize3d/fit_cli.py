@@ -33,7 +33,9 @@ def _add_field_options(parser) -> None:
                         help="--model field: render the first two test views every STEPS steps for the PSNR-vs-time "
                              "curve (0: only at the end)")
     parser.add_argument("--time-budget", type=float, default=None, metavar="SECONDS",
-                        help="--model field: stop fitting after this many seconds (evaluations not counted)")
+                        help="--model field: stop fitting after this many seconds (evaluations not counted); the "
+                             "coarse-to-fine and learning-rate schedules are spread over them when they run out "
+                             "before --steps")
 
 
 def _run_field(job, data) -> int:

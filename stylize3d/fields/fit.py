@@ -5,8 +5,10 @@ every sample in front of transmittance 1e-3 is shaded, so faint density gets gra
 ``MSE(rgb, target) + tv_density·TV(density) + tv_colour·TV(colour) + sparsity·mean(log(1 + 2σ²))`` (TV over a
 random 48³ block of the grid per step; the last term is Plenoxels' Cauchy sparsity prior on the sampled
 densities) with Adam, the learning rate decaying exponentially to ``lr_final_ratio`` of its start. Without alpha
-masks the background colour is learnt too. Coarse to fine: the grids start with ``voxels / 8**levels``
-points and are upsampled (trilinear) at the fractions ``upsample_at`` of the steps, up to ``voxels``.
+masks the background colour is learnt too; with them (``random_background``) each training ray is composited on
+a random colour, target and render alike, so that empty space has to be transparent rather than white fog.
+Coarse to fine: the grids start with ``voxels / 8**levels`` points and are upsampled (trilinear) at the fractions ``upsample_at`` of the fit, up to ``voxels``. "Fraction of
+the fit" (:func:`fit_progress`) is that of the steps, or of the time budget when one is given and runs out first.
 
 Scene box: a cube around the cameras (:func:`~stylize3d.fields.grid.box_from_cameras`); with alpha masks the
 box is shrunk to the visual hull of the masks and the hull seeds the occupancy grid. The occupancy grid is
@@ -62,6 +64,9 @@ class FieldFitConfig:
         "help": "opacity over one sample step below which a voxel is empty"})
     box_scale: float = dataclasses.field(default=1.0, metadata={
         "help": "half-size of the scene cube relative to the median camera distance to the focus point"})
+    random_background: bool = dataclasses.field(default=True, metadata={
+        "help": "with alpha masks: composite each training ray on a random background colour (empty space must "
+                "then be transparent, not merely white)"})
     contract: bool = dataclasses.field(default=False, metadata={
         "help": "contract space outside the box (unbounded captures with background)"})
 
@@ -76,8 +81,9 @@ class FieldFitConfig:
             raise InputError(f"--upsample-at must be numbers, got {self.upsample_at}") from None
         if self.levels < 0 or len(self.upsample_at) < self.levels:
             raise InputError(f"--upsample-at needs one fraction per level ({self.levels})")
-        if not all(0 < f < 1 for f in self.upsample_at[:self.levels]):
-            raise InputError("--upsample-at fractions must lie in (0, 1)")
+        fractions = self.upsample_at[:self.levels]
+        if not all(0 < f < 1 for f in fractions) or list(fractions) != sorted(fractions):
+            raise InputError("--upsample-at fractions must lie in (0, 1), in increasing order")
         for name in ("lr", "lr_final_ratio", "box_scale"):
             if not getattr(self, name) > 0:
                 raise InputError(f"--{name.replace('_', '-')} must be positive")
@@ -143,8 +149,14 @@ def update_occupancy(field: RadianceField, threshold: float) -> None:
     field.occupancy &= keep
 
 
-def _schedule(config: FieldFitConfig) -> list[int]:
-    return [int(round(f * config.steps)) for f in config.upsample_at[:config.levels]]
+def fit_progress(config: FieldFitConfig, step: int, seconds: float, time_budget: Optional[float]) -> float:
+    """How far the fit is, in [0, 1]: the larger of the steps done and (with a ``time_budget``) the seconds spent,
+    as fractions of their limits. The learning rate and the coarse-to-fine schedule follow it, so a fit that
+    runs out of time first still ends on the finest grid at the final learning rate."""
+    done = step / max(config.steps, 1)
+    if time_budget:
+        done = max(done, seconds / time_budget)
+    return min(done, 1.0)
 
 
 def _level_resolution(field: RadianceField, config: FieldFitConfig, level: int) -> tuple:
@@ -173,39 +185,40 @@ def fit_field(data: PosedDataset, config: FieldFitConfig, device: torch.device, 
     views) and record their mean PSNR against the fitting time so far (evaluation time not counted). Ctrl-C stops
     with the last state (``interrupted``); with ``checkpoint`` the state is saved every ``checkpoint.every`` steps
     and on Ctrl-C, and ``resume`` continues from it (same draws as an uninterrupted run). ``time_budget``:
-    stop after that many seconds of fitting.
-    """
+    stop after that many seconds of fitting; the learning-rate decay and the upsampling follow whichever of the
+    steps and the budget runs out first (:func:`fit_progress`), so the fit ends on the finest grid either way (a
+    budgeted fit depends on the machine's speed, also when resumed)."""
     config.validate()
     generator = torch.Generator().manual_seed(seed)
     train = data.split["train"]
     w, h = data.size
     rays = camera_rays(data.cameras[train], w, h, "cpu")
     targets = data.images[train].permute(0, 2, 3, 1).reshape(-1, 3)
+    coverage = (data.alphas[train].reshape(-1) if data.alphas is not None and data.white_background
+                and config.random_background else None)  # images composited on white: re-composite per ray
     bg = torch.tensor([1.0, 1.0, 1.0] if data.white_background else [0.0, 0.0, 0.0], device=device)
     background = bg if data.white_background else bg.clone().requires_grad_(True)  # learnable without masks
-    schedule = _schedule(config)
     views = eval_views if eval_views is not None else data.split["test"][:2]
     state = checkpoint.load() if (resume and checkpoint is not None) else None
     if state is not None:
         field = RadianceField(**{k: (v.to(device) if torch.is_tensor(v) else v) for k, v in state["field"].items()})
-        start, curve, fit_seconds = state["step"], state["curve"], state["seconds"]
+        start, curve, fit_seconds, level = state["step"], state["curve"], state["seconds"], state["level"]
         generator.set_state(state["generator"])
         with torch.no_grad():
             background.copy_(state["background"].to(device))
     else:
         field = initial_field(data, config, device)
-        start, curve, fit_seconds = 0, [], 0.0
+        start, curve, fit_seconds, level = 0, [], 0.0, 0
     params = _trainable(field, background)
     opt = torch.optim.Adam(params, lr=config.lr, betas=(0.9, 0.99))
     if state is not None and state.get("optimizer"):
         opt.load_state_dict(state["optimizer"])
-    gamma = config.lr_final_ratio ** (1 / max(config.steps, 1))
     running, step, interrupted = None, start, False
 
     def save():
         if checkpoint is not None:
             checkpoint.save({"field": _field_state(field), "step": step, "curve": curve, "seconds": fit_seconds,
-                             "generator": generator.get_state(), "optimizer": opt.state_dict(),
+                             "level": level, "generator": generator.get_state(), "optimizer": opt.state_dict(),
                              "background": background.detach().cpu()})
 
     def record():
@@ -219,18 +232,27 @@ def fit_field(data: PosedDataset, config: FieldFitConfig, device: torch.device, 
             if time_budget is not None and fit_seconds >= time_budget:
                 break
             tick = time.perf_counter()
-            if step in schedule and step > 0:
-                field = upsample(field, _level_resolution(field, config, schedule.index(step) + 1))
+            done = fit_progress(config, step, fit_seconds, time_budget)
+            lr = config.lr * config.lr_final_ratio ** done
+            if level < config.levels and done >= config.upsample_at[level]:
+                level += 1
+                field = upsample(field, _level_resolution(field, config, level))
                 params = _trainable(field, background)
-                opt = torch.optim.Adam(params, lr=config.lr * gamma ** step, betas=(0.9, 0.99))
+                opt = torch.optim.Adam(params, lr=lr, betas=(0.9, 0.99))
             for group in opt.param_groups:
-                group["lr"] = config.lr * gamma ** step
+                group["lr"] = lr
             idx = torch.randint(len(targets), (config.batch_rays,), generator=generator)
             batch = rays[idx]
             batch = type(batch)(batch.origins.to(device), batch.dirs.to(device))
-            out = render_rays(field, batch, background, generator=generator, return_sigma=True,
+            target = targets[idx]
+            ray_background = background
+            if coverage is not None:
+                ray_background = torch.rand(len(idx), 3, generator=generator)
+                target = target + (1 - coverage[idx])[:, None] * (ray_background - 1)
+                ray_background = ray_background.to(device)
+            out = render_rays(field, batch, ray_background, generator=generator, return_sigma=True,
                               weight_threshold=0.0, transmittance_threshold=FIT_TRANSMITTANCE_THRESHOLD)
-            mse = F.mse_loss(out["rgb"], targets[idx].to(device))
+            mse = F.mse_loss(out["rgb"], target.to(device))
             loss = mse
             if config.tv_density:
                 loss = loss + config.tv_density * tv(field.density, TV_BLOCK, generator)

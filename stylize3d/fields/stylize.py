@@ -11,14 +11,15 @@
 4. The colour transfer again on the stylized field (skipped after Ctrl-C).
 
 Deferred back-propagation (ARF): :class:`DeferredRender` renders the whole view without autograd; its backward
-receives the pixel gradient of the full-image loss and re-renders the view ray chunk by ray chunk with autograd,
-pushing each chunk's slice of that gradient into the colour grid. Memory is one chunk's graph plus the images,
-whatever the image size.
+receives the pixel gradient of the full-image loss and renders the view again ray chunk by ray chunk with
+autograd, pushing each chunk's slice of that gradient into the colour grid. Memory is one chunk's graph plus the
+images (and the cached samples, bounded by ``SAMPLE_CACHE_BYTES``), whatever the image size.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import List, Optional, Sequence
 
 import torch
@@ -30,10 +31,13 @@ from core.optimize import Checkpoint
 from core.stylization import StylizationResult, Term, stylize
 from stylize3d.cameras import Cameras
 from stylize3d.fields.grid import RadianceField
-from stylize3d.fields.render import CHUNK_RAYS, Rays, camera_rays, render_field, render_rays
+from stylize3d.fields.render import (CHUNK_RAYS, Rays, WeightedSamples, camera_rays, composite, render_field,
+                                     weighted_samples)
 from stylize3d.splats.scene import SH_C0
 from stylize3d.stylize import SceneStyleConfig, fit_scene_colour_map
 
+SAMPLE_CACHE_BYTES = 768 * 2 ** 20
+"""Memory the stylization may keep the training views' frozen-density samples in (about 20 bytes per sample)."""
 COLOUR_EPS = 1e-3
 """Recoloured voxel colours are clamped to [eps, 1 - eps] before the logit."""
 
@@ -56,63 +60,86 @@ def transfer_field_colours(field: RadianceField, A: torch.Tensor, b: torch.Tenso
 
 
 class DeferredRender(torch.autograd.Function):
-    """``image = DeferredRender.apply(render_chunk, rays, height, width, colour)``: ``1,3,H,W``.
+    """``image = DeferredRender.apply(render_part, parts, height, width, colour)``: ``1,3,H,W``.
 
-    ``render_chunk(rays_chunk, colour) -> rgb N,3`` renders rays with the colour grid ``colour``; forward calls it
-    under ``no_grad`` for all rays, backward again chunk by chunk with autograd and returns
-    ``Σ_chunks ∂rgb_chunk/∂colour · grad_chunk``.
+    ``render_part(i, colour) -> rgb N_i,3`` renders the ``i``-th of ``parts`` consecutive slices of the view's rays
+    (pixel order) with the colour grid ``colour``; forward calls it under ``no_grad`` for every part, backward again
+    part by part with autograd and returns ``Σ_i ∂rgb_i/∂colour · grad_i``.
     """
 
     @staticmethod
-    def forward(ctx, render_chunk, rays: Rays, height: int, width: int, chunk: int, colour: torch.Tensor):
+    def forward(ctx, render_part, parts: int, height: int, width: int, colour: torch.Tensor):
         with torch.no_grad():
-            rgb = torch.cat([render_chunk(rays[i:i + chunk], colour) for i in range(0, len(rays), chunk)])
-        ctx.render_chunk, ctx.rays, ctx.chunk = render_chunk, rays, chunk
+            rgb = [render_part(i, colour) for i in range(parts)]
+        ctx.render_part, ctx.sizes = render_part, [len(part) for part in rgb]
         ctx.save_for_backward(colour)
-        return rgb.T.reshape(1, 3, height, width)
+        return torch.cat(rgb).T.reshape(1, 3, height, width)
 
     @staticmethod
     def backward(ctx, grad_image):
         (colour,) = ctx.saved_tensors
-        grad_rgb = grad_image[0].reshape(3, -1).T
+        grads = grad_image[0].reshape(3, -1).T.split(ctx.sizes)
         grad_colour = torch.zeros_like(colour)
         with torch.enable_grad():
             leaf = colour.detach().requires_grad_(True)
-            for i in range(0, len(ctx.rays), ctx.chunk):
-                rgb_chunk = ctx.render_chunk(ctx.rays[i:i + ctx.chunk], leaf)
-                rgb_chunk.backward(grad_rgb[i:i + ctx.chunk])
+            for i, grad in enumerate(grads):
+                ctx.render_part(i, leaf).backward(grad)
             if leaf.grad is not None:
                 grad_colour += leaf.grad
-        return None, None, None, None, None, grad_colour
+        return None, None, None, None, grad_colour
 
 
 class FieldStyleTask:
     """The radiance-field front end on :func:`core.stylization.stylize`: a random training view per step; the
     colour grid trains, the density is frozen. ``field``: the recoloured degree-0 field; ``originals``: the
-    content references ``N,3,H,W`` in [0,1] of ``cameras`` at the working size."""
+    content references ``N,3,H,W`` in [0,1] of ``cameras`` at the working size.
+
+    The density being frozen, each view's shaded samples and their compositing weights never change: they are
+    computed once per view (``chunk`` rays at a time) and kept while they fit in ``cache_bytes``, so a step costs
+    the colour lookups of those samples; a view that does not fit is sampled once per step (the deferred
+    backward reuses its forward's samples)."""
 
     stochastic = True
 
     def __init__(self, field: RadianceField, cameras: Cameras, originals: torch.Tensor, style: torch.Tensor,
-                 config: SceneStyleConfig, maps: list, chunk: int = CHUNK_RAYS):
+                 config: SceneStyleConfig, maps: list, chunk: int = CHUNK_RAYS, cache_bytes: int = SAMPLE_CACHE_BYTES):
         self.start, self.cameras, self.originals, self.style = field, cameras, originals, style
-        self.config, self.maps, self.chunk = config, maps, chunk
+        self.config, self.maps, self.chunk, self.cache_bytes = config, maps, chunk, cache_bytes
         self.width, self.height = cameras.size_for(config.size)
         self.colour = field.colour.detach().clone().requires_grad_(True)
         self.background = torch.tensor(field.background or (1.0, 1.0, 1.0), device=field.device)
         self._rays: dict = {}
+        self._samples: dict = {}
+        self._last: tuple = (None, None)
 
     def field(self) -> RadianceField:
         return dataclasses.replace(self.start, colour=self.colour)
-
-    def _render_chunk(self, rays: Rays, colour: torch.Tensor) -> torch.Tensor:
-        field = dataclasses.replace(self.start, colour=colour)
-        return render_rays(field, rays, self.background)["rgb"]
 
     def rays(self, view: int) -> Rays:
         if view not in self._rays:
             self._rays[view] = camera_rays(self.cameras[view], self.width, self.height, self.start.device)
         return self._rays[view]
+
+    def samples(self, view: int) -> List[WeightedSamples]:
+        """The view's shaded samples, one :class:`WeightedSamples` per chunk of its rays (cached, see the class)."""
+        if view in self._samples:
+            return self._samples[view]
+        if self._last[0] == view:
+            return self._last[1]
+        rays = self.rays(view)
+        with torch.no_grad():
+            parts = [weighted_samples(self.start, rays[i:i + self.chunk]) for i in range(0, len(rays), self.chunk)]
+        used = sum(part.nbytes() for cached in self._samples.values() for part in cached)
+        if used + sum(part.nbytes() for part in parts) <= self.cache_bytes:
+            self._samples[view] = parts
+        else:
+            self._last = (view, parts)
+        return parts
+
+    def _render_part(self, view: int, i: int, colour: torch.Tensor) -> torch.Tensor:
+        field = dataclasses.replace(self.start, colour=colour)
+        rays = self.rays(view)[i * self.chunk:(i + 1) * self.chunk]
+        return composite(field, rays, self.samples(view)[i], self.background)["rgb"]
 
     def params(self) -> List[torch.Tensor]:
         return [self.colour]
@@ -121,8 +148,8 @@ class FieldStyleTask:
         return int(torch.randint(len(self.cameras), (1,), generator=generator))
 
     def render(self, view: int) -> torch.Tensor:
-        return DeferredRender.apply(self._render_chunk, self.rays(view), self.height, self.width, self.chunk,
-                                    self.colour)
+        return DeferredRender.apply(functools.partial(self._render_part, view), len(self.samples(view)),
+                                    self.height, self.width, self.colour)
 
     def reference(self, view: int) -> torch.Tensor:
         return self.originals[view:view + 1]

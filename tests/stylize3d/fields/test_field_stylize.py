@@ -2,12 +2,13 @@
 
 import math
 
+import pytest
 import torch
 
 from stylize3d.cameras import Cameras, intrinsics_from_fov, look_at
 from stylize3d.fields.grid import new_field
 from stylize3d.fields.render import camera_rays, render_field, render_rays
-from stylize3d.fields.stylize import DeferredRender, stylize_field, to_degree0, transfer_field_colours
+from stylize3d.fields.stylize import DeferredRender, FieldStyleTask, stylize_field, to_degree0, transfer_field_colours
 from stylize3d.stylize import SceneStyleConfig
 
 
@@ -41,12 +42,36 @@ def test_deferred_gradient_equals_direct_backward():
         return render_rays(f, r, bg)["rgb"]
 
     colour = field.colour.clone().requires_grad_(True)
-    loss_of(DeferredRender.apply(render_chunk, rays, 12, 16, 37, colour)).backward()
+    parts = -(-len(rays) // 37)
+    loss_of(DeferredRender.apply(lambda i, c: render_chunk(rays[i * 37:(i + 1) * 37], c), parts, 12, 16,
+                                 colour)).backward()
     deferred = colour.grad.clone()
     colour.grad = None
     loss_of(render_chunk(rays, colour).T.reshape(1, 3, 12, 16)).backward()
     assert deferred.abs().max() > 1e-3  # the gradient reaches the grid
     assert torch.allclose(deferred, colour.grad, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("cache_bytes", [0, 2 ** 30])
+def test_task_render_with_frozen_samples_equals_a_full_render(cache_bytes):
+    """The task's cached-sample renders (and their deferred gradients) equal rendering the field from scratch."""
+    field = _field()
+    cams = _cameras(2, 16)
+    config = SceneStyleConfig(size=16)
+    task = FieldStyleTask(field, cams, torch.zeros(2, 3, 16, 16), torch.zeros(1, 3, 16, 16), config, [], chunk=50,
+                          cache_bytes=cache_bytes)
+    weights = torch.rand(1, 3, 16, 16, generator=torch.Generator().manual_seed(4))
+    for view in (1, 0, 1):
+        task.colour.grad = None
+        image = task.render(view)
+        (weights * image ** 2).sum().backward()
+        colour = field.colour.clone().requires_grad_(True)
+        direct = render_rays(type(field)(**{**field.__dict__, "colour": colour}), camera_rays(cams[view], 16, 16),
+                             torch.ones(3))["rgb"].T.reshape(1, 3, 16, 16)
+        (weights * direct ** 2).sum().backward()
+        assert torch.allclose(image, direct.detach(), atol=1e-6)
+        assert torch.allclose(task.colour.grad, colour.grad, atol=1e-6) and colour.grad.abs().max() > 1e-4
+    assert len(task._samples) == (2 if cache_bytes else 0)
 
 
 def test_colour_transfer_moves_opaque_pixels_affinely():

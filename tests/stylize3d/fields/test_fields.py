@@ -11,7 +11,7 @@ from core.errors import InputError
 from stylize3d.cameras import Cameras, intrinsics_from_fov, look_at
 from stylize3d.fields.grid import (RadianceField, box_from_cameras, check_memory, load_field, new_field,
                                    save_field, upsample, visual_hull)
-from stylize3d.fields.render import Rays, camera_rays, render_field, render_rays
+from stylize3d.fields.render import Rays, _box_hits, camera_rays, packed_samples, render_field, render_rays
 
 
 def _cube_field(res=(4, 5, 6), degree=0, dtype=torch.float32, seed=0):
@@ -155,3 +155,47 @@ def test_contraction_maps_unbounded_space_into_the_grid():
     rays = Rays(torch.tensor([[0.0, 0.0, 0.0]]), torch.tensor([[1.0, 0.0, 0.0]]))
     out = render_rays(field, rays, torch.zeros(3), weight_threshold=0.0)
     assert 0 < out["alpha"].item() <= 1 and out["depth"].item() > 0
+
+
+@pytest.mark.parametrize("contracted", [False, True])
+def test_packed_samples_equal_testing_every_sample(contracted):
+    """The grouped occupancy test keeps exactly the samples a per-sample test keeps (in the same order)."""
+    g = torch.Generator().manual_seed(3)
+    field = new_field(torch.tensor([-1.0, -0.8, -0.5]), torch.tensor([1.0, 0.9, 0.6]), (9, 15, 17),
+                      contracted=contracted)
+    field.occupancy = torch.rand(field.resolution, generator=g) < 0.03  # scattered single voxels: the hard case
+    origins = torch.nn.functional.normalize(torch.randn(300, 3, generator=g), dim=1) * 3
+    rays = Rays(origins, torch.rand(300, 3, generator=g) * 1.6 - 0.8 - origins)  # towards points in the box
+    step = 0.5 * field.voxel_size * (0.8 if contracted else 1.0)
+    ray, t, delta = packed_samples(field, rays, step, torch.Generator().manual_seed(5))
+    # reference: every sample of every ray in the box, tested one by one
+    t_near, t_far = _box_hits(rays, field.box_min, field.box_max)
+    dt = step / rays.dirs.norm(dim=-1)
+    offset = torch.rand(300, generator=torch.Generator().manual_seed(5))
+    k = torch.arange(int(((t_far - t_near).clamp_min(0) / dt).ceil().max()), dtype=torch.float32)
+    t_all = t_near[:, None] + (k[None] + offset[:, None]) * dt[:, None]
+    pts = rays.origins[:, None] + rays.dirs[:, None] * t_all[..., None]
+    keep = (t_all < t_far[:, None]) & field.occupied(pts.view(-1, 3)).view(t_all.shape)
+    ref_ray, ref_k = keep.nonzero().unbind(1)
+    assert keep.sum() > 100
+    inner = t <= torch.maximum(t_far, t_near)[ray] if contracted else torch.ones_like(t, dtype=torch.bool)
+    if contracted:  # the outer samples follow each ray's inner ones
+        assert torch.equal(ray, torch.sort(ray, stable=True).values) and (~inner).sum() > 0
+    assert torch.equal(ray[inner], ref_ray) and torch.equal(t[inner], t_all[ref_ray, ref_k])
+    assert torch.all(delta[inner] == step)
+
+
+@pytest.mark.parametrize("res", [(4, 5, 6), (2, 3, 2), (1, 4, 5)])
+def test_corner_gather_equals_grid_sample_and_its_gradient(res):
+    from stylize3d.fields.grid import _trilinear
+
+    g = torch.Generator().manual_seed(7)
+    grid = torch.randn(1, 3, *res, dtype=torch.float64, generator=g, requires_grad=True)
+    coords = torch.rand(60, 3, dtype=torch.float64, generator=g) * 2.4 - 1.2  # some outside: border values
+    weights = torch.randn(60, 3, dtype=torch.float64, generator=g)
+    ours = _trilinear(grid, coords)
+    ref = F.grid_sample(grid, coords.view(1, 1, 1, -1, 3), mode="bilinear", padding_mode="border",
+                        align_corners=True).view(3, -1).T
+    (grad_ours,) = torch.autograd.grad((ours * weights).sum(), grid)
+    (grad_ref,) = torch.autograd.grad((ref * weights).sum(), grid)
+    assert torch.allclose(ours, ref, atol=1e-12) and torch.allclose(grad_ours, grad_ref, atol=1e-12)
