@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import sys
 import time
@@ -86,7 +87,8 @@ def check_viser() -> None:
         found = version("viser")
     except PackageNotFoundError:
         raise InputError("stylize view needs viser >= 1.0: pip install 'stylize-beyond[viewer]'") from None
-    numbers = tuple(int(part) for part in found.split(".")[:2] if part.isdigit())
+    leading = re.match(r"(\d+)(?:\.(\d+))?", found)  # "1.0.0rc1" -> (1, 0)
+    numbers = (int(leading[1]), int(leading[2] or 0)) if leading else (0, 0)
     if numbers < VISER_MIN:
         raise InputError(f"stylize view needs viser >= 1.0, this environment has {found} (nerfstudio pins 0.2.7); "
                          "run it from an environment with pip install 'stylize-beyond[viewer]'")
