@@ -21,7 +21,8 @@ def test_decimal_text_rounds_and_drops_trailing_zeros():
     values = [0, 3, 12.5, 12.499, 12.505001, -0.07, -0.004, 105, 99.999, 1234567.891, 0.1, -3.2]
     assert _texts(decimal_ascii(np.array(values), 2)) == ["0", "3", "12.5", "12.5", "12.51", "-0.07", "0", "105",
                                                           "100", "1234567.89", "0.1", "-3.2"]
-    assert _texts(decimal_ascii(np.array([0.7, 0.0625, 0.0626, 1.0]), 3)) == ["0.7", "0.062", "0.063", "1"]  # ties to even, as printf
+    # ties go to even, as printf does
+    assert _texts(decimal_ascii(np.array([0.7, 0.0625, 0.0626, 1.0]), 3)) == ["0.7", "0.062", "0.063", "1"]
     assert decimal_ascii(np.zeros(0), 2).shape[0] == 0
 
 
