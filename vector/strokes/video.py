@@ -36,7 +36,7 @@ from core.errors import ConfigError
 from core.video.flow import FLOW_METHODS, forward_backward_flow
 from core.video.masks import consistency_weights
 from core.video.warp import backward_warp, sample_at
-from vector.strokes.curves import Strokes
+from vector.strokes.curves import STROKE_FIELDS, Strokes
 from vector.strokes.hertzmann import Painting, Underpainting, gaussian_blur, paint
 from vector.strokes.presets import PaintStyle
 from vector.strokes.render import visible_fragments
@@ -176,3 +176,20 @@ class VideoPainter:
         self.previous = (frame, painting.strokes, shown)
         self.frames_done += 1
         return PaintedFrame(painting, reused, new, dropped, repaint_fraction, time.perf_counter() - started, flow_s)
+
+    def state_dict(self) -> dict:
+        """What the next :meth:`step` depends on: frames done and the previous frame, its strokes and the image
+        they stand for (painting itself is seeded by ``seed`` on every frame, so no RNG state is carried)."""
+        state = {"frames_done": self.frames_done, "previous": None}
+        if self.previous is not None:
+            frame, strokes, shown = self.previous
+            state["previous"] = {"frame": frame, "shown": shown,
+                                 "strokes": {n: getattr(strokes, n) for n in STROKE_FIELDS}}
+        return state
+
+    def load_state_dict(self, state: dict) -> None:
+        """Continue after the frames recorded in ``state`` (from :meth:`state_dict`)."""
+        previous = state["previous"]
+        self.previous = None if previous is None else (
+            previous["frame"], Strokes(*(previous["strokes"][n] for n in STROKE_FIELDS)), previous["shown"])
+        self.frames_done = int(state["frames_done"])
