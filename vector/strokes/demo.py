@@ -94,7 +94,7 @@ def _video_item(folder: Path) -> Item:
 def _style_item(folder: Path) -> Item:
     from core.losses.objective import StyleLossConfig, StyleObjective
     from core.stylization import LoopConfig, stylize
-    from vector.strokes.stylize import StrokeStyleTask
+    from vector.strokes.stylize import STROKE_STYLE_WEIGHT, StrokeStyleTask
 
     photo = load_image(scenes_dir() / "images" / DEMO_PHOTO, long_side=DEMO_STYLE_SIZE)
     _, _, h, w = photo.shape
@@ -102,7 +102,7 @@ def _style_item(folder: Path) -> Item:
         base = paint(photo, PRESETS["impressionist"])
     style = load_image(scenes_dir() / "images" / DEMO_STYLE, long_side=DEMO_STYLE_SIZE)
     save_image(style, folder / "style.jpg")
-    objective = StyleObjective(StyleLossConfig()).set_style([style], long_side=DEMO_STYLE_SIZE)
+    objective = StyleObjective(StyleLossConfig(style_weight=STROKE_STYLE_WEIGHT)).set_style([style], long_side=DEMO_STYLE_SIZE)
     task = StrokeStyleTask(base.strokes, photo, background=base.background)
     start = time.perf_counter()
     result = stylize(task, objective, LoopConfig(steps=DEMO_STEPS), progress=False)
