@@ -53,8 +53,8 @@ class VideoPaintConfig:
         "help": "repaint where the frame differs from what the painting shows by more than this (RGB distance, "
                 "0..255) after motion compensation"})
     min_trust: float = field(default=0.3, metadata={
-        "help": "flow trust (forward-backward check) below which the moved painting counts as unpainted and "
-                "strokes are dropped"})
+        "help": "flow trust (forward-backward check) below which the moved painting may be painted over and "
+                "strokes (by the mean trust under their points) are dropped"})
     flow: str = field(default="dis", metadata={"help": "optical flow method (OpenCV)", "choices": FLOW_METHODS})
     independent: bool = field(default=False, metadata={
         "help": "paint every frame on its own, without carrying strokes (for comparison; it flickers)"})
