@@ -8,7 +8,8 @@
    cairosvg's rendering of the same SVG.
 4. With ``--video N``: the first N frames of the bundled clip painted with strokes carried along the flow and
    painted independently (same preset and seed), flicker measured as ``stylize metrics-video`` does (masked
-   warping error, ranges 1 and 10), strokes reused per frame, CPU seconds per frame.
+   warping error, ranges 1 and 10), fidelity (mean |painting - frame| in [0, 1]: low flicker must not come from a
+   painting that stops following the video), strokes reused per frame, CPU seconds per frame.
 
 Times are medians of ``--repeat`` runs; the load average is printed beside them (the machine may be shared).
 
@@ -117,11 +118,12 @@ def video(frames: int, size: int) -> None:
             results = [painter.step(f) for f in clip]
         cpu = (time.process_time() - cpu) / len(clip)
         errors = warping_errors(clip, [r.painting.canvas[None] for r in results], (1, 10))
+        fidelity = statistics.mean(float((r.painting.canvas - f[0]).abs().mean()) for r, f in zip(results, clip))
         reused = statistics.mean(r.reused_fraction for r in results[1:]) if len(results) > 1 else 0.0
         strokes = statistics.mean(len(r.painting.strokes) for r in results)
         print(f"video {'independent' if independent else 'seeded':11s} {len(clip)} frames at {size} px: warping "
-              f"error k=1 {errors[1]['mse']:.5f}, k=10 {errors[10]['mse'] or float('nan'):.5f}; reused "
-              f"{reused:.2f}, {strokes:.0f} strokes/frame, {cpu:.2f} CPU-s/frame ({load()})")
+              f"error k=1 {errors[1]['mse']:.5f}, k=10 {errors[10]['mse'] or float('nan'):.5f}; fidelity "
+              f"{fidelity:.4f}; reused {reused:.2f}, {strokes:.0f} strokes/frame, {cpu:.2f} CPU-s/frame ({load()})")
 
 
 if __name__ == "__main__":

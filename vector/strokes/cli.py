@@ -28,6 +28,7 @@ from core.video.io import VideoWriter
 from vector.strokes.hertzmann import Painting, paint
 from vector.strokes.presets import PRESETS, PaintStyle
 from vector.strokes.render import composite
+from vector.strokes.stylize import STROKE_STYLE_WEIGHT
 from vector.strokes.svg import svg_text
 from vector.strokes.video_cli import add_video_options, check_video_args, is_video_output, paint_video
 
@@ -98,7 +99,7 @@ def register(subparsers) -> None:
     g.add_argument("--max-step", type=float, default=1.5,
                    help="longest control-point step as a factor of the stroke's radius (bounds stroke length)")
     g.add_argument("--xing-weight", type=float, default=0.01, help="weight of the Xing loss against looped strokes")
-    add_config_options(p, StyleLossConfig, group="style objective (with --style)")
+    add_config_options(p, StyleLossConfig(style_weight=STROKE_STYLE_WEIGHT), group="style objective (with --style)")
     add_video_options(p)
     add_common_options(p, resumable=True)
     p.set_defaults(func=run_paint)

@@ -12,6 +12,9 @@ from dataclasses import dataclass
 import torch
 
 
+STROKE_FIELDS = ("points", "count", "radius", "colour", "opacity", "layer")
+
+
 @dataclass
 class Strokes:
     """A painting's strokes in painting order.
@@ -49,8 +52,7 @@ class Strokes:
                        self.opacity[index], self.layer[index])
 
     def detach(self) -> "Strokes":
-        return Strokes(*(getattr(self, n).detach().clone() for n in ("points", "count", "radius", "colour",
-                                                                      "opacity", "layer")))
+        return Strokes(*(getattr(self, n).detach().clone() for n in STROKE_FIELDS))
 
 
 def pad_points(points: torch.Tensor, count: torch.Tensor, width: int) -> torch.Tensor:

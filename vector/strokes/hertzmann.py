@@ -172,14 +172,12 @@ class Underpainting:
     """What a new painting starts from instead of the blank canvas (painting over, Hertzmann 2000).
 
     ``strokes`` are kept, in order, under the new ones (their ``layer`` indices refer to the same brushes);
-    ``repaint`` (H, W) bool: where new strokes may start (None: everywhere); ``stale`` (H, W) bool: where the
-    underpainting cannot be trusted (occluded or inconsistent motion) and counts as unpainted, so the largest
-    brush covers it as it covers the blank canvas.
+    ``repaint`` (H, W) bool: where new strokes may start (None: everywhere); pixels no kept stroke covers count
+    as unpainted wherever they are.
     """
 
     strokes: Strokes
     repaint: "torch.Tensor | None" = None
-    stale: "torch.Tensor | None" = None
 
 
 def paint(source: torch.Tensor, style: PaintStyle, seed: int = 0, background=(1.0, 1.0, 1.0),
@@ -203,8 +201,6 @@ def paint(source: torch.Tensor, style: PaintStyle, seed: int = 0, background=(1.
         if len(over.strokes):
             canvas, transmit = composite(over.strokes, h, w, canvas, with_transmittance=True)
             painted = transmit < 1
-        if over.stale is not None:
-            painted &= ~over.stale
         allowed = over.repaint
     for index, radius in enumerate(style.brushes):
         reference = gaussian_blur(src[None], style.blur_factor * radius)

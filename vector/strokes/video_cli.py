@@ -2,12 +2,17 @@
 (:mod:`vector.strokes.video`).
 
 The video is staged beside the output and published when the run ends; Ctrl-C (or SIGTERM) publishes the
-frames finished so far as a playable video. ``--svg-frames DIR`` also writes each frame's strokes as
-``DIR/frame_00001.svg`` ... (each file written atomically as its frame finishes).
+frames finished so far as a playable video. Each finished frame is also checkpointed in ``.OUT.frames/``
+beside the output (as ``stylize video`` does): the frame as a lossless PNG, and the painter's state after it
+(the carried strokes, the previous frame and what the painting stands for, frames done, per-frame numbers) in
+``painter.pt``; ``--resume`` re-encodes the finished frames and paints on from there, giving the same video as
+an uninterrupted run. The checkpoint is removed after a complete run. ``--svg-frames DIR`` also writes each
+frame's strokes as ``DIR/frame_00001.svg`` ... (each file written atomically as its frame finishes).
 """
 
 from __future__ import annotations
 
+import shutil
 import statistics
 import time
 from pathlib import Path
@@ -18,8 +23,9 @@ from tqdm.auto import tqdm
 from core.atomic import atomic_output, refuse_overwriting_inputs
 from core.cli import add_config_options, config_from_args
 from core.errors import InputError
+from core.io.images import load_image, save_image
 from core.video import io as vio
-from core.video.cli import _expected_frames
+from core.video.cli import CHECKPOINT_EVERY_FRAME, _checkpoint_dir, _expected_frames, _prepare_checkpoint
 from vector.strokes.presets import PaintStyle
 from vector.strokes.svg import svg_text
 from vector.strokes.video import VideoPainter, VideoPaintConfig
@@ -49,14 +55,23 @@ def check_video_args(args) -> VideoPaintConfig:
     for flag, value in (("--style", args.style), ("--timelapse", args.timelapse)):
         if value is not None:
             raise InputError(f"{flag} is for still photos; a video input is painted frame by frame without it")
-    if args.resume:
-        raise InputError("--resume is for --style optimisation; an interrupted video painting keeps its finished "
-                         "frames in the output")
     if args.max_frames is not None and args.max_frames < 1:
         raise InputError(f"--max-frames {args.max_frames}: need at least 1")
     if args.svg_frames is not None and Path(args.svg_frames).exists() and not Path(args.svg_frames).is_dir():
         raise InputError(f"--svg-frames {args.svg_frames} is a file; give a folder")
     return config_from_args(VideoPaintConfig, args).validate()
+
+
+FRAME_NUMBERS = ("strokes", "reused", "new", "dropped", "reused_fraction", "repaint_fraction", "seconds", "flow_s")
+"""What the report lists per frame; kept in the checkpoint so a resumed run reports every frame."""
+
+
+def _job_meta(args, style: PaintStyle, config: VideoPaintConfig, size) -> dict:
+    """What a checkpoint must match to be resumed (inputs and every setting that changes a frame)."""
+    source = Path(args.input).resolve()
+    return {"input": str(source), "input_bytes": source.stat().st_size if source.is_file() else None,
+            "size": list(size), "style": repr(style), "config": repr(config), "seed": args.seed,
+            **{k: getattr(args, k) for k in ("start", "end", "max_frames", "fps")}}
 
 
 def paint_video(job, style: PaintStyle, config: VideoPaintConfig) -> int:
@@ -71,24 +86,43 @@ def paint_video(job, style: PaintStyle, config: VideoPaintConfig) -> int:
     report.inputs = [args.input]
     w, h = reader.size
     painter = VideoPainter(style, config, seed=job.seed)
+    checkpoint = _checkpoint_dir(output)
+    state_file = checkpoint / "painter.pt"
+    pngs = _prepare_checkpoint(checkpoint, _job_meta(args, style, config, reader.size), job.resume)
+    per_frame: list = []
+    if pngs and state_file.exists():
+        state = torch.load(state_file, weights_only=True)
+        painter.load_state_dict(state["painter"])
+        per_frame = state["per_frame"]
+    done = painter.frames_done            # a PNG saved after the last state (Ctrl-C between the two) is redone
+    if pngs < done:
+        raise InputError(f"checkpoint {checkpoint} lacks frames {pngs + 1}..{done}; delete it to start over")
     svg_dir = Path(args.svg_frames) if args.svg_frames else None
     staged = vio.staged_output(output)
     writer = vio.VideoWriter(staged.tmp, w, h, reader.fps)
     bar = tqdm(total=_expected_frames(reader), unit="frame", desc="painting video",
                disable=not job.progress, dynamic_ncols=True)
-    per_frame = []
     interrupted = False
     started = time.perf_counter()
     try:
-        for frame in _chain(first, frames):
+        for index, frame in enumerate(_chain(first, frames)):
+            saved = checkpoint / CHECKPOINT_EVERY_FRAME.format(index + 1)
+            if index < done:
+                writer.write(load_image(saved))
+                bar.update(1)
+                continue
             result = painter.step(frame)
             painting = result.painting
             if svg_dir is not None:
-                with atomic_output(svg_dir / f"frame_{len(per_frame) + 1:05d}.svg") as tmp:
+                with atomic_output(svg_dir / f"frame_{index + 1:05d}.svg") as tmp:
                     tmp.write_text(svg_text(painting.strokes, w, h, painting.radii, painting.background),
                                    encoding="utf-8")
+            save_image(painting.canvas, saved)
+            per_frame.append({k: len(painting.strokes) if k == "strokes" else getattr(result, k)
+                              for k in FRAME_NUMBERS})
+            with atomic_output(state_file) as tmp:
+                torch.save({"painter": painter.state_dict(), "per_frame": per_frame}, tmp)
             writer.write(painting.canvas)
-            per_frame.append(result)
             bar.set_postfix(strokes=len(painting.strokes), reused=f"{result.reused_fraction:.2f}")
             bar.update(1)
     except KeyboardInterrupt:
@@ -96,6 +130,8 @@ def paint_video(job, style: PaintStyle, config: VideoPaintConfig) -> int:
     except BaseException:
         writer.close()
         vio.discard(staged)
+        if not per_frame:
+            shutil.rmtree(checkpoint, ignore_errors=True)
         raise
     finally:
         bar.close()
@@ -105,21 +141,24 @@ def paint_video(job, style: PaintStyle, config: VideoPaintConfig) -> int:
         vio.publish(staged)
     else:
         vio.discard(staged)
+    if not interrupted:
+        shutil.rmtree(checkpoint, ignore_errors=True)
+    per_frame = per_frame[:writer.frames_written]
+    new_frames = max(0, len(per_frame) - done)
     report.outputs = ([str(output)] if writer.frames_written else []) + ([str(svg_dir)] if svg_dir and per_frame else [])
-    report.set_steps(len(per_frame), seconds)
+    report.set_steps(new_frames, seconds)
     later = per_frame[1:]
     report.sizes.update({"width": w, "height": h, "frames": writer.frames_written, "fps": float(reader.fps),
-                         "strokes_per_frame": [len(r.painting.strokes) for r in per_frame]})
+                         "strokes_per_frame": [r["strokes"] for r in per_frame]})
     report.metrics.update({
         "mode": "independent" if config.independent else "seeded",
-        "reused_per_frame": [r.reused for r in per_frame],
-        "new_per_frame": [r.new for r in per_frame],
-        "dropped_per_frame": [r.dropped for r in per_frame],
-        "reused_fraction_per_frame": [round(r.reused_fraction, 4) for r in per_frame],
-        "reused_fraction": statistics.mean(r.reused_fraction for r in later) if later else None,
-        "repaint_fraction": statistics.mean(r.repaint_fraction for r in later) if later else None,
-        "seconds_per_frame": seconds / len(per_frame) if per_frame else None,
-        "seconds_flow": sum(r.flow_s for r in per_frame),
+        "frames_resumed": done,
+        **{f"{k}_per_frame": [r[k] for r in per_frame] for k in ("reused", "new", "dropped")},
+        "reused_fraction_per_frame": [round(r["reused_fraction"], 4) for r in per_frame],
+        "reused_fraction": statistics.mean(r["reused_fraction"] for r in later) if later else None,
+        "repaint_fraction": statistics.mean(r["repaint_fraction"] for r in later) if later else None,
+        "seconds_per_frame": seconds / new_frames if new_frames else None,
+        "seconds_flow": sum(r["flow_s"] for r in per_frame[done:]),
         "interrupted": interrupted})
     if interrupted:
         return job.interrupted(f"wrote the {writer.frames_written} finished frames to {output}" if writer.frames_written

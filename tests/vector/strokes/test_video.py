@@ -133,10 +133,48 @@ def test_ctrl_c_keeps_the_finished_frames(tmp_path, frames_dir, monkeypatch, cap
     assert not [p for p in tmp_path.iterdir() if "part" in p.name]
 
 
+def test_interrupted_and_resumed_painting_equals_an_uninterrupted_one(tmp_path, frames_dir, monkeypatch, capsys):
+    whole, part = tmp_path / "whole" / "p.mp4", tmp_path / "part" / "p.mp4"
+    common = ["--size", "64", "--brushes", "6,3", "--quiet", "--fps", "12"]
+    assert main(["paint", str(frames_dir), "-o", str(whole), "--svg-frames", str(whole.parent / "svg")] + common) == 0
+    real_step = VideoPainter.step
+    calls, armed = [], [True]
+
+    def interrupt_at_third(self, frame):
+        calls.append(self.frames_done)
+        if armed[0] and self.frames_done == 2:
+            raise KeyboardInterrupt
+        return real_step(self, frame)
+
+    monkeypatch.setattr(VideoPainter, "step", interrupt_at_third)
+    args = ["paint", str(frames_dir), "-o", str(part), "--svg-frames", str(part.parent / "svg")] + common
+    assert main(args) == 130
+    assert len(list(VideoReader(part))) == 2                       # Ctrl-C: the finished frames are playable
+    assert (part.parent / ".p.mp4.frames" / "painter.pt").exists()
+    calls.clear()
+    armed[0] = False
+    report = tmp_path / "r.json"
+    assert main(args + ["--resume", "--report", str(report)]) == 0
+    assert calls == [2, 3]                                          # painting went on from the third frame
+    assert not (part.parent / ".p.mp4.frames").exists()             # a complete run removes its checkpoint
+    for a, b in zip(VideoReader(whole), VideoReader(part), strict=True):
+        torch.testing.assert_close(a, b, atol=0, rtol=0)
+    for i in range(1, 5):
+        name = f"svg/frame_0000{i}.svg"
+        assert (whole.parent / name).read_text() == (part.parent / name).read_text()
+    r = json.loads(report.read_text())
+    assert r["metrics"]["frames_resumed"] == 2 and len(r["sizes"]["strokes_per_frame"]) == 4
+    assert r["metrics"]["reused_per_frame"][0] == 0 and min(r["metrics"]["reused_per_frame"][1:]) > 0
+    armed[0] = True
+    assert main(args) == 130                                        # interrupted again; other settings refuse it
+    capsys.readouterr()
+    assert main([a if a != "6,3" else "8,3" for a in args] + ["--resume"]) == 2
+    assert "made with other inputs or settings" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("args, message", [
     (["-o", "p.mp4", "--style", "s.png"], "--style is for still photos"),
     (["-o", "p.mp4", "--timelapse", "t.gif"], "--timelapse is for still photos"),
-    (["-o", "p.mp4", "--resume"], "--resume is for --style"),
     (["-o", "p.mp4", "--change-threshold", "-1"], "--change-threshold -1.0 is out of range"),
     (["-o", "p.mp4", "--max-frames", "0"], "--max-frames 0"),
     (["-o", "p.svg"], "is a video; paint it into a video"),
