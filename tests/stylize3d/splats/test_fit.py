@@ -152,3 +152,26 @@ def test_synthetic_sparse_points_are_noisy_surface_samples(make_scene, tmp_path)
     truth = (0.5 + 0.28209479 * scene.sh[nearest.indices, 0]).clamp(0, 1)
     assert float(nearest.values.max()) < 0.06 and float(nearest.values.mean()) > 1e-3
     assert float((torch.from_numpy(rgb) - truth).abs().max()) < 0.3
+
+
+@pytest.mark.parametrize("choice, white_data, expected", [("auto", False, 0.0), ("auto", True, 1.0),
+                                                          ("white", False, 1.0), ("black", True, 0.0)])
+def test_background_choice_reaches_training_and_held_out_renders(dataset, monkeypatch, choice, white_data, expected):
+    backgrounds, real_render = [], fit_module.render
+
+    def recording(scene, cams, width, height, background, *args, **kwargs):
+        backgrounds.append(torch.as_tensor(background).tolist())
+        return real_render(scene, cams, width, height, background, *args, **kwargs)
+
+    monkeypatch.setattr(fit_module, "render", recording)
+    if white_data:  # RGBA data: composited on white
+        dataset = dataclasses.replace(dataset, alphas=torch.ones(len(dataset), 1, H, W))
+    config = SplatFitConfig(steps=3, max_sh_degree=0, init_points=40, test_every=100, background=choice)
+    fit_splats(dataset, config, torch.device("cpu"), progress=False)
+    assert len(backgrounds) == 3 + 2 * 2 and all(b == [expected] * 3 for b in backgrounds)  # 3 steps, 2 held out x2
+    assert config.background_rgb(white_data) == (expected,) * 3
+
+
+def test_background_choice_is_checked():
+    with pytest.raises(InputError, match="--background 'grey': choose auto, white, black"):
+        SplatFitConfig(background="grey").validate()
