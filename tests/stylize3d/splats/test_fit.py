@@ -87,15 +87,20 @@ def test_mcmc_needs_cuda(dataset):
         fit_splats(dataset, SplatFitConfig(steps=1, strategy="mcmc"), torch.device("cpu"), progress=False)
 
 
-def test_fit_command_writes_scene_held_out_renders_and_report(dataset, tmp_path):
+def _write_nerfstudio(dataset, folder):
+    """``folder/transforms.json`` + ``folder/images/<i>.png`` of ``dataset``."""
     from stylize3d.cameras import transforms_dict
     from core.io.images import save_image
 
     doc = transforms_dict(dataset.cameras)
     for i, frame in enumerate(doc["frames"]):
         frame["file_path"] = f"images/{i}.png"
-        save_image(dataset.images[i:i + 1], tmp_path / "data" / "images" / f"{i}.png")
-    (tmp_path / "data" / "transforms.json").write_text(json.dumps(doc))
+        save_image(dataset.images[i:i + 1], folder / "images" / f"{i}.png")
+    (folder / "transforms.json").write_text(json.dumps(doc))
+
+
+def test_fit_command_writes_scene_held_out_renders_and_report(dataset, tmp_path):
+    _write_nerfstudio(dataset, tmp_path / "data")
     out, report = tmp_path / "fit" / "scene.ply", tmp_path / "r.json"
     code = main(["fit", str(tmp_path / "data"), "-o", str(out), "--model", "splats", "--steps", "4",
                  "--init-points", "50", "--max-sh-degree", "0", "--quiet", "--report", str(report)])
@@ -106,6 +111,19 @@ def test_fit_command_writes_scene_held_out_renders_and_report(dataset, tmp_path)
     assert main(["scene", str(out), str(tmp_path / "data" / "images" / "0.png"), "-o", str(tmp_path / "st"),
                  "--cameras", str(tmp_path / "data"), "--steps", "1", "--size", "32", "--video-frames", "0",
                  "--quiet"]) == 0
+
+
+def test_fit_command_trains_on_downscaled_images(dataset, tmp_path):
+    from PIL import Image
+
+    _write_nerfstudio(dataset, tmp_path / "data")
+    out, report = tmp_path / "scene.ply", tmp_path / "r.json"
+    assert main(["fit", str(tmp_path / "data"), "-o", str(out), "--model", "splats", "--steps", "2", "--downscale",
+                 "2", "--background", "white", "--init-points", "30", "--max-sh-degree", "0", "--quiet",
+                 "--report", str(report)]) == 0
+    sizes = json.loads(report.read_text())["sizes"]
+    assert (sizes["width"], sizes["height"]) == (W // 2, H // 2)
+    assert Image.open(tmp_path / "scene_heldout" / "camera_0000.png").size == (W, H // 2)  # render | photo
 
 
 def test_schedules_scale_with_the_step_count():
