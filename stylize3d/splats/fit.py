@@ -233,6 +233,16 @@ def _optimizers(params, scale: float) -> dict[str, torch.optim.Optimizer]:
             for name, lr in LEARNING_RATES.items()}
 
 
+def white_border_fraction(images: torch.Tensor) -> float:
+    """Fraction of the border pixels (the outer 1/16 of the short side all round) of ``images`` (``N,3,H,W`` in
+    [0,1]) that are white (every channel at least 0.95): high for pictures of an object on a white backdrop."""
+    h, w = images.shape[-2:]
+    b = max(1, min(h, w) // 16)
+    border = torch.zeros(h, w, dtype=torch.bool)
+    border[:b], border[-b:], border[:, :b], border[:, -b:] = True, True, True, True
+    return float((images.amin(dim=1) >= 0.95)[:, border].float().mean())
+
+
 # ----------------------------------------------------------------------------------------------- metrics
 
 

@@ -7,6 +7,7 @@ for each held-out view) and held-out PSNR/SSIM in the report."""
 from __future__ import annotations
 
 import sys
+import warnings
 from pathlib import Path
 
 import torch
@@ -16,7 +17,10 @@ from core.errors import InputError
 from core.io.images import save_image
 from stylize3d.splats.ply import write_ply
 from stylize3d.splats.render import BACKENDS, render_all
-from stylize3d.splats.fit import SplatFitConfig, fit_splats
+from stylize3d.splats.fit import SplatFitConfig, fit_splats, white_border_fraction
+
+WHITE_BACKDROP_HINT = 0.25
+"""Suggest ``--background white`` when at least this fraction of the training pictures' border is white."""
 
 def add_splat_options(parser) -> None:
     """``--model splats`` options of ``stylize fit``: one per :class:`SplatFitConfig` field (those another model
@@ -48,6 +52,12 @@ def run_splats(job, data) -> int:
         raise InputError(f"output {output} must end in .ply for --model splats")
     config = config_from_args(SplatFitConfig, args, seed=args.seed)
     config.validate()
+    if config.background == "auto" and not data.white_background:
+        white = white_border_fraction(data.images[data.split["train"]])
+        if white >= WHITE_BACKDROP_HINT:
+            warnings.warn(f"{white:.0%} of the pictures' border pixels are white: if they were taken against a white "
+                          "backdrop, --background white trains on it (auto trains photos on black, so Gaussians "
+                          "must paint the backdrop)", UserWarning, stacklevel=2)
     if args.checkpoint_every < 1:
         raise InputError("--checkpoint-every must be at least 1")
     with report.phase("load_points"):

@@ -126,6 +126,37 @@ def test_fit_command_trains_on_downscaled_images(dataset, tmp_path):
     assert Image.open(tmp_path / "scene_heldout" / "camera_0000.png").size == (W, H // 2)  # render | photo
 
 
+def test_white_border_fraction():
+    images = torch.zeros(2, 3, 16, 32)
+    images[0, :, 0, :] = 1.0  # the top row of one image: 32 of 2 x 92 border pixels (b = 1)
+    assert fit_module.white_border_fraction(images) == pytest.approx(32 / 184)
+    images[:, :, 0, :], images[:, :, -1, :], images[:, :, :, 0], images[:, :, :, -1] = 1.0, 1.0, 1.0, 1.0
+    assert fit_module.white_border_fraction(images) == 1.0
+    images[:, 2] = 0.94  # not white in one channel
+    assert fit_module.white_border_fraction(images) == 0.0
+
+
+@pytest.mark.parametrize("background, hint", [("auto", True), ("white", False)])
+def test_fit_command_suggests_white_background_for_a_white_backdrop(dataset, tmp_path, background, hint):
+    import warnings
+
+    backdrop = dataclasses.replace(dataset, images=dataset.images.clone())
+    backdrop.images[:, :, :3], backdrop.images[:, :, -3:] = 1.0, 1.0  # white top and bottom bands
+    _write_nerfstudio(backdrop, tmp_path / "data")
+    args = ["fit", str(tmp_path / "data"), "-o", str(tmp_path / "s.ply"), "--model", "splats", "--steps", "1",
+            "--init-points", "20", "--max-sh-degree", "0", "--quiet", "--background", background]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert main(args) == 0
+    hints = [str(w.message) for w in caught if "--background white" in str(w.message)]
+    assert len(hints) == int(hint) and (not hint or hints[0].startswith("67% of the pictures' border pixels"))  # 72 of 108
+    _write_nerfstudio(dataset, tmp_path / "plain")  # rendered on black: no hint
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert main(args[:1] + [str(tmp_path / "plain"), "-o", str(tmp_path / "p.ply")] + args[4:]) == 0
+    assert not [w for w in caught if "--background white" in str(w.message)]
+
+
 def test_schedules_scale_with_the_step_count():
     short, published = SplatFitConfig(steps=3000).schedule(), SplatFitConfig(steps=30000).schedule()
     assert short == {"sh_interval": 100, "refine_start": 150, "refine_stop": 1800, "refine_every": 100,
