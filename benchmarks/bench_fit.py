@@ -4,6 +4,7 @@
     python benchmarks/bench_fit.py [--views 48] [--size 200] [--steps 1500] [--minutes 10] [--sparse-points 5000]
                                    [--eval-every 250] [--threads 2] [--out /tmp/bench_fit]
     python benchmarks/bench_fit.py --from-capture [--views 48] [--capture-size 800] [--size 200] [--background white]
+                                   [--save fit.ply]
 
 Data: stylize3d.datasets.synthetic (48 RGBA views on a hemisphere spiral, every 8th held out), trained on white,
 initialised from ``sparse_pc.ply``: ``--sparse-points`` noisy surface points of the scene standing in for a
@@ -12,7 +13,9 @@ With ``--from-capture`` the data is a real capture instead: ``--views`` pictures
 white at ``--capture-size`` x 3/4 from cameras on a 120-degree arc in two rings (as bench_capture.py renders them),
 posed by ``stylize capture`` (pycolmap; run once, cached under ``--out``), then trained at ``--size`` px wide
 (``load_posed_dataset(..., downscale)`` as ``stylize fit --downscale`` does) from the capture's ``sparse_pc.ply``,
-every 8th view held out, everything in the recovered (COLMAP) frame.
+every 8th view held out, everything in the recovered (COLMAP) frame. ``--background`` is ``stylize fit``'s (auto:
+white for the RGBA synthetic data, black for the captured pictures, which are opaque on white: pass white).
+``--save PLY`` writes the fitted Gaussians (the input of ``stylize scene`` in README's walkthrough).
 
 ``--minutes`` stops training after that much wall time (the schedules still follow ``--steps``). Prints one line
 per held-out evaluation (step, training wall and CPU seconds without the evaluations, PSNR, SSIM, Gaussians) with
