@@ -20,6 +20,7 @@ import dataclasses
 import signal
 import sys
 import threading
+import warnings
 import typing
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -237,6 +238,8 @@ def terminate_as_interrupt():
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    formatwarning = warnings.formatwarning
+    warnings.formatwarning = lambda message, category, *_, **__: f"stylize {args.command}: warning: {message}\n"
     try:
         with terminate_as_interrupt():
             return int(args.func(args) or 0)
@@ -246,6 +249,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except KeyboardInterrupt:
         print(f"stylize {args.command}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    finally:
+        warnings.formatwarning = formatwarning
 
 
 def _user_message(exc: StylizeError, args: argparse.Namespace) -> str:

@@ -157,34 +157,38 @@ def _video_size(cameras: Cameras, long_side: int) -> tuple[int, int]:
     return cameras.size_for(long_side, even=True)
 
 
-def _camera_path(args, scene: GaussianScene, size: int, run_cameras: "Cameras | None" = None) -> Cameras:
+def _camera_path(args, scene: GaussianScene, size: int, run_cameras: "Cameras | None" = None,
+                 scene_path: "str | None" = None) -> tuple[Cameras, "list | None"]:
     """The camera path of ``--path`` (a kind, ``cameras`` or a JSON file), fitted to ``--cameras`` when given, else
-    to the run's training cameras ``run_cameras`` when SCENE is a training run."""
+    to the run's training cameras ``run_cameras`` when SCENE (at ``scene_path``) is a training run; with the
+    cameras' dataset indices for ``--path cameras`` (else None)."""
     _check_dataparser_needs_cameras(args)
     if args.split and args.path != "cameras":
         raise InputError("--split selects dataset cameras: use it with --path cameras")
     if args.path == "cameras":
-        return _dataset_cameras(args, run_cameras)[0]
+        return _dataset_cameras(args, run_cameras, scene_path)
     if args.path.endswith(".json"):
-        return read_camera_path(args.path)
+        return read_camera_path(args.path), None
     up = torch.tensor(args.up, dtype=torch.float64) if args.up else None
     if up is not None and not (torch.isfinite(up).all() and up.norm() > 0):
         raise InputError("--up must be a finite, non-zero direction")
     if args.cameras or run_cameras is not None:
         train = _load_cameras(args) if args.cameras else run_cameras
         return path_around(args.path, args.frames, *_video_size(train, size), cameras=train, up=up,
-                           elevation_deg=args.elevation)
-    return path_around(args.path, args.frames, size, size, scene=scene, up=up, elevation_deg=args.elevation)
+                           elevation_deg=args.elevation), None
+    return path_around(args.path, args.frames, size, size, scene=scene, up=up, elevation_deg=args.elevation), None
 
 
-def _dataset_cameras(args, run_cameras: "Cameras | None") -> tuple[Cameras, list]:
-    """``--path cameras``: the cameras of ``--cameras`` (its ``--split``), else the run's, and their dataset indices."""
+def _dataset_cameras(args, run_cameras: "Cameras | None", scene_path: "str | None") -> tuple[Cameras, list]:
+    """``--path cameras``: the cameras of ``--cameras`` (its ``--split``), else those of the training run at
+    ``scene_path`` (``run_cameras``, or its ``--split``), and their dataset indices."""
     if args.cameras:
         return load_camera_source(args.cameras, split=args.split, dataparser=args.dataparser_transforms)
-    if run_cameras is None or args.split:
-        raise InputError("--path cameras needs --cameras DATA (SCENE is not a training run with cameras)"
-                         if run_cameras is None else "--split needs --cameras DATA (the split is the dataset's)")
-    return run_cameras, list(range(len(run_cameras)))
+    if run_cameras is None:
+        raise InputError("--path cameras needs --cameras DATA (SCENE is not a training run with cameras)")
+    if args.split is None:
+        return run_cameras, list(range(len(run_cameras)))
+    return load_camera_source(scene_path, split=args.split)
 
 
 def _check_video_output(path: Path) -> None:
@@ -208,14 +212,13 @@ def _render(job, output: Path) -> int:
     args, report = job.args, job.report
     with report.phase("load"):
         scene, run_cameras = _load_scene(args.scene, job.device)
-        path = _camera_path(args, scene, args.size, run_cameras)
+        path, indices = _camera_path(args, scene, args.size, run_cameras, args.scene)
         width, height = _video_size(path, args.size)
     with report.phase("render"):
         frames = render_all(scene, path, width, height, tuple(args.background), args.sh_degree, args.backend)
         write_frames(frames.rgb, output, width, height, args.fps)
     outputs = [str(output)]
-    if args.path == "cameras":
-        indices = _dataset_cameras(args, run_cameras)[1]
+    if indices is not None:
         outputs += _write_camera_pngs(frames.rgb, indices, output.parent / f"{output.stem}_frames")
     if args.save_path:
         from stylize3d.camera_paths import write_camera_path
@@ -338,7 +341,7 @@ def _metrics(job) -> int:
         original, run_cameras = _load_scene(args.original, device)
         stylized = _load_scene(args.stylized, device)[0]
         style = load_image(args.style, long_side=256, device=device) if args.style else None
-        path = _camera_path(args, original, args.size, run_cameras)
+        path = _camera_path(args, original, args.size, run_cameras, args.original)[0]
         width, height = _video_size(path, args.size)
         path = path.scaled_to(width, height)
     metrics = {}

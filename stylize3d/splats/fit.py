@@ -37,6 +37,7 @@ from stylize3d.splats.render import render
 from stylize3d.splats.scene import SH_C0, GaussianScene, num_sh_coeffs
 
 STRATEGIES = ("default", "mcmc")
+BACKGROUNDS = ("auto", "white", "black")
 LEARNING_RATES = {"means": 1.6e-4, "scales": 5e-3, "quats": 1e-3, "opacities": 5e-2, "sh0": 2.5e-3,
                   "shN": 2.5e-3 / 20}
 """Published per-parameter Adam learning rates (``means`` is multiplied by the scene scale)."""
@@ -82,6 +83,12 @@ class SplatFitConfig:
     init_points: int = dataclasses.field(default=20_000, metadata={"help": "random initial Gaussians when the "
                                                                    "dataset has no sparse points"})
     init_opacity: float = dataclasses.field(default=0.1, metadata={"help": "initial opacity"})
+    background: str = dataclasses.field(default="auto", metadata={"help": "colour behind the Gaussians in training "
+                                                                  "and held-out renders: auto (white for RGBA "
+                                                                  "data, which is composited on white; black "
+                                                                  "otherwise), white (photos of an object on a "
+                                                                  "white backdrop) or black",
+                                                                  "choices": BACKGROUNDS})
     test_every: int = dataclasses.field(default=500, metadata={"help": "steps between held-out "
                                                                "evaluations"})
     seed: int = dataclasses.field(default=0, metadata={"help": "random seed (initial points, view order)"})
@@ -91,6 +98,8 @@ class SplatFitConfig:
             raise InputError("--steps must be at least 1")
         if not 0 <= self.max_sh_degree <= 3:
             raise InputError("--max-sh-degree must be 0-3")
+        if self.background not in BACKGROUNDS:
+            raise InputError(f"--background {self.background!r}: choose {', '.join(BACKGROUNDS)}")
         if self.strategy not in STRATEGIES:
             raise InputError(f"--strategy {self.strategy!r}: choose {' or '.join(STRATEGIES)}")
         if not 0 <= self.ssim_lambda <= 1:
@@ -119,6 +128,11 @@ class SplatFitConfig:
                 "refine_stop": pick(self.refine_stop, min(15_000, n * 3 // 5)),
                 "refine_every": pick(self.refine_every, min(100, max(10, n // 30))),
                 "reset_every": pick(self.reset_every, 3000 if n >= 6000 else n + 1)}
+
+    def background_rgb(self, white_data: bool) -> tuple[float, float, float]:
+        """The background colour (RGB in [0,1]) for data composited on white (``white_data``) or not."""
+        white = self.background == "white" or (self.background == "auto" and white_data)
+        return (1.0, 1.0, 1.0) if white else (0.0, 0.0, 0.0)
 
     def downscale_at(self, step: int) -> int:
         """Image downscale factor (a power of two, 1 = full size) for ``step`` of the resolution schedule."""
@@ -219,6 +233,16 @@ def _optimizers(params, scale: float) -> dict[str, torch.optim.Optimizer]:
             for name, lr in LEARNING_RATES.items()}
 
 
+def white_border_fraction(images: torch.Tensor) -> float:
+    """Fraction of the border pixels (the outer 1/16 of the short side all round) of ``images`` (``N,3,H,W`` in
+    [0,1]) that are white (every channel at least 0.95): high for pictures of an object on a white backdrop."""
+    h, w = images.shape[-2:]
+    b = max(1, min(h, w) // 16)
+    border = torch.zeros(h, w, dtype=torch.bool)
+    border[:b], border[-b:], border[:, :b], border[:, -b:] = True, True, True, True
+    return float((images.amin(dim=1) >= 0.95)[:, border].float().mean())
+
+
 # ----------------------------------------------------------------------------------------------- metrics
 
 
@@ -260,7 +284,7 @@ def fit_splats(dataset, config: SplatFitConfig, device: torch.device, points: Op
         raise InputError("the dataset has no training views")
     images = dataset.images
     h, w = images.shape[-2:]
-    bg = torch.full((3,), 1.0 if getattr(dataset, "white_background", False) else 0.0, device=device)
+    bg = torch.tensor(config.background_rgb(getattr(dataset, "white_background", False)), device=device)
     cameras = dataset.cameras.scaled_to(w, h)
     scale = scene_scale(cameras[train])
     g = torch.Generator().manual_seed(config.seed)

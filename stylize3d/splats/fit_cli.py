@@ -7,6 +7,7 @@ for each held-out view) and held-out PSNR/SSIM in the report."""
 from __future__ import annotations
 
 import sys
+import warnings
 from pathlib import Path
 
 import torch
@@ -16,7 +17,10 @@ from core.errors import InputError
 from core.io.images import save_image
 from stylize3d.splats.ply import write_ply
 from stylize3d.splats.render import BACKENDS, render_all
-from stylize3d.splats.fit import SplatFitConfig, fit_splats
+from stylize3d.splats.fit import SplatFitConfig, fit_splats, white_border_fraction
+
+WHITE_BACKDROP_HINT = 0.25
+"""Suggest ``--background white`` when at least this fraction of the training pictures' border is white."""
 
 def add_splat_options(parser) -> None:
     """``--model splats`` options of ``stylize fit``: one per :class:`SplatFitConfig` field (those another model
@@ -27,7 +31,7 @@ def add_splat_options(parser) -> None:
                        help="renderer: torch, gsplat (CUDA) or auto")
 
 
-def _sparse_points(path: str):
+def dataset_sparse_points(path: str):
     """The dataset's ``sparse_pc.ply`` (transforms.json's ``ply_file_path``) as ``(xyz, rgb)``, or None."""
     import json
 
@@ -48,10 +52,16 @@ def run_splats(job, data) -> int:
         raise InputError(f"output {output} must end in .ply for --model splats")
     config = config_from_args(SplatFitConfig, args, seed=args.seed)
     config.validate()
+    if config.background == "auto" and not data.white_background:
+        white = white_border_fraction(data.images[data.split["train"]])
+        if white >= WHITE_BACKDROP_HINT:
+            warnings.warn(f"{white:.0%} of the pictures' border pixels are white: if they were taken against a white "
+                          "backdrop, --background white trains on it (auto trains photos on black, so Gaussians "
+                          "must paint the backdrop)", UserWarning, stacklevel=2)
     if args.checkpoint_every < 1:
         raise InputError("--checkpoint-every must be at least 1")
     with report.phase("load_points"):
-        points = _sparse_points(args.data)
+        points = dataset_sparse_points(args.data)
     checkpoint = job.checkpoint(output.parent / f".{output.name}.checkpoint.pt", every=args.checkpoint_every,
                             meta={"data": str(Path(args.data).resolve()), "downscale": args.downscale,
                                   "config": repr(config)})
@@ -64,7 +74,8 @@ def run_splats(job, data) -> int:
     test = data.split.get("test", [])
     if test and not result.interrupted:
         with report.phase("held_out_renders"):
-            outputs += _held_out_renders(result.scene, data, test, output, args.backend, result.metrics)
+            outputs += _held_out_renders(result.scene, data, test, output, args.backend, result.metrics,
+                                         config.background_rgb(data.white_background))
     report.outputs = outputs
     report.set_steps(result.steps_done, result.seconds)
     w, h = data.size
@@ -81,10 +92,10 @@ def run_splats(job, data) -> int:
     return 0
 
 
-def _held_out_renders(scene, data, test: list, output: Path, backend: str, metrics: dict) -> list:
-    """``OUT_heldout/camera_<i>.png``: render | photo for each held-out view ``i`` (its index in the dataset)."""
+def _held_out_renders(scene, data, test: list, output: Path, backend: str, metrics: dict, background: tuple) -> list:
+    """``OUT_heldout/camera_<i>.png``: render | photo for each held-out view ``i`` (its index in the dataset), the
+    render on ``background`` (RGB in [0,1], the training background)."""
     w, h = data.size
-    background = (1.0, 1.0, 1.0) if data.white_background else (0.0, 0.0, 0.0)
     degree = metrics.get("sh_degree_reached")
     renders = render_all(scene, data.cameras[test], w, h, background, degree, backend).rgb
     folder = output.with_name(output.stem + "_heldout")

@@ -242,3 +242,34 @@ def test_scene_and_render_take_a_run_folder_alone(nerfstudio_run, tmp_path, styl
     video = tmp_path / "cams.mp4"
     assert main(["render", str(run), "-o", str(video), "--path", "cameras", "--size", "24"]) == 0
     assert len(list((tmp_path / "cams_frames").iterdir())) == len(CAMERAS)
+    # the run's own held-out cameras, no --cameras: every 8th frame of its data
+    assert main(["render", str(run / "config.yml"), "-o", str(tmp_path / "test.mp4"), "--path", "cameras", "--split",
+                 "test", "--size", "24"]) == 0
+    assert sorted(p.name for p in (tmp_path / "test_frames").iterdir()) == ["camera_0000.png", "camera_0008.png"]
+
+
+def test_render_split_of_an_inria_folder_alone(tmp_path, make_scene):
+    folder = _write_inria(tmp_path, {30000: make_scene(n=30, degree=0, seed=3)})
+    assert main(["render", str(folder), "-o", str(tmp_path / "train.mp4"), "--path", "cameras", "--split", "train",
+                 "--size", "24"]) == 0
+    names = sorted(p.name for p in (tmp_path / "train_frames").iterdir())
+    assert names == [f"camera_{i:04d}.png" for i in range(len(CAMERAS)) if i % 8]
+
+
+def test_missing_photos_warn_in_one_line(nerfstudio_run, tmp_path, capsys):
+    import sys
+    import warnings
+
+    run, _, _ = nerfstudio_run
+    with warnings.catch_warnings():  # print warnings as Python does outside pytest (which records them)
+        warnings.simplefilter("always")
+        warnings.showwarning = lambda message, category, filename, lineno, file=None, line=None: sys.stderr.write(
+            warnings.formatwarning(message, category, filename, lineno, line))
+        assert main(["render", str(run), "-o", str(tmp_path / "o.mp4"), "--frames", "2", "--size", "16"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert [line for line in err if "missing" in line] == [
+        f"stylize render: warning: {run.parent.parent.parent.parent / 'data' / 'poster' / 'transforms.json'}: 10 "
+        "image(s) named by frames are missing, e.g. images/frame_00000.png; using their cameras only (the photos "
+        "are not needed here)"]
+    assert not any("UserWarning" in line for line in err)
+    assert warnings.formatwarning is warnings._formatwarning_orig  # restored after the command

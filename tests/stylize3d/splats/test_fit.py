@@ -87,15 +87,20 @@ def test_mcmc_needs_cuda(dataset):
         fit_splats(dataset, SplatFitConfig(steps=1, strategy="mcmc"), torch.device("cpu"), progress=False)
 
 
-def test_fit_command_writes_scene_held_out_renders_and_report(dataset, tmp_path):
+def _write_nerfstudio(dataset, folder):
+    """``folder/transforms.json`` + ``folder/images/<i>.png`` of ``dataset``."""
     from stylize3d.cameras import transforms_dict
     from core.io.images import save_image
 
     doc = transforms_dict(dataset.cameras)
     for i, frame in enumerate(doc["frames"]):
         frame["file_path"] = f"images/{i}.png"
-        save_image(dataset.images[i:i + 1], tmp_path / "data" / "images" / f"{i}.png")
-    (tmp_path / "data" / "transforms.json").write_text(json.dumps(doc))
+        save_image(dataset.images[i:i + 1], folder / "images" / f"{i}.png")
+    (folder / "transforms.json").write_text(json.dumps(doc))
+
+
+def test_fit_command_writes_scene_held_out_renders_and_report(dataset, tmp_path):
+    _write_nerfstudio(dataset, tmp_path / "data")
     out, report = tmp_path / "fit" / "scene.ply", tmp_path / "r.json"
     code = main(["fit", str(tmp_path / "data"), "-o", str(out), "--model", "splats", "--steps", "4",
                  "--init-points", "50", "--max-sh-degree", "0", "--quiet", "--report", str(report)])
@@ -106,6 +111,50 @@ def test_fit_command_writes_scene_held_out_renders_and_report(dataset, tmp_path)
     assert main(["scene", str(out), str(tmp_path / "data" / "images" / "0.png"), "-o", str(tmp_path / "st"),
                  "--cameras", str(tmp_path / "data"), "--steps", "1", "--size", "32", "--video-frames", "0",
                  "--quiet"]) == 0
+
+
+def test_fit_command_trains_on_downscaled_images(dataset, tmp_path):
+    from PIL import Image
+
+    _write_nerfstudio(dataset, tmp_path / "data")
+    out, report = tmp_path / "scene.ply", tmp_path / "r.json"
+    assert main(["fit", str(tmp_path / "data"), "-o", str(out), "--model", "splats", "--steps", "2", "--downscale",
+                 "2", "--background", "white", "--init-points", "30", "--max-sh-degree", "0", "--quiet",
+                 "--report", str(report)]) == 0
+    sizes = json.loads(report.read_text())["sizes"]
+    assert (sizes["width"], sizes["height"]) == (W // 2, H // 2)
+    assert Image.open(tmp_path / "scene_heldout" / "camera_0000.png").size == (W, H // 2)  # render | photo
+
+
+def test_white_border_fraction():
+    images = torch.zeros(2, 3, 16, 32)
+    images[0, :, 0, :] = 1.0  # the top row of one image: 32 of 2 x 92 border pixels (b = 1)
+    assert fit_module.white_border_fraction(images) == pytest.approx(32 / 184)
+    images[:, :, 0, :], images[:, :, -1, :], images[:, :, :, 0], images[:, :, :, -1] = 1.0, 1.0, 1.0, 1.0
+    assert fit_module.white_border_fraction(images) == 1.0
+    images[:, 2] = 0.94  # not white in one channel
+    assert fit_module.white_border_fraction(images) == 0.0
+
+
+@pytest.mark.parametrize("background, hint", [("auto", True), ("white", False)])
+def test_fit_command_suggests_white_background_for_a_white_backdrop(dataset, tmp_path, background, hint):
+    import warnings
+
+    backdrop = dataclasses.replace(dataset, images=dataset.images.clone())
+    backdrop.images[:, :, :3], backdrop.images[:, :, -3:] = 1.0, 1.0  # white top and bottom bands
+    _write_nerfstudio(backdrop, tmp_path / "data")
+    args = ["fit", str(tmp_path / "data"), "-o", str(tmp_path / "s.ply"), "--model", "splats", "--steps", "1",
+            "--init-points", "20", "--max-sh-degree", "0", "--quiet", "--background", background]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert main(args) == 0
+    hints = [str(w.message) for w in caught if "--background white" in str(w.message)]
+    assert len(hints) == int(hint) and (not hint or hints[0].startswith("67% of the pictures' border pixels"))  # 72 of 108
+    _write_nerfstudio(dataset, tmp_path / "plain")  # rendered on black: no hint
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert main(args[:1] + [str(tmp_path / "plain"), "-o", str(tmp_path / "p.ply")] + args[4:]) == 0
+    assert not [w for w in caught if "--background white" in str(w.message)]
 
 
 def test_schedules_scale_with_the_step_count():
@@ -152,3 +201,26 @@ def test_synthetic_sparse_points_are_noisy_surface_samples(make_scene, tmp_path)
     truth = (0.5 + 0.28209479 * scene.sh[nearest.indices, 0]).clamp(0, 1)
     assert float(nearest.values.max()) < 0.06 and float(nearest.values.mean()) > 1e-3
     assert float((torch.from_numpy(rgb) - truth).abs().max()) < 0.3
+
+
+@pytest.mark.parametrize("choice, white_data, expected", [("auto", False, 0.0), ("auto", True, 1.0),
+                                                          ("white", False, 1.0), ("black", True, 0.0)])
+def test_background_choice_reaches_training_and_held_out_renders(dataset, monkeypatch, choice, white_data, expected):
+    backgrounds, real_render = [], fit_module.render
+
+    def recording(scene, cams, width, height, background, *args, **kwargs):
+        backgrounds.append(torch.as_tensor(background).tolist())
+        return real_render(scene, cams, width, height, background, *args, **kwargs)
+
+    monkeypatch.setattr(fit_module, "render", recording)
+    if white_data:  # RGBA data: composited on white
+        dataset = dataclasses.replace(dataset, alphas=torch.ones(len(dataset), 1, H, W))
+    config = SplatFitConfig(steps=3, max_sh_degree=0, init_points=40, test_every=100, background=choice)
+    fit_splats(dataset, config, torch.device("cpu"), progress=False)
+    assert len(backgrounds) == 3 + 2 * 2 and all(b == [expected] * 3 for b in backgrounds)  # 3 steps, 2 held out x2
+    assert config.background_rgb(white_data) == (expected,) * 3
+
+
+def test_background_choice_is_checked():
+    with pytest.raises(InputError, match="--background 'grey': choose auto, white, black"):
+        SplatFitConfig(background="grey").validate()
