@@ -14,7 +14,7 @@ white at ``--capture-size`` x 3/4 from cameras on a 120-degree arc in two rings 
 posed by ``stylize capture`` (pycolmap; run once, cached under ``--out``), then trained at ``--size`` px wide
 (``load_posed_dataset(..., downscale)`` as ``stylize fit --downscale`` does) from the capture's ``sparse_pc.ply``,
 every 8th view held out, everything in the recovered (COLMAP) frame. ``--background`` is ``stylize fit``'s (auto:
-white for the RGBA synthetic data, black for the captured pictures, which are opaque on white: pass white).
+white for the RGBA synthetic data and for the captured pictures, opaque on a white backdrop; black otherwise).
 ``--save PLY`` writes the fitted Gaussians (the input of ``stylize scene`` in README's walkthrough).
 
 ``--minutes`` stops training after that much wall time (the schedules still follow ``--steps``). Prints one line

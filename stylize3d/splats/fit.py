@@ -25,6 +25,7 @@ import contextlib
 import dataclasses
 import math
 import time
+import warnings
 from typing import Any, Optional
 
 import torch
@@ -85,9 +86,9 @@ class SplatFitConfig:
     init_opacity: float = dataclasses.field(default=0.1, metadata={"help": "initial opacity"})
     background: str = dataclasses.field(default="auto", metadata={"help": "colour behind the Gaussians in training "
                                                                   "and held-out renders: auto (white for RGBA "
-                                                                  "data, which is composited on white; black "
-                                                                  "otherwise), white (photos of an object on a "
-                                                                  "white backdrop) or black",
+                                                                  "data, which is composited on white, and for "
+                                                                  "photos whose border is at least 40 % "
+                                                                  "white; black otherwise), white or black",
                                                                   "choices": BACKGROUNDS})
     test_every: int = dataclasses.field(default=500, metadata={"help": "steps between held-out "
                                                                "evaluations"})
@@ -233,6 +234,27 @@ def _optimizers(params, scale: float) -> dict[str, torch.optim.Optimizer]:
             for name, lr in LEARNING_RATES.items()}
 
 
+WHITE_BACKDROP = 0.4
+"""``--background auto`` trains photos on white when at least this fraction of their border pixels is white
+(an object on a white backdrop; a blown-out sky along the top edge alone is about a quarter of the border)."""
+
+
+def resolve_background(config: SplatFitConfig, dataset) -> SplatFitConfig:
+    """``config`` with ``background`` "auto" decided for ``dataset`` (``.images N,3,H,W`` in [0,1], ``.split``,
+    ``.white_background``): "white" for data composited on white (RGBA) and for photos whose border is at least
+    :data:`WHITE_BACKDROP` white (an object on a white backdrop, said in a warning), "black" otherwise."""
+    if config.background != "auto":
+        return config
+    white = bool(getattr(dataset, "white_background", False))
+    if not white:
+        fraction = white_border_fraction(dataset.images[list(dataset.split["train"])])
+        white = fraction >= WHITE_BACKDROP
+        if white:
+            warnings.warn(f"{fraction:.0%} of the pictures' border pixels are white: training on a white backdrop "
+                          "(--background black to paint it with Gaussians instead)", UserWarning, stacklevel=2)
+    return dataclasses.replace(config, background="white" if white else "black")
+
+
 def white_border_fraction(images: torch.Tensor) -> float:
     """Fraction of the border pixels (the outer 1/16 of the short side all round) of ``images`` (``N,3,H,W`` in
     [0,1]) that are white (every channel at least 0.95): high for pictures of an object on a white backdrop."""
@@ -279,6 +301,7 @@ def fit_splats(dataset, config: SplatFitConfig, device: torch.device, points: Op
     and returns the Gaussians so far (``interrupted``).
     """
     config.validate()
+    config = resolve_background(config, dataset)
     train, test = list(dataset.split["train"]), list(dataset.split.get("test", []))
     if not train:
         raise InputError("the dataset has no training views")

@@ -7,7 +7,6 @@ for each held-out view) and held-out PSNR/SSIM in the report."""
 from __future__ import annotations
 
 import sys
-import warnings
 from pathlib import Path
 
 import torch
@@ -17,10 +16,8 @@ from core.errors import InputError
 from core.io.images import save_image
 from stylize3d.splats.ply import write_ply
 from stylize3d.splats.render import BACKENDS, render_all
-from stylize3d.splats.fit import SplatFitConfig, fit_splats, white_border_fraction
+from stylize3d.splats.fit import SplatFitConfig, fit_splats, resolve_background
 
-WHITE_BACKDROP_HINT = 0.25
-"""Suggest ``--background white`` when at least this fraction of the training pictures' border is white."""
 
 def add_splat_options(parser) -> None:
     """``--model splats`` options of ``stylize fit``: one per :class:`SplatFitConfig` field (those another model
@@ -52,12 +49,7 @@ def run_splats(job, data) -> int:
         raise InputError(f"output {output} must end in .ply for --model splats")
     config = config_from_args(SplatFitConfig, args, seed=args.seed)
     config.validate()
-    if config.background == "auto" and not data.white_background:
-        white = white_border_fraction(data.images[data.split["train"]])
-        if white >= WHITE_BACKDROP_HINT:
-            warnings.warn(f"{white:.0%} of the pictures' border pixels are white: if they were taken against a white "
-                          "backdrop, --background white trains on it (auto trains photos on black, so Gaussians "
-                          "must paint the backdrop)", UserWarning, stacklevel=2)
+    config = resolve_background(config, data)
     if args.checkpoint_every < 1:
         raise InputError("--checkpoint-every must be at least 1")
     with report.phase("load_points"):
@@ -83,6 +75,7 @@ def run_splats(job, data) -> int:
                     "width": w, "height": h, "gaussians": result.scene.num_gaussians,
                     "initial_points": 0 if points is None else len(points[0])}
     report.metrics = {"held_out": {k: result.metrics.get(k) for k in ("psnr", "ssim")}, **result.metrics,
+                      "background": config.background,
                       "history": result.history, "interrupted": result.interrupted}
     if result.interrupted:
         return job.interrupted(f"wrote the Gaussians so far to {output}")

@@ -136,25 +136,37 @@ def test_white_border_fraction():
     assert fit_module.white_border_fraction(images) == 0.0
 
 
-@pytest.mark.parametrize("background, hint", [("auto", True), ("white", False)])
-def test_fit_command_suggests_white_background_for_a_white_backdrop(dataset, tmp_path, background, hint):
+@pytest.mark.parametrize("background, told, trained_on", [("auto", True, "white"), ("white", False, "white"),
+                                                         ("black", False, "black")])
+def test_fit_command_trains_a_white_backdrop_on_white(dataset, tmp_path, background, told, trained_on):
+    import json
     import warnings
 
     backdrop = dataclasses.replace(dataset, images=dataset.images.clone())
     backdrop.images[:, :, :3], backdrop.images[:, :, -3:] = 1.0, 1.0  # white top and bottom bands
     _write_nerfstudio(backdrop, tmp_path / "data")
     args = ["fit", str(tmp_path / "data"), "-o", str(tmp_path / "s.ply"), "--model", "splats", "--steps", "1",
-            "--init-points", "20", "--max-sh-degree", "0", "--quiet", "--background", background]
+            "--init-points", "20", "--max-sh-degree", "0", "--quiet", "--background", background,
+            "--report", str(tmp_path / "r.json")]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         assert main(args) == 0
-    hints = [str(w.message) for w in caught if "--background white" in str(w.message)]
-    assert len(hints) == int(hint) and (not hint or hints[0].startswith("67% of the pictures' border pixels"))  # 72 of 108
-    _write_nerfstudio(dataset, tmp_path / "plain")  # rendered on black: no hint
+    notes = [str(w.message) for w in caught if "white backdrop" in str(w.message)]
+    assert len(notes) == int(told) and (not told or notes[0].startswith("67% of the pictures' border pixels"))  # 72/108
+    assert json.loads((tmp_path / "r.json").read_text())["metrics"]["background"] == trained_on
+    _write_nerfstudio(dataset, tmp_path / "plain")  # rendered on black: auto stays black, nothing said
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         assert main(args[:1] + [str(tmp_path / "plain"), "-o", str(tmp_path / "p.ply")] + args[4:]) == 0
-    assert not [w for w in caught if "--background white" in str(w.message)]
+    assert not [w for w in caught if "white backdrop" in str(w.message)]
+
+
+def test_resolve_background_decides_auto_from_the_data(dataset):
+    plain = fit_module.resolve_background(SplatFitConfig(), dataset)
+    assert plain.background == "black" and plain.background_rgb(False) == (0.0, 0.0, 0.0)
+    rgba = dataclasses.replace(dataset, alphas=torch.ones_like(dataset.images[:, :1]))
+    assert fit_module.resolve_background(SplatFitConfig(), rgba).background == "white"
+    assert fit_module.resolve_background(SplatFitConfig(background="black"), rgba).background == "black"
 
 
 def test_schedules_scale_with_the_step_count():
