@@ -95,7 +95,7 @@ class LoopConfig:
 
     steps: int = field(default=300, metadata={"help": "optimisation steps"})
     optimizer: str = field(default="adam", metadata={"help": "optimiser", "choices": OPTIMIZERS})
-    lr: Optional[float] = field(default=None, metadata={"help": "learning rate (default: 1.0 for lbfgs, 0.02 for adam)"})
+    lr: Optional[float] = field(default=None, metadata={"help": "learning rate (when none is set: 1.0 for lbfgs, 0.02 for adam)"})
 
     @property
     def resolved_lr(self) -> float:

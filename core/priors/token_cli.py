@@ -96,8 +96,8 @@ def add_token_options(parser, image: bool = True) -> None:
                        help="learned style token file (diffusers' textual-inversion format)")
     if image:
         group.add_argument("--prompt", default="", metavar="TEXT",
-                           help="text prompt; {} marks where the token goes (default: appended as "
-                                "'in the style of TOKEN')")
+                           help="text prompt; {} marks where the token goes (without {}, 'in the style of TOKEN' "
+                                "is appended)")
     group.add_argument("--negative-prompt", default="", metavar="TEXT", help="negative prompt of the guidance")
     group.add_argument("--stages", default=None, metavar="A-B,…",
                        help="per-stage token files: 1-based stages that take the style tokens, e.g. 6-10 for "

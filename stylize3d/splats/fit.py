@@ -87,7 +87,7 @@ class SplatFitConfig:
     background: str = dataclasses.field(default="auto", metadata={"help": "colour behind the Gaussians in training "
                                                                   "and held-out renders: auto (white for RGBA "
                                                                   "data, which is composited on white, and for "
-                                                                  "photos whose border is at least 40 % "
+                                                                  "photos whose border is at least 40 %% "
                                                                   "white; black otherwise), white or black",
                                                                   "choices": BACKGROUNDS})
     test_every: int = dataclasses.field(default=500, metadata={"help": "steps between held-out "

@@ -42,7 +42,7 @@ def register(subparsers) -> None:
     p.add_argument("--cameras", metavar="transforms.json", default=None,
                    help="nerfstudio/Blender cameras of the capture: drawn as clickable frustums, used to fit paths")
     p.add_argument("--host", default="127.0.0.1",
-                   help="address to bind; the default 127.0.0.1 accepts only this machine (use ssh -L from "
+                   help="address to bind; 127.0.0.1 accepts only this machine (use ssh -L from "
                         "elsewhere); 0.0.0.0 accepts anyone on the network")
     p.add_argument("--port", type=int, default=8080, help="TCP port to serve on (0: any free port)")
     p.add_argument("--out", default="stylize_view", metavar="DIR",
