@@ -94,7 +94,9 @@ def _register_scene(subparsers) -> None:
     p.add_argument("scene", metavar="SCENE", help=SCENE_HELP)
     p.add_argument("style", metavar="STYLE_IMAGE", nargs="?", default=None,
                    help="style image (any common image format); none with --instruct")
-    p.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="output folder (created)")
+    p.add_argument("-o", "--output", metavar="OUTDIR", default=None,
+                   help="output folder (created; default: stylized/SCENE_STYLE in the current folder, SCENE_instruct "
+                        "with --instruct)")
     views = p.add_mutually_exclusive_group()
     views.add_argument("--cameras", metavar="DATA", default=None,
                        help="training cameras of the capture: transforms.json or a data/run folder (default: the "
@@ -252,13 +254,14 @@ def _training_cameras(args, scene: GaussianScene, run_cameras: "Cameras | None" 
 
 
 def run_scene(args) -> int:
+    field = is_field_file(args.scene)
+    name = Path(args.scene).stem if field else scene_name(args.scene)
+    if args.output is None:
+        args.output = str(Path("stylized") / f"{name}_{Path(args.style).stem if args.style else 'instruct'}")
     out_dir = Path(args.output)
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError(f"output {out_dir} exists and is not a folder")
-    if is_field_file(args.scene):
-        ply_out = out_dir / f"{Path(args.scene).stem}_stylized{Path(args.scene).suffix.lower()}"
-    else:
-        ply_out = out_dir / f"{scene_name(args.scene)}_stylized.ply"
+    ply_out = out_dir / f"{name}_stylized{Path(args.scene).suffix.lower() if field else '.ply'}"
     refuse_overwriting_inputs(ply_out, [args.scene, args.style])
     if args.video_frames and args.video_frames < 2:
         raise InputError("--video-frames must be 0 or at least 2")

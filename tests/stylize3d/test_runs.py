@@ -231,11 +231,12 @@ def test_render_split_without_dataset_cameras_is_refused(tmp_path, make_scene, c
 
 
 @pytest.mark.filterwarnings("ignore:.*named by frames are missing")
-def test_scene_and_render_take_a_run_folder_alone(nerfstudio_run, tmp_path, style_png):
+def test_scene_and_render_take_a_run_folder_alone(nerfstudio_run, tmp_path, style_png, monkeypatch):
     run, _, _ = nerfstudio_run
-    out = tmp_path / "styl"
+    monkeypatch.chdir(tmp_path)  # no -o: the output folder is stylized/SCENE_STYLE here
+    out = tmp_path / "stylized" / f"poster_splatfacto_{style_png.stem}"
     report = tmp_path / "r.json"
-    assert main(["scene", str(run / "config.yml"), str(style_png), "-o", str(out), "--steps", "1", "--size", "32",
+    assert main(["scene", str(run / "config.yml"), str(style_png), "--steps", "1", "--size", "32",
                  "--video-frames", "0", "--quiet", "--report", str(report)]) == 0
     assert (out / "poster_splatfacto_stylized.ply").is_file()
     assert json.loads(report.read_text())["sizes"]["training_views"] == len(CAMERAS)
