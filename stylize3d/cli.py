@@ -290,24 +290,35 @@ def _stylize_scene(job, config: SceneStyleConfig, out_dir: Path, ply_out: Path) 
         stylize_any = stylize_field if isinstance(scene, RadianceField) else stylize_scene
         result = stylize_any(scene, cameras, style, config, checkpoint=checkpoint, resume=job.resume,
                              progress=job.progress, terms=[sds] if sds else ())
+    colour_maps = [{"A": a.tolist(), "b": b.tolist()} for a, b in result.colour_maps]
+    return write_scene_results(job, scene, result, cameras, config.size, ply_out, {"colour_maps": colour_maps},
+                               " (no final colour transfer, no videos)")
+
+
+def write_scene_results(job, original, result, cameras: Cameras, train_size: int, ply_out: Path, metrics: dict,
+                        interrupted_note: str = "") -> int:
+    """The end of ``stylize scene`` (by style picture or by ``--instruct``): write the stylized scene to ``ply_out``,
+    previews beside it unless the run was interrupted, and ``report.json`` with the shared figures plus ``metrics``;
+    return the command's exit code."""
+    args, report, out_dir = job.args, job.report, ply_out.parent
+    interrupted = result.stylization.interrupted
     with report.phase("write_ply"):
         save_scene(result.scene, ply_out)
     outputs = [str(ply_out)]
-    if not result.stylization.interrupted:
+    if not interrupted:
         with report.phase("previews"):
-            outputs += _write_previews(scene, result.scene, cameras, out_dir, args)
+            outputs += _write_previews(original, result.scene, cameras, out_dir, args)
     report_path = out_dir / "report.json"
     report.outputs = outputs + [str(report_path)]
     report.set_steps(result.optimization.steps_done, result.optimization.seconds)
-    report.sizes = {"gaussians": getattr(scene, "num_gaussians", None), "training_views": len(cameras), "train_size": config.size}
+    report.sizes = {"gaussians": getattr(original, "num_gaussians", None), "training_views": len(cameras),
+                    "train_size": train_size}
     report.metrics = {"initial": result.stylization.initial, "final": result.stylization.final,
-                      "interrupted": result.stylization.interrupted,
-                      "colour_maps": [{"A": a.tolist(), "b": b.tolist()} for a, b in result.colour_maps],
+                      "interrupted": interrupted, **metrics,
                       "loss_history": [h.get("total") for h in result.optimization.history]}
     report.write(report_path)
-    if result.stylization.interrupted:
-        return job.interrupted(f"wrote the scene as of the last step to {ply_out} (no final colour transfer, "
-                               "no videos)")
+    if interrupted:
+        return job.interrupted(f"wrote the scene as of the last step to {ply_out}{interrupted_note}")
     return 0
 
 

@@ -129,8 +129,7 @@ def run_instruct_scene(job, config: SceneStyleConfig, out_dir: Path, ply_out: Pa
     """``stylize scene SCENE --instruct TEXT --model IP2P -o OUT`` inside :func:`core.cli.run_job`."""
     from core.cli import config_from_args
     from core.priors.instruct_cli import edit_options, load_instruct_model
-    from stylize3d.cli import _load_scene, _training_cameras, _write_previews
-    from stylize3d.representations import save_scene
+    from stylize3d.cli import _load_scene, _training_cameras, write_scene_results
 
     args, report = job.args, job.report
     if args.style:
@@ -152,21 +151,8 @@ def run_instruct_scene(job, config: SceneStyleConfig, out_dir: Path, ply_out: Pa
         result, update = instruct_scene(scene, cameras, model, args.instruct, config, edit, edit_options=options,
                                         checkpoint=checkpoint, resume=job.resume, progress=job.progress,
                                         state_path=out_dir / ".instruct_targets.pt")
-    with report.phase("write_ply"):
-        save_scene(result.scene, ply_out)
-    outputs = [str(ply_out)]
+    code = write_scene_results(job, scene, result, cameras, config.size, ply_out,
+                               {"edits": [list(e) for e in update.history]})
     if not result.stylization.interrupted:
         (out_dir / ".instruct_targets.pt").unlink(missing_ok=True)
-        with report.phase("previews"):
-            outputs += _write_previews(scene, result.scene, cameras, out_dir, args)
-    report_path = out_dir / "report.json"
-    report.outputs = outputs + [str(report_path)]
-    report.set_steps(result.optimization.steps_done, result.optimization.seconds)
-    report.sizes = {"gaussians": getattr(scene, "num_gaussians", None), "training_views": len(cameras), "train_size": config.size}
-    report.metrics = {"initial": result.stylization.initial, "final": result.stylization.final,
-                      "edits": [list(e) for e in update.history], "interrupted": result.stylization.interrupted,
-                      "loss_history": [h.get("total") for h in result.optimization.history]}
-    report.write(report_path)
-    if result.stylization.interrupted:
-        return job.interrupted(f"wrote the scene as of the last step to {ply_out}")
-    return 0
+    return code
