@@ -204,11 +204,12 @@ def weighted_samples(field: RadianceField, rays: Rays, step: Optional[float] = N
     the first pass, and their density gets no gradient). ``keep_lookup``: keep the shaded samples' grid lookup
     (:attr:`WeightedSamples.lookup`)."""
     step = STEP_RATIO * field.voxel_size * world_per_grid(field) if step is None else step
+    terminate = torch.is_grad_enabled() and transmittance_threshold > 0
     with torch.no_grad():  # sample positions do not depend on the field's parameters
         r_idx, t_s, delta_s = packed_samples(field, rays, step, generator)
         pts = rays.origins.index_select(0, r_idx) + rays.dirs.index_select(0, r_idx) * t_s[:, None]
         at = field.lookup(pts)
-        if torch.is_grad_enabled() and transmittance_threshold > 0 and t_s.numel():
+        if terminate and t_s.numel():
             _, trans = _weights(field.sigma(at) * delta_s, r_idx, len(rays))
             front = (trans > transmittance_threshold).nonzero()[:, 0]
             r_idx, t_s, delta_s, pts, at = r_idx[front], t_s[front], delta_s[front], pts[front], at[front]
