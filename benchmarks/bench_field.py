@@ -1,7 +1,8 @@
 """Radiance-field fit benchmark: held-out PSNR vs fitting time on the bundled scene's rendered views.
 
     python benchmarks/bench_field.py [--size 200] [--views 48] [--budget 600] [--threads 2] [--device cpu]
-        [--clock wall|cpu] [--sample-step 1.0] [--transmittance-threshold 0.01] [--save FIELD.safetensors]
+        [--clock wall|cpu] [--sample-step 1.0] [--transmittance-threshold 0.01]
+        [--save FIELD.safetensors]
 
 Renders (once, cached under --data) 48 RGBA views of scenes/splats/sample_scene.ply with the splat renderer
 (every 8th held out), fits a field with ``stylize fit``'s code for --budget seconds of fitting time, and prints
@@ -77,7 +78,8 @@ def main() -> None:
                "cpu_seconds": cpu, "load_before": load_before, "load_after": load_after,
                "resolution": result.field.resolution[::-1],
                "test_psnr": sum(s[0] for s in scores) / len(scores), "test_ssim": sum(s[1] for s in scores) / len(scores),
-               "test_views": [{"view": i, "psnr": p, "ssim": q} for i, (p, q) in zip(data.split["test"], scores)],
+               "test_views": [{"view": i, "psnr": p, "ssim": q}
+                              for i, (p, q) in zip(data.split["test"], scores)],
                "render_seconds_per_view": sum(times) / len(times), "curve": result.curve}
     (args.out / "summary.json").write_text(json.dumps(summary, indent=1))
     if args.save:

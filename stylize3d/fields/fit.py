@@ -3,13 +3,14 @@
 Each step renders a random batch of training rays (samples every ``sample_step`` voxels, one random offset per
 ray: stratified sampling; every sample in front of transmittance ``transmittance_threshold`` is shaded, so faint
 density gets gradients, and the samples behind it are cut before autograd sees them: early ray termination)
-and minimises ``MSE(rgb, target) + tv_density·TV(density) + tv_colour·TV(colour) + sparsity·mean(log(1 + 2σ²))`` (TV over a
-random 48³ block of the grid per step; the last term is Plenoxels' Cauchy sparsity prior on the sampled
-densities) with Adam, the learning rate decaying exponentially to ``lr_final_ratio`` of its start. Without alpha
-masks the background colour is learnt too; with them (``random_background``) each training ray is composited on
-a random colour, target and render alike, so that empty space has to be transparent rather than white fog.
-Coarse to fine: the grids start with ``voxels / 8**levels`` points and are upsampled (trilinear) at the
-fractions ``upsample_at`` of the fit, up to ``voxels``. "Fraction of the fit" (:func:`fit_progress`) is that of the steps, or of the time budget when one is given and runs out first.
+and minimises ``MSE(rgb, target) + tv_density·TV(density) + tv_colour·TV(colour) + sparsity·mean(log(1 + 2σ²))``
+(TV over a random 48³ block of the grid per step; the last term is Plenoxels' Cauchy sparsity prior on the
+sampled densities) with Adam, the learning rate decaying exponentially to ``lr_final_ratio`` of its start.
+Without alpha masks the background colour is learnt too; with them (``random_background``) each training ray is
+composited on a random colour, target and render alike, so that empty space has to be transparent rather than
+white fog. Coarse to fine: the grids start with ``voxels / 8**levels`` points and are upsampled (trilinear) at
+the fractions ``upsample_at`` of the fit, up to ``voxels``. "Fraction of the fit" (:func:`fit_progress`) is
+that of the steps, or of the time budget when one is given and runs out first.
 
 Scene box: a cube around the cameras (:func:`~stylize3d.fields.grid.box_from_cameras`); with alpha masks the
 box is shrunk to the visual hull of the masks and the hull seeds the occupancy grid. The occupancy grid is

@@ -74,7 +74,8 @@ def test_early_ray_termination_cuts_the_samples_behind_from_the_graph():
     field.colour = torch.randn(field.colour.shape, generator=torch.Generator().manual_seed(2))
     field.density.requires_grad_(True)
     field.colour.requires_grad_(True)
-    rays = Rays(torch.tensor([[-3.0, 0.1, -0.2], [-3.0, -0.3, 0.4]]), torch.tensor([[1.0, 0.02, 0.0], [1.0, 0.0, -0.03]]))
+    rays = Rays(torch.tensor([[-3.0, 0.1, -0.2], [-3.0, -0.3, 0.4]]),
+                torch.tensor([[1.0, 0.02, 0.0], [1.0, 0.0, -0.03]]))
     bg = torch.tensor([0.2, 0.9, 0.4])
     out = render_rays(field, rays, bg, step=0.05, weight_threshold=0.0, transmittance_threshold=1e-2,
                       return_sigma=True)
@@ -96,7 +97,8 @@ def test_a_shared_grid_lookup_gives_the_same_density_and_colour():
     dirs = torch.randn(50, 3, generator=torch.Generator().manual_seed(5))
     at = field.lookup(pts)
     rows = torch.tensor([3, 0, 41])
-    assert torch.equal(field.sigma(at), field.sigma(pts)) and torch.equal(field.rgb(at, dirs), field.rgb(pts, dirs))
+    assert torch.equal(field.sigma(at), field.sigma(pts))
+    assert torch.equal(field.rgb(at, dirs), field.rgb(pts, dirs))
     assert torch.equal(field.sigma(at[rows]), field.sigma(pts[rows]))
 
 
