@@ -1,14 +1,16 @@
 """Fit a :class:`~stylize3d.fields.grid.RadianceField` to posed images (DVGO-style dense grids, pure PyTorch).
 
-Each step renders a random batch of training rays (one random sample offset per ray: stratified sampling;
-every sample in front of transmittance 1e-3 is shaded, so faint density gets gradients) and minimises
-``MSE(rgb, target) + tv_density·TV(density) + tv_colour·TV(colour) + sparsity·mean(log(1 + 2σ²))`` (TV over a
-random 48³ block of the grid per step; the last term is Plenoxels' Cauchy sparsity prior on the sampled
-densities) with Adam, the learning rate decaying exponentially to ``lr_final_ratio`` of its start. Without alpha
-masks the background colour is learnt too; with them (``random_background``) each training ray is composited on
-a random colour, target and render alike, so that empty space has to be transparent rather than white fog.
-Coarse to fine: the grids start with ``voxels / 8**levels`` points and are upsampled (trilinear) at the fractions ``upsample_at`` of the fit, up to ``voxels``. "Fraction of
-the fit" (:func:`fit_progress`) is that of the steps, or of the time budget when one is given and runs out first.
+Each step renders a random batch of training rays (samples every ``sample_step`` voxels, one random offset per
+ray: stratified sampling; every sample in front of transmittance ``transmittance_threshold`` is shaded, so faint
+density gets gradients, and the samples behind it are cut before autograd sees them: early ray termination)
+and minimises ``MSE(rgb, target) + tv_density·TV(density) + tv_colour·TV(colour) + sparsity·mean(log(1 + 2σ²))``
+(TV over a random 48³ block of the grid per step; the last term is Plenoxels' Cauchy sparsity prior on the
+sampled densities) with Adam, the learning rate decaying exponentially to ``lr_final_ratio`` of its start.
+Without alpha masks the background colour is learnt too; with them (``random_background``) each training ray is
+composited on a random colour, target and render alike, so that empty space has to be transparent rather than
+white fog. Coarse to fine: the grids start with ``voxels / 8**levels`` points and are upsampled (trilinear) at
+the fractions ``upsample_at`` of the fit, up to ``voxels``. "Fraction of the fit" (:func:`fit_progress`) is
+that of the steps, or of the time budget when one is given and runs out first.
 
 Scene box: a cube around the cameras (:func:`~stylize3d.fields.grid.box_from_cameras`); with alpha masks the
 box is shrunk to the visual hull of the masks and the hull seeds the occupancy grid. The occupancy grid is
@@ -37,8 +39,6 @@ from stylize3d.fields.render import STEP_RATIO, camera_rays, render_field, rende
 
 HULL_PROBE_VOXELS = 64 ** 3
 """Grid points of the visual-hull probe that shrinks the box to the masks (at most 8x the final grid's)."""
-FIT_TRANSMITTANCE_THRESHOLD = 1e-3
-"""While fitting every sample in front of this transmittance is shaded (faint density needs its gradient)."""
 TV_BLOCK = 48
 """Side of the random grid block the TV regularisers see each step."""
 
@@ -59,6 +59,10 @@ class FieldFitConfig:
     tv_density: float = dataclasses.field(default=1e-4, metadata={"help": "TV weight on the density grid"})
     tv_colour: float = dataclasses.field(default=1e-5, metadata={"help": "TV weight on the colour grid"})
     sparsity: float = dataclasses.field(default=1e-5, metadata={"help": "Cauchy sparsity weight on sampled densities"})
+    sample_step: float = dataclasses.field(default=1.0, metadata={
+        "help": "sample spacing in voxels while fitting (rendering uses half a voxel)"})
+    transmittance_threshold: float = dataclasses.field(default=1e-2, metadata={
+        "help": "early ray termination while fitting: samples behind this transmittance are skipped"})
     occupancy_every: int = dataclasses.field(default=100, metadata={"help": "steps between occupancy-grid updates"})
     occupancy_threshold: float = dataclasses.field(default=2e-4, metadata={
         "help": "opacity over one sample step below which a voxel is empty"})
@@ -84,10 +88,10 @@ class FieldFitConfig:
         fractions = self.upsample_at[:self.levels]
         if not all(0 < f < 1 for f in fractions) or list(fractions) != sorted(fractions):
             raise InputError("--upsample-at fractions must lie in (0, 1), in increasing order")
-        for name in ("lr", "lr_final_ratio", "box_scale"):
+        for name in ("lr", "lr_final_ratio", "box_scale", "sample_step"):
             if not getattr(self, name) > 0:
                 raise InputError(f"--{name.replace('_', '-')} must be positive")
-        for name in ("tv_density", "tv_colour", "sparsity", "occupancy_threshold"):
+        for name in ("tv_density", "tv_colour", "sparsity", "occupancy_threshold", "transmittance_threshold"):
             if not getattr(self, name) >= 0:
                 raise InputError(f"--{name.replace('_', '-')} must be >= 0")
 
@@ -178,7 +182,8 @@ def evaluate(field: RadianceField, data: PosedDataset, views: list[int], backgro
 def fit_field(data: PosedDataset, config: FieldFitConfig, device: torch.device, seed: int = 0,
               checkpoint: Optional[Checkpoint] = None, resume: bool = False, progress: bool = True,
               eval_every: int = 0, eval_views: Optional[list] = None,
-              time_budget: Optional[float] = None, on_step: Optional[Callable] = None) -> FitResult:
+              time_budget: Optional[float] = None, on_step: Optional[Callable] = None,
+              clock: Callable[[], float] = time.perf_counter) -> FitResult:
     """Fit a field to the training split of ``data``; see the module docstring.
 
     ``eval_every`` > 0: every so many steps (and at the end) render ``eval_views`` (default: the first two test
@@ -187,7 +192,8 @@ def fit_field(data: PosedDataset, config: FieldFitConfig, device: torch.device, 
     and on Ctrl-C, and ``resume`` continues from it (same draws as an uninterrupted run). ``time_budget``:
     stop after that many seconds of fitting; the learning-rate decay and the upsampling follow whichever of the
     steps and the budget runs out first (:func:`fit_progress`), so the fit ends on the finest grid either way (a
-    budgeted fit depends on the machine's speed, also when resumed)."""
+    budgeted fit depends on the machine's speed, also when resumed). ``clock``: the seconds that count (wall
+    time by default; ``time.process_time`` counts this process's CPU time instead)."""
     config.validate()
     generator = torch.Generator().manual_seed(seed)
     train = data.split["train"]
@@ -231,7 +237,7 @@ def fit_field(data: PosedDataset, config: FieldFitConfig, device: torch.device, 
         while step < config.steps:
             if time_budget is not None and fit_seconds >= time_budget:
                 break
-            tick = time.perf_counter()
+            tick = clock()
             done = fit_progress(config, step, fit_seconds, time_budget)
             lr = config.lr * config.lr_final_ratio ** done
             if level < config.levels and done >= config.upsample_at[level]:
@@ -250,8 +256,9 @@ def fit_field(data: PosedDataset, config: FieldFitConfig, device: torch.device, 
                 ray_background = torch.rand(len(idx), 3, generator=generator)
                 target = target + (1 - coverage[idx])[:, None] * (ray_background - 1)
                 ray_background = ray_background.to(device)
-            out = render_rays(field, batch, ray_background, generator=generator, return_sigma=True,
-                              weight_threshold=0.0, transmittance_threshold=FIT_TRANSMITTANCE_THRESHOLD)
+            step_length = config.sample_step * field.voxel_size * world_per_grid(field)
+            out = render_rays(field, batch, ray_background, step_length, generator, weight_threshold=0.0,
+                              transmittance_threshold=config.transmittance_threshold, return_sigma=True)
             mse = F.mse_loss(out["rgb"], target.to(device))
             loss = mse
             if config.tv_density:
@@ -266,7 +273,7 @@ def fit_field(data: PosedDataset, config: FieldFitConfig, device: torch.device, 
             step += 1
             if config.occupancy_every and step % config.occupancy_every == 0 and step >= 2 * config.occupancy_every:
                 update_occupancy(field, config.occupancy_threshold)
-            fit_seconds += time.perf_counter() - tick
+            fit_seconds += clock() - tick
             value = float(mse.detach())
             running = value if running is None else 0.9 * running + 0.1 * value
             bar.set_postfix(psnr=f"{psnr(running):.2f}", res="x".join(map(str, field.resolution[::-1])))

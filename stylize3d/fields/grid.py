@@ -120,14 +120,21 @@ class RadianceField:
             return x / 2
         return (points - centre) / half
 
-    def sigma(self, points: torch.Tensor) -> torch.Tensor:
-        """Volume density ``N`` (per world unit for an uncontracted field) at world points ``N,3``."""
-        raw = _trilinear(self.density, self.to_grid(points))[:, 0]
+    def lookup(self, points: torch.Tensor) -> "GridLookup":
+        """Where world points ``N,3`` fall in the grids; pass it to :meth:`sigma` and :meth:`rgb` in place of the
+        points to share the work between the two lookups."""
+        return grid_lookup(self.resolution, self.to_grid(points).to(self.density.dtype), self.density.is_cuda)
+
+    def sigma(self, points: "torch.Tensor | GridLookup") -> torch.Tensor:
+        """Volume density ``N`` (per world unit for an uncontracted field) at world points ``N,3`` (or their
+        :meth:`lookup`)."""
+        raw = _sample(self.density, points if isinstance(points, GridLookup) else self.lookup(points))[:, 0]
         return F.softplus(raw + self.density_shift)
 
-    def rgb(self, points: torch.Tensor, dirs: torch.Tensor) -> torch.Tensor:
-        """Colour ``N,3`` in (0,1) at world points ``N,3`` seen along directions ``N,3`` (any length)."""
-        coeffs = _trilinear(self.colour, self.to_grid(points))  # N,3K
+    def rgb(self, points: "torch.Tensor | GridLookup", dirs: torch.Tensor) -> torch.Tensor:
+        """Colour ``N,3`` in (0,1) at world points ``N,3`` (or their :meth:`lookup`) seen along directions ``N,3``
+        (any length)."""
+        coeffs = _sample(self.colour, points if isinstance(points, GridLookup) else self.lookup(points))  # N,3K
         k = coeffs.shape[1] // 3
         if k == 1:
             return torch.sigmoid(coeffs * SH_C0)
@@ -152,19 +159,47 @@ class RadianceField:
         return torch.stack([x, y, z], dim=-1)
 
 
+@dataclasses.dataclass
+class GridLookup:
+    """Where ``N`` points fall in a field's grids (density and colour share one resolution, so one lookup serves
+    both): on the CPU the linear indices ``index`` ``N,8`` of the 8 grid points around each point in the
+    flattened grid and their trilinear weights ``weight`` ``N,8``; on CUDA the normalised coordinates ``coords``
+    ``N,3`` for ``grid_sample``. Indexing with a ``M`` long tensor keeps those rows."""
+
+    index: Optional[torch.Tensor] = None
+    weight: Optional[torch.Tensor] = None
+    coords: Optional[torch.Tensor] = None
+
+    def __getitem__(self, rows: torch.Tensor) -> "GridLookup":
+        return GridLookup(*(None if v is None else v.index_select(0, rows)
+                            for v in (self.index, self.weight, self.coords)))
+
+
+def grid_lookup(resolution: tuple, coords: torch.Tensor, cuda: bool) -> GridLookup:
+    """The :class:`GridLookup` of normalised ``coords`` ``N,3`` (x, y, z in [-1,1]) in a ``D,H,W`` grid."""
+    if cuda:  # grid_sample's CUDA kernels are fast
+        return GridLookup(coords=coords)
+    return GridLookup(*_corners(resolution, coords))
+
+
+def _sample(grid: torch.Tensor, at: GridLookup) -> torch.Tensor:
+    """Trilinear samples ``N,C`` of ``grid`` ``1,C,D,H,W`` at the points of ``at``, as
+    ``F.grid_sample(..., align_corners=True, padding_mode="border")``."""
+    if at.coords is not None:
+        out = F.grid_sample(grid, at.coords.view(1, 1, 1, -1, 3).to(grid.dtype), mode="bilinear",
+                            padding_mode="border", align_corners=True)
+        return out.view(grid.shape[1], -1).T
+    return _CornerGather.apply(grid.reshape(grid.shape[1], -1), at.index, at.weight)
+
+
 def _trilinear(grid: torch.Tensor, coords: torch.Tensor) -> torch.Tensor:
     """Trilinear samples ``N,C`` of ``grid`` ``1,C,D,H,W`` at normalised ``coords`` ``N,3`` (x, y, z in [-1,1];
     corners aligned; outside: border values), as ``F.grid_sample(..., align_corners=True, padding_mode="border")``.
 
-    Gathers the 8 corners from the flattened grid; the backward scatters into it with ``index_add_``
-    (:class:`_CornerGather`): on the CPU several times faster than ``grid_sample``'s 3D backward, which runs on
-    one thread per batch item."""
-    if grid.is_cuda:  # grid_sample's CUDA kernels are fast
-        out = F.grid_sample(grid, coords.view(1, 1, 1, -1, 3).to(grid.dtype), mode="bilinear",
-                            padding_mode="border", align_corners=True)
-        return out.view(grid.shape[1], -1).T
-    idx, weights = _corners(grid.shape[2:], coords.to(grid.dtype))
-    return _CornerGather.apply(grid.reshape(grid.shape[1], -1), idx, weights)
+    On the CPU it gathers the 8 corners from the flattened grid; the backward scatters into it with
+    ``index_add_`` (:class:`_CornerGather`): several times faster than ``grid_sample``'s 3D backward, which runs
+    on one thread per batch item."""
+    return _sample(grid, grid_lookup(grid.shape[2:], coords.to(grid.dtype), grid.is_cuda))
 
 
 def _corners(resolution, coords: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -180,10 +215,8 @@ def _corners(resolution, coords: torch.Tensor) -> tuple[torch.Tensor, torch.Tens
     dx, dy, dz = int(w > 1), w * int(h > 1), h * w * int(d > 1)
     offsets = torch.tensor([0, dx, dy, dy + dx, dz, dz + dx, dz + dy, dz + dy + dx], device=coords.device)
     fx, fy, fz = f.unbind(1)
-    wx = torch.stack([1 - fx, fx], 1)
-    wy = torch.stack([1 - fy, fy], 1)
-    wz = torch.stack([1 - fz, fz], 1)
-    weights = (wz[:, :, None, None] * wy[:, None, :, None] * wx[:, None, None, :]).reshape(-1, 8)
+    wxy = (torch.stack([1 - fy, fy], 1)[:, :, None] * torch.stack([1 - fx, fx], 1)[:, None, :]).reshape(-1, 4)
+    weights = (torch.stack([1 - fz, fz], 1)[:, :, None] * wxy[:, None, :]).reshape(-1, 8)
     return base[:, None] + offsets, weights
 
 
@@ -196,13 +229,13 @@ class _CornerGather(torch.autograd.Function):
         ctx.save_for_backward(index, weight)
         ctx.shape = flat.shape
         values = flat.index_select(1, index.reshape(-1)).view(flat.shape[0], *index.shape)  # C,N,8
-        return (values * weight).sum(-1).T
+        return torch.einsum("cnk,nk->nc", values, weight)  # a batched product: faster than multiply-and-sum
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
         index, weight = ctx.saved_tensors
         channels = ctx.shape[0]
-        spread = (grad.T[:, :, None] * weight).reshape(channels, -1)
+        spread = (grad.T.contiguous()[:, :, None] * weight).reshape(channels, -1)
         return grad.new_zeros(ctx.shape).index_add_(1, index.reshape(-1), spread), None, None
 
 

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch.utils.weak import WeakIdKeyDictionary
 
 from stylize3d.cameras import Cameras
-from stylize3d.fields.grid import RadianceField, world_per_grid
+from stylize3d.fields.grid import GridLookup, RadianceField, world_per_grid
 from stylize3d.splats.render import RenderOutput
 
 STEP_RATIO = 0.5
@@ -172,7 +172,9 @@ def packed_samples(field: RadianceField, rays: Rays, step: float, generator: Opt
 class WeightedSamples:
     """The shaded samples of ``rays`` (``rays`` rays), packed by ray: ``ray`` ``M`` (long), ``pts`` ``M,3`` world
     positions, ``t`` ``M`` camera-z parameters, ``weights`` ``M`` compositing weights ``T_i α_i``; ``sigma``: the
-    densities of every occupied sample (also the unshaded ones)."""
+    densities of every occupied sample in front of the transmittance threshold (also the unshaded ones);
+    ``lookup``: the shaded samples' :class:`~stylize3d.fields.grid.GridLookup` when asked for (the colour lookup
+    then reuses it)."""
 
     rays: int
     ray: torch.Tensor
@@ -180,6 +182,7 @@ class WeightedSamples:
     t: torch.Tensor
     weights: torch.Tensor
     sigma: torch.Tensor
+    lookup: Optional[GridLookup] = None
 
     def detach(self) -> "WeightedSamples":
         return dataclasses.replace(self, weights=self.weights.detach(), sigma=self.sigma.detach())
@@ -190,26 +193,39 @@ class WeightedSamples:
 
 def weighted_samples(field: RadianceField, rays: Rays, step: Optional[float] = None,
                      generator: Optional[torch.Generator] = None, weight_threshold: float = WEIGHT_THRESHOLD,
-                     transmittance_threshold: float = TRANSMITTANCE_THRESHOLD) -> WeightedSamples:
+                     transmittance_threshold: float = TRANSMITTANCE_THRESHOLD,
+                     keep_lookup: bool = False) -> WeightedSamples:
     """The density half of :func:`render_rays`: samples, densities and compositing weights (differentiable in the
-    density grid); the samples kept are those :func:`render_rays` shades."""
+    density grid); the samples kept are those :func:`render_rays` shades.
+
+    With autograd on, early ray termination: a first pass without autograd finds each ray's samples behind
+    transmittance ``transmittance_threshold`` and drops them before the density is looked up again with
+    autograd, so they cost no backward (they are never shaded either way: the colours are the same as without
+    the first pass, and their density gets no gradient). ``keep_lookup``: keep the shaded samples' grid lookup
+    (:attr:`WeightedSamples.lookup`)."""
     step = STEP_RATIO * field.voxel_size * world_per_grid(field) if step is None else step
+    terminate = torch.is_grad_enabled() and transmittance_threshold > 0
     with torch.no_grad():  # sample positions do not depend on the field's parameters
         r_idx, t_s, delta_s = packed_samples(field, rays, step, generator)
         pts = rays.origins.index_select(0, r_idx) + rays.dirs.index_select(0, r_idx) * t_s[:, None]
-    sigma = field.sigma(pts)
+        at = field.lookup(pts)
+        if terminate and t_s.numel():
+            _, trans = _weights(field.sigma(at) * delta_s, r_idx, len(rays))
+            front = (trans > transmittance_threshold).nonzero()[:, 0]
+            r_idx, t_s, delta_s, pts, at = r_idx[front], t_s[front], delta_s[front], pts[front], at[front]
+    sigma = field.sigma(at)
     tau = sigma * delta_s
     weights, trans = (tau.new_empty(0), tau.new_empty(0)) if tau.numel() == 0 else _weights(tau, r_idx, len(rays))
     shade = ((weights.detach() > weight_threshold) & (trans.detach() > transmittance_threshold)).nonzero()[:, 0]
     return WeightedSamples(len(rays), r_idx[shade], pts.index_select(0, shade), t_s[shade],
-                           weights.index_select(0, shade), sigma)
+                           weights.index_select(0, shade), sigma, at[shade] if keep_lookup else None)
 
 
 def composite(field: RadianceField, rays: Rays, samples: WeightedSamples, background: torch.Tensor) -> dict:
     """The colour half of :func:`render_rays`: ``{"rgb": R,3, "alpha": R, "depth": R}`` of ``samples`` (of
     ``rays``) with the field's colour grid (differentiable in it, ``background`` and the weights)."""
     r_idx, w = samples.ray, samples.weights
-    colour = field.rgb(samples.pts, rays.dirs.index_select(0, r_idx))
+    colour = field.rgb(samples.pts if samples.lookup is None else samples.lookup, rays.dirs.index_select(0, r_idx))
     n = samples.rays
     rgb = torch.zeros(n, 3, dtype=colour.dtype, device=colour.device).index_add(0, r_idx, w[:, None] * colour)
     alpha = torch.zeros(n, dtype=w.dtype, device=w.device).index_add(0, r_idx, w)
@@ -223,11 +239,13 @@ def render_rays(field: RadianceField, rays: Rays, background: torch.Tensor, step
                 generator: Optional[torch.Generator] = None, weight_threshold: float = WEIGHT_THRESHOLD,
                 transmittance_threshold: float = TRANSMITTANCE_THRESHOLD, return_sigma: bool = False) -> dict:
     """Volume-render ``rays`` → ``{"rgb": R,3, "alpha": R, "depth": R}`` (+ ``"sigma"``: the densities at the
-    occupied samples, for a sparsity regulariser). ``background``: ``3`` or ``R,3``. ``step``: sample spacing in
-    world units (default half a voxel). Samples are shaded when their weight exceeds ``weight_threshold`` and
-    the transmittance before them ``transmittance_threshold`` (fitting uses weight 0 so that faint density still
-    gets gradients). Differentiable w.r.t. the field's grids and ``background``."""
-    samples = weighted_samples(field, rays, step, generator, weight_threshold, transmittance_threshold)
+    occupied samples in front of the transmittance threshold, for a sparsity regulariser). ``background``: ``3``
+    or ``R,3``. ``step``: sample spacing in world units (default half a voxel). Samples are shaded when their
+    weight exceeds ``weight_threshold`` and the transmittance before them ``transmittance_threshold`` (early
+    ray termination; fitting uses weight 0 so that faint density still gets gradients). Differentiable w.r.t.
+    the field's grids and ``background``."""
+    samples = weighted_samples(field, rays, step, generator, weight_threshold, transmittance_threshold,
+                               keep_lookup=True)
     out = composite(field, rays, samples, background)
     if return_sigma:
         out["sigma"] = samples.sigma

@@ -34,6 +34,7 @@ def test_fit_writes_field_report_and_curve(tiny_data, tmp_path):
     (["-o", "x.ply"], "must end in .safetensors"),
     (["-o", "x.safetensors", "--sh-degree", "3"], "--sh-degree must be 0, 1 or 2"),
     (["-o", "x.safetensors", "--voxels", "100000000000"], "GiB"),
+    (["-o", "x.safetensors", "--sample-step", "0"], "--sample-step must be positive"),
 ])
 def test_bad_options_are_one_line(tiny_data, tmp_path, capsys, extra, message):
     extra = [a if not a.startswith("x.") else str(tmp_path / a) for a in extra]
@@ -65,3 +66,20 @@ def test_interrupted_fit_resumes_onto_the_same_result(tiny_data, tmp_path):
     assert rest.steps_done == 7 and not rest.interrupted and not checkpoint.path.exists()
     assert torch.allclose(rest.field.density, whole.field.density, atol=1e-6)
     assert torch.equal(rest.field.occupancy, whole.field.occupancy)
+
+
+def test_a_budget_on_another_clock_ends_the_fit_on_the_finest_grid(tiny_data):
+    """``clock`` decides what the time budget counts (bench_field's ``--clock cpu``): a clock that advances one
+    second per reading counts one second per step (read at its start and end), so a 5-second budget stops after
+    5 of 1,000 steps, with the coarse-to-fine schedule completed."""
+    import torch
+
+    from stylize3d.datasets.posed import load_posed_dataset
+    from stylize3d.fields.fit import FieldFitConfig, fit_field
+
+    ticks = iter(range(10 ** 6))
+    config = FieldFitConfig(steps=1000, voxels=3000, batch_rays=64, occupancy_every=0)
+    result = fit_field(load_posed_dataset(tiny_data), config, torch.device("cpu"), progress=False,
+                       time_budget=5.0, clock=lambda: float(next(ticks)))
+    assert result.steps_done == 5 and result.seconds == 5.0
+    assert result.field.density.numel() > 2000  # upsampled twice from 3000 / 64 points

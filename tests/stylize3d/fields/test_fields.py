@@ -64,6 +64,44 @@ def test_gradients_match_finite_differences(degree):
     assert torch.autograd.gradcheck(fn, inputs, eps=1e-6, atol=1e-5, fast_mode=True)
 
 
+def test_early_ray_termination_cuts_the_samples_behind_from_the_graph():
+    """With autograd the samples behind transmittance ``t`` are dropped before the density is looked up: the
+    colours equal a render without autograd (which shades the same samples), differ from shading every sample by
+    less than ``t``, and the grid points only those samples touch get no gradient."""
+    field = new_field(-torch.ones(3), torch.ones(3), (4, 4, 8))  # x has 8 grid points, 2/7 apart
+    field.density_shift = 0.0
+    field.density[..., :2] = 30.0  # an opaque wall at the entry (x < -0.7), thin fog behind it
+    field.colour = torch.randn(field.colour.shape, generator=torch.Generator().manual_seed(2))
+    field.density.requires_grad_(True)
+    field.colour.requires_grad_(True)
+    rays = Rays(torch.tensor([[-3.0, 0.1, -0.2], [-3.0, -0.3, 0.4]]),
+                torch.tensor([[1.0, 0.02, 0.0], [1.0, 0.0, -0.03]]))
+    bg = torch.tensor([0.2, 0.9, 0.4])
+    out = render_rays(field, rays, bg, step=0.05, weight_threshold=0.0, transmittance_threshold=1e-2,
+                      return_sigma=True)
+    with torch.no_grad():
+        plain = render_rays(field, rays, bg, step=0.05, weight_threshold=0.0, transmittance_threshold=1e-2)
+        every = render_rays(field, rays, bg, step=0.05, weight_threshold=0.0, transmittance_threshold=0.0,
+                            return_sigma=True)
+    assert torch.allclose(out["rgb"], plain["rgb"], atol=1e-6) and torch.allclose(out["depth"], plain["depth"])
+    assert (out["rgb"] - every["rgb"]).abs().max() < 1e-2
+    assert 0 < out["sigma"].numel() < every["sigma"].numel() / 4  # the samples behind the wall are gone
+    (out["rgb"] * torch.tensor([1.0, -2.0, 3.0])).sum().backward()
+    assert field.density.grad[..., :2].abs().sum() > 0 and field.colour.grad[..., :2].abs().sum() > 0
+    assert field.density.grad[..., 3:].abs().max() == 0 and field.colour.grad[..., 3:].abs().max() == 0
+
+
+def test_a_shared_grid_lookup_gives_the_same_density_and_colour():
+    field = _cube_field(res=(5, 6, 7), degree=1)
+    pts = torch.rand(50, 3, generator=torch.Generator().manual_seed(4)) * 2.2 - 1.1
+    dirs = torch.randn(50, 3, generator=torch.Generator().manual_seed(5))
+    at = field.lookup(pts)
+    rows = torch.tensor([3, 0, 41])
+    assert torch.equal(field.sigma(at), field.sigma(pts))
+    assert torch.equal(field.rgb(at, dirs), field.rgb(pts, dirs))
+    assert torch.equal(field.sigma(at[rows]), field.sigma(pts[rows]))
+
+
 def _ring(n=6, size=12):
     eyes = torch.stack([torch.tensor([3 * math.cos(a), 3 * math.sin(a), 1.0]) for a in torch.arange(n) * 2 * math.pi / n])
     K = intrinsics_from_fov(60.0, size, size)
