@@ -237,3 +237,17 @@ def test_corner_gather_equals_grid_sample_and_its_gradient(res):
     (grad_ours,) = torch.autograd.grad((ours * weights).sum(), grid)
     (grad_ref,) = torch.autograd.grad((ref * weights).sum(), grid)
     assert torch.allclose(ours, ref, atol=1e-12) and torch.allclose(grad_ours, grad_ref, atol=1e-12)
+
+
+def test_the_cuda_lookup_path_selects_rows_and_samples_like_the_cpu_path():
+    """The grid_sample lookup that CUDA takes (built here on the CPU) keeps the same rows and gives the same
+    samples as the corner lookup, so the shared lookup's row selection is tested off CUDA too."""
+    from stylize3d.fields.grid import _sample, grid_lookup
+
+    g = torch.Generator().manual_seed(3)
+    grid = torch.randn(1, 4, 5, 6, 7, dtype=torch.float64, generator=g)
+    coords = torch.rand(50, 3, dtype=torch.float64, generator=g) * 2.2 - 1.1
+    rows = torch.tensor([3, 0, 49, 17, 17])
+    cpu, cuda = grid_lookup(grid.shape[2:], coords, cuda=False), grid_lookup(grid.shape[2:], coords, cuda=True)
+    assert cuda.index is None and torch.equal(cuda[rows].coords, coords[rows])
+    assert torch.allclose(_sample(grid, cuda[rows]), _sample(grid, cpu[rows]), atol=1e-12)
