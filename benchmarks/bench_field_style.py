@@ -2,7 +2,7 @@
 
     python benchmarks/bench_field_style.py FIELD DATA [--style scenes/images/starry_night.jpg] [--size 256]
         [--steps 150] [--set content_weight=0.02 lr=0.1 ...] [--frames 32] [--out /tmp/stylize_bench_field_style]
-    python benchmarks/bench_field_style.py FIELD DATA --rss-only --size 512 --steps 3
+    python benchmarks/bench_field_style.py FIELD DATA --rss-only --size 512 --steps 3 [--train-views 4]
 
 FIELD: a field fitted to DATA (``stylize fit DATA -o FIELD`` or ``bench_field.py --save FIELD``). Stylizes FIELD
 with :func:`stylize3d.fields.stylize.stylize_field` on DATA's training cameras (``SceneStyleConfig`` defaults,
@@ -56,6 +56,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=None, help="default: SceneStyleConfig's")
     parser.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE", help="SceneStyleConfig fields")
     parser.add_argument("--frames", type=int, default=32)
+    parser.add_argument("--train-views", type=int, default=None,
+                        help="stylize on the first N training views only (default: all; cheaper --rss-only runs)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--rss-only", action="store_true")
     parser.add_argument("--out", type=Path, default=Path("/tmp/stylize_bench_field_style"))
@@ -70,7 +72,7 @@ def main() -> None:
     data = load_posed_dataset(args.data)
     field = load_field(args.field)
     style = load_image(args.style, long_side=args.size)
-    train = data.cameras[data.split["train"]]
+    train = data.cameras[data.split["train"][:args.train_views]]
     load_before = os.getloadavg()
     cpu0, wall0 = time.process_time(), time.perf_counter()
     result = stylize_field(field, train, style, config, progress=False)
