@@ -2,7 +2,7 @@
 
     python benchmarks/bench_field_style.py FIELD DATA [--style scenes/images/starry_night.jpg] [--size 256]
         [--steps 150] [--set content_weight=0.02 lr=0.1 ...] [--frames 32] [--out /tmp/stylize_bench_field_style]
-    python benchmarks/bench_field_style.py FIELD DATA --rss-only --size 512 --steps 3
+    python benchmarks/bench_field_style.py FIELD DATA --rss-only --size 512 --steps 3 [--train-views 4]
 
 FIELD: a field fitted to DATA (``stylize fit DATA -o FIELD`` or ``bench_field.py --save FIELD``). Stylizes FIELD
 with :func:`stylize3d.fields.stylize.stylize_field` on DATA's training cameras (``SceneStyleConfig`` defaults,
@@ -56,8 +56,12 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=None, help="default: SceneStyleConfig's")
     parser.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE", help="SceneStyleConfig fields")
     parser.add_argument("--frames", type=int, default=32)
+    parser.add_argument("--train-views", type=int, default=None,
+                        help="stylize on the first N training views only (default: all; cheaper --rss-only runs)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--rss-only", action="store_true")
+    parser.add_argument("--measure", type=Path, default=None, metavar="STYLIZED",
+                        help="skip the stylization: measure this stylized field (e.g. an earlier run's stylized.safetensors)")
     parser.add_argument("--out", type=Path, default=Path("/tmp/stylize_bench_field_style"))
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -70,18 +74,23 @@ def main() -> None:
     data = load_posed_dataset(args.data)
     field = load_field(args.field)
     style = load_image(args.style, long_side=args.size)
-    train = data.cameras[data.split["train"]]
+    train = data.cameras[data.split["train"][:args.train_views]]
     load_before = os.getloadavg()
-    cpu0, wall0 = time.process_time(), time.perf_counter()
-    result = stylize_field(field, train, style, config, progress=False)
-    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
-    opt = result.optimization
-    summary = {"config": repr(config), "training_views": len(train), "stylize_wall_s": wall, "stylize_cpu_s": cpu,
-               "steps": opt.steps_done, "seconds_per_step": opt.seconds / max(opt.steps_done, 1),
-               "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20,
-               "load_before": load_before, "load_after": os.getloadavg(), "threads": args.threads}
     args.out.mkdir(parents=True, exist_ok=True)
-    stylized_path = save_field(result.field, args.out / "stylized.safetensors")
+    if args.measure:
+        stylized, stylized_path = load_field(args.measure), args.measure
+        summary = {"measured": str(args.measure), "load_before": load_before, "threads": args.threads}
+    else:
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        result = stylize_field(field, train, style, config, progress=False)
+        cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+        opt = result.optimization
+        summary = {"config": repr(config), "training_views": len(train), "stylize_wall_s": wall, "stylize_cpu_s": cpu,
+                   "steps": opt.steps_done, "seconds_per_step": opt.seconds / max(opt.steps_done, 1),
+                   "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20,
+                   "load_before": load_before, "load_after": os.getloadavg(), "threads": args.threads}
+        stylized = result.field
+        stylized_path = save_field(stylized, args.out / "stylized.safetensors")
     if not args.rss_only:
         from core.cli import main as cli
         from core.io.images import save_image
@@ -91,13 +100,13 @@ def main() -> None:
         w, h = test.size_for(args.size)
         with torch.no_grad():
             before = render_field(field, test, w, h, (1.0, 1.0, 1.0)).rgb.clamp(0, 1)
-            after = render_field(result.field, test, w, h, (1.0, 1.0, 1.0)).rgb.clamp(0, 1)
+            after = render_field(stylized, test, w, h, (1.0, 1.0, 1.0)).rgb.clamp(0, 1)
         save_image(torch.cat([torch.cat(list(before), 2), torch.cat(list(after), 2)], 1)[None], args.out / "test_views.png")
         d_before = [style_distance(before[i:i + 1], style) for i in range(len(test))]
         d_after = [style_distance(after[i:i + 1], style) for i in range(len(test))]
         report = args.out / "metrics3d.json"
         assert cli(["metrics-3d", str(args.field), str(stylized_path), "--cameras", str(args.data),
-                    "--frames", str(args.frames), "--report", str(report), "--quiet"]) == 0
+                    "--frames", str(args.frames), "--report", str(report)]) == 0
         m = json.loads(report.read_text())["metrics"]
         summary.update({
             "style_distance_unstylized": sum(d_before) / len(d_before),

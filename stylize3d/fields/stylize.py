@@ -7,7 +7,8 @@
    opaque pixel's colour moves by the same map — exactly at grid points, within ~0.005 between them, where the
    sigmoid of interpolated logits is not affine); the content references are the recoloured renders.
 3. :class:`FieldStyleTask` on :func:`core.stylization.stylize`: a random training view per step, the shared
-   objective (NNFM on relu3_x + content by default) + ``tv_weight · TV(image)``; only the colour grid trains.
+   objective (NNFM on relu3_x + content by default) + ``tv_weight · TV(image)``; only the colour grid trains
+   (as ``colour / LEAF_SCALE``, so that ``lr`` moves colours as fast as it does for splats).
 4. The colour transfer again on the stylized field (skipped after Ctrl-C).
 
 Deferred back-propagation (ARF): :class:`DeferredRender` renders the whole view without autograd; its backward
@@ -37,9 +38,13 @@ from stylize3d.splats.scene import SH_C0
 from stylize3d.stylize import SceneStyleConfig, fit_scene_colour_map
 
 SAMPLE_CACHE_BYTES = 768 * 2 ** 20
-"""Memory the stylization may keep the training views' frozen-density samples in (about 20 bytes per sample)."""
+"""Memory the stylization may keep the training views' frozen-density samples in (28 bytes per shaded sample)."""
 COLOUR_EPS = 1e-3
 """Recoloured voxel colours are clamped to [eps, 1 - eps] before the logit."""
+LEAF_SCALE = 4.0
+"""The colour grid trains as the leaf ``colour / LEAF_SCALE``. A voxel's colour is ``sigmoid(C0 · colour)``, whose
+slope at mid-grey is ``C0 / 4``; a splat's is ``0.5 + C0 · f_dc`` (slope ``C0``). Scaled so, one optimiser step
+moves a mid-grey voxel as far as it moves a splat, and the shared ``lr`` means the same for both."""
 
 
 def to_degree0(field: RadianceField) -> RadianceField:
@@ -91,8 +96,8 @@ class DeferredRender(torch.autograd.Function):
 
 class FieldStyleTask:
     """The radiance-field front end on :func:`core.stylization.stylize`: a random training view per step; the
-    colour grid trains, the density is frozen. ``field``: the recoloured degree-0 field; ``originals``: the
-    content references ``N,3,H,W`` in [0,1] of ``cameras`` at the working size.
+    colour grid trains (as the leaf ``colour / LEAF_SCALE``), the density is frozen. ``field``: the recoloured
+    degree-0 field; ``originals``: the content references ``N,3,H,W`` in [0,1] of ``cameras`` at the working size.
 
     The density being frozen, each view's shaded samples and their compositing weights never change: they are
     computed once per view (``chunk`` rays at a time) and kept while they fit in ``cache_bytes``, so a step costs
@@ -106,11 +111,16 @@ class FieldStyleTask:
         self.start, self.cameras, self.originals, self.style = field, cameras, originals, style
         self.config, self.maps, self.chunk, self.cache_bytes = config, maps, chunk, cache_bytes
         self.width, self.height = cameras.size_for(config.size)
-        self.colour = field.colour.detach().clone().requires_grad_(True)
+        self.leaf = (field.colour.detach() / LEAF_SCALE).requires_grad_(True)
         self.background = torch.tensor(field.background or (1.0, 1.0, 1.0), device=field.device)
         self._rays: dict = {}
         self._samples: dict = {}
         self._last: tuple = (None, None)
+
+    @property
+    def colour(self) -> torch.Tensor:
+        """The colour grid ``1,3,D,H,W`` (SH degree 0) of the current leaf, differentiable in it."""
+        return self.leaf * LEAF_SCALE
 
     def field(self) -> RadianceField:
         return dataclasses.replace(self.start, colour=self.colour)
@@ -127,8 +137,10 @@ class FieldStyleTask:
         if self._last[0] == view:
             return self._last[1]
         rays = self.rays(view)
-        with torch.no_grad():
-            parts = [weighted_samples(self.start, rays[i:i + self.chunk]) for i in range(0, len(rays), self.chunk)]
+        with torch.no_grad():  # the densities of every occupied sample are not needed for compositing: dropped
+            parts = [dataclasses.replace(part, sigma=part.sigma.new_empty(0))
+                     for part in (weighted_samples(self.start, rays[i:i + self.chunk])
+                                  for i in range(0, len(rays), self.chunk))]
         used = sum(part.nbytes() for cached in self._samples.values() for part in cached)
         if used + sum(part.nbytes() for part in parts) <= self.cache_bytes:
             self._samples[view] = parts
@@ -142,7 +154,7 @@ class FieldStyleTask:
         return composite(field, rays, self.samples(view)[i], self.background)["rgb"]
 
     def params(self) -> List[torch.Tensor]:
-        return [self.colour]
+        return [self.leaf]
 
     def sample_view(self, generator: torch.Generator) -> int:
         return int(torch.randint(len(self.cameras), (1,), generator=generator))
@@ -171,7 +183,7 @@ class FieldStyleTask:
             stylized = self.field().detached_clone()
             views = render_field(stylized, self.cameras, self.width, self.height, self.background)
             self.maps.append(fit_scene_colour_map(views.rgb, views.alpha, self.style))
-            self.colour.copy_(transfer_field_colours(stylized, *self.maps[-1]).colour)
+            self.leaf.copy_(transfer_field_colours(stylized, *self.maps[-1]).colour / LEAF_SCALE)
 
 
 @dataclasses.dataclass

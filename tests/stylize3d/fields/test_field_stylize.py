@@ -8,7 +8,9 @@ import torch
 from stylize3d.cameras import Cameras, intrinsics_from_fov, look_at
 from stylize3d.fields.grid import new_field
 from stylize3d.fields.render import camera_rays, render_field, render_rays
-from stylize3d.fields.stylize import DeferredRender, FieldStyleTask, stylize_field, to_degree0, transfer_field_colours
+from stylize3d.fields.stylize import (LEAF_SCALE, DeferredRender, FieldStyleTask, stylize_field, to_degree0,
+                                      transfer_field_colours)
+from stylize3d.splats.scene import SH_C0
 from stylize3d.stylize import SceneStyleConfig
 
 
@@ -62,7 +64,7 @@ def test_task_render_with_frozen_samples_equals_a_full_render(cache_bytes):
                           cache_bytes=cache_bytes)
     weights = torch.rand(1, 3, 16, 16, generator=torch.Generator().manual_seed(4))
     for view in (1, 0, 1):
-        task.colour.grad = None
+        task.leaf.grad = None
         image = task.render(view)
         (weights * image ** 2).sum().backward()
         colour = field.colour.clone().requires_grad_(True)
@@ -70,8 +72,26 @@ def test_task_render_with_frozen_samples_equals_a_full_render(cache_bytes):
                              torch.ones(3))["rgb"].T.reshape(1, 3, 16, 16)
         (weights * direct ** 2).sum().backward()
         assert torch.allclose(image, direct.detach(), atol=1e-6)
-        assert torch.allclose(task.colour.grad, colour.grad, atol=1e-6) and colour.grad.abs().max() > 1e-4
+        assert torch.allclose(task.leaf.grad, LEAF_SCALE * colour.grad, atol=1e-6) and colour.grad.abs().max() > 1e-4
     assert len(task._samples) == (2 if cache_bytes else 0)
+    assert all(part.sigma.numel() == 0 for parts in task._samples.values() for part in parts)  # not kept
+
+
+def test_a_leaf_step_moves_a_mid_grey_pixel_as_far_as_a_splat_dc_step():
+    """Splats render ``0.5 + C0 · f_dc``: slope C0. The field task's leaf has the same slope at mid-grey, so the
+    shared learning rate means the same for both representations."""
+    field = _field()
+    field.density.fill_(30.0)  # opaque: a pixel's colour is its first samples' colour
+    field.colour.zero_()  # mid-grey everywhere
+    task = FieldStyleTask(field, _cameras(1, 16), torch.zeros(1, 3, 16, 16), torch.zeros(1, 3, 16, 16),
+                          SceneStyleConfig(size=16), [])
+    before = task.render(0).detach()
+    with torch.no_grad():
+        task.leaf += 1e-3
+    slope = (task.render(0).detach() - before) / 1e-3
+    covered = render_field(field, _cameras(1, 16), 16, 16).alpha.expand_as(slope) > 0.999
+    assert covered.sum() > 100
+    assert torch.allclose(slope[covered], torch.full_like(slope[covered], SH_C0), rtol=2e-3)
 
 
 def test_colour_transfer_moves_opaque_pixels_affinely():
