@@ -32,7 +32,7 @@ import torch
 
 from core.scenes import scenes_dir
 from stylize3d.capture.sfm import read_point_ply
-from stylize3d.datasets.posed import load_posed_dataset
+from stylize3d.datasets.posed import load_posed_dataset, load_sparse_points
 from stylize3d.datasets.synthetic import write_sparse_points, write_synthetic_dataset
 from stylize3d.splats.fit import BACKGROUNDS, SplatFitConfig, fit_splats
 from stylize3d.splats.ply import read_ply, write_ply
@@ -55,7 +55,6 @@ def prepare_capture(out: Path, views: int, capture_size: int, size: int) -> tupl
     returns ``(dataset, points, capture summary dict)``."""
     from stylize3d.capture.evaluate import write_capture_views
     from stylize3d.capture.sfm import CaptureConfig, capture
-    from stylize3d.splats.fit_cli import dataset_sparse_points
 
     rendered, data = out / f"views_{views}_{capture_size}", out / f"capture_{views}_{capture_size}"
     if not rendered.is_dir():
@@ -66,7 +65,7 @@ def prepare_capture(out: Path, views: int, capture_size: int, size: int) -> tupl
         capture(rendered, data, CaptureConfig(), progress=True)
         summary.update(capture_wall_s=round(time.perf_counter() - t0, 1),
                        capture_cpu_s=round(time.process_time() - cpu0, 1))
-    dataset, points = load_posed_dataset(data, downscale=capture_size / size), dataset_sparse_points(str(data))
+    dataset, points = load_posed_dataset(data, downscale=capture_size / size), load_sparse_points(data)
     summary.update(registered=len(dataset), sparse_points=len(points[0]) if points is not None else 0)
     return dataset, points, summary
 

@@ -107,6 +107,20 @@ def load_posed_dataset(path: "str | os.PathLike", downscale: float = 1.0) -> Pos
                      "(sparse/0/cameras.bin) found")
 
 
+def load_sparse_points(path: "str | os.PathLike") -> "tuple[np.ndarray, np.ndarray] | None":
+    """The sparse point cloud of the posed data at ``path`` (folder or ``transforms.json``): its ``sparse_pc.ply``
+    (transforms.json's ``ply_file_path``) as ``(xyz N,3, rgb N,3 in [0,1])``, or None when it has none."""
+    import json
+
+    from stylize3d.capture.sfm import read_point_ply
+
+    folder = Path(path) if Path(path).is_dir() else Path(path).parent
+    name = "sparse_pc.ply"
+    if (folder / "transforms.json").is_file():
+        name = json.loads((folder / "transforms.json").read_text()).get("ply_file_path", name)
+    return read_point_ply(folder / name) if (folder / name).is_file() else None
+
+
 # ------------------------------------------------------------------------------------------------ images
 
 

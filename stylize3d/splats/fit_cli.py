@@ -14,6 +14,7 @@ import torch
 from core.cli import add_config_options, config_from_args
 from core.errors import InputError
 from core.io.images import save_image
+from stylize3d.datasets.posed import load_sparse_points
 from stylize3d.splats.ply import write_ply
 from stylize3d.splats.render import BACKENDS, render_all
 from stylize3d.splats.fit import SplatFitConfig, fit_splats, resolve_background
@@ -28,19 +29,6 @@ def add_splat_options(parser) -> None:
                        help="renderer: torch, gsplat (CUDA) or auto")
 
 
-def dataset_sparse_points(path: str):
-    """The dataset's ``sparse_pc.ply`` (transforms.json's ``ply_file_path``) as ``(xyz, rgb)``, or None."""
-    import json
-
-    from stylize3d.capture.sfm import read_point_ply
-
-    folder = Path(path) if Path(path).is_dir() else Path(path).parent
-    name = "sparse_pc.ply"
-    if (folder / "transforms.json").is_file():
-        name = json.loads((folder / "transforms.json").read_text()).get("ply_file_path", name)
-    return read_point_ply(folder / name) if (folder / name).is_file() else None
-
-
 def run_splats(job, data) -> int:
     """Fit splats to the loaded posed ``data`` and write ``args.output`` (.ply), held-out renders and the report."""
     args, device, report = job.args, job.device, job.report
@@ -53,7 +41,7 @@ def run_splats(job, data) -> int:
     if args.checkpoint_every < 1:
         raise InputError("--checkpoint-every must be at least 1")
     with report.phase("load_points"):
-        points = dataset_sparse_points(args.data)
+        points = load_sparse_points(args.data)
     checkpoint = job.checkpoint(output.parent / f".{output.name}.checkpoint.pt", every=args.checkpoint_every,
                             meta={"data": str(Path(args.data).resolve()), "downscale": args.downscale,
                                   "config": repr(config)})
