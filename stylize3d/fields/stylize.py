@@ -14,7 +14,8 @@
 Deferred back-propagation (ARF): :class:`DeferredRender` renders the whole view without autograd; its backward
 receives the pixel gradient of the full-image loss and renders the view again ray chunk by ray chunk with
 autograd, pushing each chunk's slice of that gradient into the colour grid. Memory is one chunk's graph plus the
-images (and the cached samples, bounded by ``SAMPLE_CACHE_BYTES``), whatever the image size.
+images and the step's rays (and the kept samples, a fixed budget of ``SAMPLE_CACHE_BYTES``), whatever the image
+size.
 """
 
 from __future__ import annotations
@@ -31,14 +32,14 @@ from core.losses.objective import StyleObjective
 from core.optimize import Checkpoint
 from core.stylization import StylizationResult, Term, stylize
 from stylize3d.cameras import Cameras
+from stylize3d.fields.frozen_samples import FrozenSampleCache
 from stylize3d.fields.grid import RadianceField
-from stylize3d.fields.render import (CHUNK_RAYS, Rays, WeightedSamples, camera_rays, composite, render_field,
-                                     weighted_samples)
+from stylize3d.fields.render import CHUNK_RAYS, Rays, camera_rays, composite, render_field
 from stylize3d.splats.scene import SH_C0
 from stylize3d.stylize import SceneStyleConfig, fit_scene_colour_map
 
 SAMPLE_CACHE_BYTES = 768 * 2 ** 20
-"""Memory the stylization may keep the training views' frozen-density samples in (28 bytes per shaded sample)."""
+"""Memory the stylization keeps the training views' frozen-density samples in (12 bytes per shaded sample)."""
 COLOUR_EPS = 1e-3
 """Recoloured voxel colours are clamped to [eps, 1 - eps] before the logit."""
 LEAF_SCALE = 4.0
@@ -100,22 +101,19 @@ class FieldStyleTask:
     degree-0 field; ``originals``: the content references ``N,3,H,W`` in [0,1] of ``cameras`` at the working size.
 
     The density being frozen, each view's shaded samples and their compositing weights never change: they are
-    computed once per view (``chunk`` rays at a time) and kept while they fit in ``cache_bytes``, so a step costs
-    the colour lookups of those samples; a view that does not fit is sampled once per step (the deferred
-    backward reuses its forward's samples)."""
+    kept in a :class:`~stylize3d.fields.frozen_samples.FrozenSampleCache` of ``cache_bytes``, so a step on a kept
+    view costs the colour lookups of its samples. A view's rays exist only during its step."""
 
     stochastic = True
 
     def __init__(self, field: RadianceField, cameras: Cameras, originals: torch.Tensor, style: torch.Tensor,
                  config: SceneStyleConfig, maps: list, chunk: int = CHUNK_RAYS, cache_bytes: int = SAMPLE_CACHE_BYTES):
         self.start, self.cameras, self.originals, self.style = field, cameras, originals, style
-        self.config, self.maps, self.chunk, self.cache_bytes = config, maps, chunk, cache_bytes
+        self.config, self.maps, self.chunk = config, maps, chunk
         self.width, self.height = cameras.size_for(config.size)
         self.leaf = (field.colour.detach() / LEAF_SCALE).requires_grad_(True)
         self.background = torch.tensor(field.background or (1.0, 1.0, 1.0), device=field.device)
-        self._rays: dict = {}
-        self._samples: dict = {}
-        self._last: tuple = (None, None)
+        self.samples = FrozenSampleCache(field, chunk, cache_bytes)
 
     @property
     def colour(self) -> torch.Tensor:
@@ -125,33 +123,10 @@ class FieldStyleTask:
     def field(self) -> RadianceField:
         return dataclasses.replace(self.start, colour=self.colour)
 
-    def rays(self, view: int) -> Rays:
-        if view not in self._rays:
-            self._rays[view] = camera_rays(self.cameras[view], self.width, self.height, self.start.device)
-        return self._rays[view]
-
-    def samples(self, view: int) -> List[WeightedSamples]:
-        """The view's shaded samples, one :class:`WeightedSamples` per chunk of its rays (cached, see the class)."""
-        if view in self._samples:
-            return self._samples[view]
-        if self._last[0] == view:
-            return self._last[1]
-        rays = self.rays(view)
-        with torch.no_grad():  # the densities of every occupied sample are not needed for compositing: dropped
-            parts = [dataclasses.replace(part, sigma=part.sigma.new_empty(0))
-                     for part in (weighted_samples(self.start, rays[i:i + self.chunk])
-                                  for i in range(0, len(rays), self.chunk))]
-        used = sum(part.nbytes() for cached in self._samples.values() for part in cached)
-        if used + sum(part.nbytes() for part in parts) <= self.cache_bytes:
-            self._samples[view] = parts
-        else:
-            self._last = (view, parts)
-        return parts
-
-    def _render_part(self, view: int, i: int, colour: torch.Tensor) -> torch.Tensor:
+    def _render_part(self, view: int, rays: Rays, i: int, colour: torch.Tensor) -> torch.Tensor:
         field = dataclasses.replace(self.start, colour=colour)
-        rays = self.rays(view)[i * self.chunk:(i + 1) * self.chunk]
-        return composite(field, rays, self.samples(view)[i], self.background)["rgb"]
+        chunk_rays = rays[i * self.chunk:(i + 1) * self.chunk]
+        return composite(field, chunk_rays, self.samples.get(view, i, chunk_rays), self.background)["rgb"]
 
     def params(self) -> List[torch.Tensor]:
         return [self.leaf]
@@ -160,8 +135,10 @@ class FieldStyleTask:
         return int(torch.randint(len(self.cameras), (1,), generator=generator))
 
     def render(self, view: int) -> torch.Tensor:
-        return DeferredRender.apply(functools.partial(self._render_part, view), len(self.samples(view)),
-                                    self.height, self.width, self.colour)
+        rays = camera_rays(self.cameras[view], self.width, self.height, self.start.device)
+        parts = self.samples.prepare(view, rays)
+        return DeferredRender.apply(functools.partial(self._render_part, view, rays), parts, self.height, self.width,
+                                    self.colour)
 
     def reference(self, view: int) -> torch.Tensor:
         return self.originals[view:view + 1]

@@ -7,7 +7,8 @@ import torch
 
 from stylize3d.cameras import Cameras, intrinsics_from_fov, look_at
 from stylize3d.fields.grid import new_field
-from stylize3d.fields.render import camera_rays, render_field, render_rays
+from stylize3d.fields.frozen_samples import BYTES_PER_SAMPLE, FrozenSampleCache
+from stylize3d.fields.render import camera_rays, render_field, render_rays, weighted_samples
 from stylize3d.fields.stylize import (LEAF_SCALE, DeferredRender, FieldStyleTask, stylize_field, to_degree0,
                                       transfer_field_colours)
 from stylize3d.splats.scene import SH_C0
@@ -73,8 +74,36 @@ def test_task_render_with_frozen_samples_equals_a_full_render(cache_bytes):
         (weights * direct ** 2).sum().backward()
         assert torch.allclose(image, direct.detach(), atol=1e-6)
         assert torch.allclose(task.leaf.grad, LEAF_SCALE * colour.grad, atol=1e-6) and colour.grad.abs().max() > 1e-4
-    assert len(task._samples) == (2 if cache_bytes else 0)
-    assert all(part.sigma.numel() == 0 for parts in task._samples.values() for part in parts)  # not kept
+    assert len(task.samples.views) == (2 if cache_bytes else 0)
+
+
+def test_the_sample_cache_stays_within_its_budget_and_renders_the_same():
+    """Views that do not fit evict the oldest; a view larger than the whole budget is not kept but rendered the
+    same (its chunks sampled again); samples are kept at 12 bytes each."""
+    field = _field()
+    cams = _cameras(3, 16)
+    rays = [camera_rays(cams[v], 16, 16) for v in range(3)]
+    full = FrozenSampleCache(field, 50, 2 ** 30)
+    for v in range(3):
+        full.prepare(v, rays[v])
+    sizes = [sum(p.nbytes() for p in full.views[v]) for v in range(3)]
+    assert sizes[0] == BYTES_PER_SAMPLE * sum(len(p.ray) for p in full.views[0]) > 0
+    two = FrozenSampleCache(field, 50, sizes[0] + sizes[1] + sizes[2] - 1)  # all three do not fit
+    for v in range(3):
+        two.prepare(v, rays[v])
+        assert two.used <= two.budget
+    assert list(two.views) == [1, 2]  # the oldest went
+    tiny = FrozenSampleCache(field, 50, min(sizes) // 2)
+    assert tiny.prepare(0, rays[0]) == 6 and not tiny.views and tiny.used == 0
+    for cache in (two, tiny):
+        for i in range(6):
+            chunk = rays[0][i * 50:(i + 1) * 50]
+            got, want = cache.get(0, i, chunk), full.get(0, i, chunk)
+            assert torch.equal(got.ray, want.ray) and torch.equal(got.pts, want.pts)
+            assert torch.equal(got.weights, want.weights)
+    direct = weighted_samples(field, rays[2][100:150])
+    got = full.get(2, 2, rays[2][100:150])
+    assert torch.equal(got.pts, direct.pts) and torch.equal(got.t, direct.t)
 
 
 def test_a_leaf_step_moves_a_mid_grey_pixel_as_far_as_a_splat_dc_step():
