@@ -17,7 +17,7 @@ from stylize3d.cameras import Cameras
 from stylize3d.consistency import warp_rmse
 from stylize3d.datasets.runs import SPLITS, load_camera_source, scene_name
 from stylize3d.fields.grid import RadianceField, is_field_file
-from stylize3d.fields.stylize import stylize_field
+from stylize3d.fields.stylize import LEAF_SCALE, stylize_field
 from stylize3d.splats.render import BACKENDS
 from stylize3d.representations import load_scene, save_scene
 from stylize3d.representations import render_scene_all as render_all  # splats and radiance fields alike
@@ -282,10 +282,11 @@ def _stylize_scene(job, config: SceneStyleConfig, out_dir: Path, ply_out: Path) 
         cameras = _training_cameras(args, scene, run_cameras)
         sds = sds_term(args, job.device)
     report.inputs = [args.scene, args.style] + ([args.cameras] if args.cameras else [])
-    checkpoint = job.checkpoint(out_dir / ".stylize3d_checkpoint.pt", every=args.checkpoint_every,
-                                meta={"scene": str(Path(args.scene).resolve()), "style": str(Path(args.style).resolve()),
-                                      "cameras": args.cameras, "orbit": args.orbit, "config": repr(config),
-                                      "prompt": args.prompt})
+    meta = {"scene": str(Path(args.scene).resolve()), "style": str(Path(args.style).resolve()),
+            "cameras": args.cameras, "orbit": args.orbit, "config": repr(config), "prompt": args.prompt}
+    if isinstance(scene, RadianceField):  # the parameters saved are colour / LEAF_SCALE
+        meta["field_leaf_scale"] = LEAF_SCALE
+    checkpoint = job.checkpoint(out_dir / ".stylize3d_checkpoint.pt", every=args.checkpoint_every, meta=meta)
     with report.phase("stylize"):
         stylize_any = stylize_field if isinstance(scene, RadianceField) else stylize_scene
         result = stylize_any(scene, cameras, style, config, checkpoint=checkpoint, resume=job.resume,

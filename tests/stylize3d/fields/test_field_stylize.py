@@ -167,3 +167,50 @@ def test_scene_command_takes_a_field_file(tmp_path, style_png):
     stylized = load_field(out / "ball_stylized.safetensors")
     assert torch.equal(stylized.density, field.density) and not torch.equal(stylized.colour, field.colour)
     assert len(list((out / "views").glob("*.png"))) == 3
+
+
+def _interrupt_at_step(n):
+    calls = {"n": 0}
+
+    def term(image, view):
+        calls["n"] += 1
+        if calls["n"] == n + 1:  # call 1 is the driver's initial evaluation
+            raise KeyboardInterrupt
+        return {"zero": image.sum() * 0.0}
+    return term
+
+
+def test_interrupted_field_stylization_resumes_onto_the_uninterrupted_result(tmp_path):
+    from core.optimize import Checkpoint
+
+    field = _field(res=(5, 5, 5))
+    cams = _cameras(3, 32)
+    style = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(5))
+    config = SceneStyleConfig(size=32)
+    config.loop.steps = 4
+    straight = stylize_field(field, cams, style, config, progress=False)
+    ckpt = Checkpoint(tmp_path / "ckpt.pt", every=1, meta={"test": 1})
+    stopped = stylize_field(field, cams, style, config, checkpoint=ckpt, progress=False, terms=[_interrupt_at_step(3)])
+    assert stopped.optimization.interrupted and stopped.optimization.steps_done == 2
+    assert len(stopped.colour_maps) == 1  # no final colour transfer after Ctrl-C
+    resumed = stylize_field(field, cams, style, config, checkpoint=ckpt, resume=True, progress=False)
+    assert resumed.optimization.steps_done == 2 and not (tmp_path / "ckpt.pt").exists()
+    assert torch.allclose(resumed.field.colour, straight.field.colour, atol=1e-5)
+
+
+def test_a_field_checkpoint_records_the_leaf_scale(tmp_path, style_png, monkeypatch):
+    """The checkpoint holds ``colour / LEAF_SCALE``: a run saved under another scale must not resume from it."""
+    import stylize3d.cli
+    from core.cli import main
+    from stylize3d.fields.grid import save_field
+    from tests.stylize3d.fields.test_field_export import _sphere_field
+
+    path = save_field(_sphere_field(res=12), tmp_path / "ball.safetensors")
+    real = stylize3d.cli.stylize_field
+    monkeypatch.setattr(stylize3d.cli, "stylize_field",
+                        lambda *a, **k: real(*a, **{**k, "terms": [_interrupt_at_step(2)]}))
+    argv = ["scene", str(path), str(style_png), "-o", str(tmp_path / "out"), "--orbit", "3", "--size", "32",
+            "--steps", "3", "--checkpoint-every", "1", "--video-frames", "0", "--quiet"]
+    assert main(argv) == 130  # interrupted: the state as of the last step is kept
+    state = torch.load(tmp_path / "out" / ".stylize3d_checkpoint.pt", weights_only=True)
+    assert state["meta"]["field_leaf_scale"] == LEAF_SCALE and state["step"] == 1
