@@ -12,6 +12,8 @@ overridden by ``--set name=value``), then measures what issue 12 asks:
   optimised) of the held-out views rendered at ``--size``, un-stylized and stylized, and their ratio;
 * short-range view consistency: ``stylize metrics-3d FIELD STYLIZED --cameras DATA`` (orbit of ``--frames``
   frames at 256 px, reprojection with each field's rendered depth), k=1 RMSE of both fields and their ratio;
+  after a stylization also of the colour-transferred field it started from (step 2 of the recipe: the palette
+  without texture), and the stylized field's ratio to that one (what the texture adds);
 * stylization seconds per step, CPU seconds, peak RSS of the process (``resource.getrusage``), machine load.
 
 ``--rss-only``: stylize only (no metrics), so the peak RSS is the stylization's own.
@@ -34,7 +36,7 @@ from core.io.images import load_image
 from stylize3d.datasets.posed import load_posed_dataset
 from stylize3d.fields.grid import load_field, save_field
 from stylize3d.fields.render import render_field
-from stylize3d.fields.stylize import stylize_field
+from stylize3d.fields.stylize import stylize_field, to_degree0, transfer_field_colours
 from stylize3d.stylize import SceneStyleConfig
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -91,6 +93,9 @@ def main() -> None:
                    "load_before": load_before, "load_after": os.getloadavg(), "threads": args.threads}
         stylized = result.field
         stylized_path = save_field(stylized, args.out / "stylized.safetensors")
+        if result.colour_maps:
+            start = transfer_field_colours(to_degree0(field), *result.colour_maps[0])
+            start_path = save_field(start, args.out / "colour_transferred.safetensors")
     if not args.rss_only:
         from core.cli import main as cli
         from core.io.images import save_image
@@ -104,10 +109,18 @@ def main() -> None:
         save_image(torch.cat([torch.cat(list(before), 2), torch.cat(list(after), 2)], 1)[None], args.out / "test_views.png")
         d_before = [style_distance(before[i:i + 1], style) for i in range(len(test))]
         d_after = [style_distance(after[i:i + 1], style) for i in range(len(test))]
-        report = args.out / "metrics3d.json"
-        assert cli(["metrics-3d", str(args.field), str(stylized_path), "--cameras", str(args.data),
-                    "--frames", str(args.frames), "--report", str(report)]) == 0
-        m = json.loads(report.read_text())["metrics"]
+        def consistency(path: Path, name: str) -> dict:
+            report = args.out / f"metrics3d_{name}.json"
+            assert cli(["metrics-3d", str(args.field), str(path), "--cameras", str(args.data),
+                        "--frames", str(args.frames), "--report", str(report)]) == 0
+            return json.loads(report.read_text())["metrics"]
+
+        m = consistency(stylized_path, "stylized")
+        if not args.measure and result.colour_maps:
+            k1_start = consistency(start_path, "colour_transferred")["stylized_short_range_k1_rmse"]
+            summary.update({"rmse_k1_colour_transferred": k1_start,
+                            "rmse_k1_ratio_colour_transferred": k1_start / m["original_short_range_k1_rmse"],
+                            "rmse_k1_ratio_stylized_to_colour_transferred": m["stylized_short_range_k1_rmse"] / k1_start})
         summary.update({
             "style_distance_unstylized": sum(d_before) / len(d_before),
             "style_distance_stylized": sum(d_after) / len(d_after),
