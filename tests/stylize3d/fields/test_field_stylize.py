@@ -142,12 +142,16 @@ def test_to_degree0_keeps_the_dc_colour():
     assert flat.sh_degree == 0 and torch.equal(flat.colour, field.colour[:, :3])
 
 
-def test_stylize_field_trains_colour_only_and_changes_the_renders():
-    field = _field(res=(5, 5, 5))
-    cams = _cameras(3, 32)
-    style = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(5))
+def _small_stylization(steps):
+    """A 5³ field, 3 cameras, a random style and a 32 px config of ``steps`` steps."""
     config = SceneStyleConfig(size=32)
-    config.loop.steps = 3
+    config.loop.steps = steps
+    return (_field(res=(5, 5, 5)), _cameras(3, 32), torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(5)),
+            config)
+
+
+def test_stylize_field_trains_colour_only_and_changes_the_renders():
+    field, cams, style, config = _small_stylization(3)
     result = stylize_field(field, cams, style, config, progress=False)
     assert torch.equal(result.field.density, field.density)
     assert len(result.colour_maps) == 2 and result.stylization.optimization.steps_done == 3
@@ -183,11 +187,7 @@ def _interrupt_at_step(n):
 def test_interrupted_field_stylization_resumes_onto_the_uninterrupted_result(tmp_path):
     from core.optimize import Checkpoint
 
-    field = _field(res=(5, 5, 5))
-    cams = _cameras(3, 32)
-    style = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(5))
-    config = SceneStyleConfig(size=32)
-    config.loop.steps = 4
+    field, cams, style, config = _small_stylization(4)
     straight = stylize_field(field, cams, style, config, progress=False)
     ckpt = Checkpoint(tmp_path / "ckpt.pt", every=1, meta={"test": 1})
     stopped = stylize_field(field, cams, style, config, checkpoint=ckpt, progress=False, terms=[_interrupt_at_step(3)])
