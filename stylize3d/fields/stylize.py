@@ -41,6 +41,9 @@ from stylize3d.fields.render import CHUNK_RAYS, Rays, camera_rays, composite, re
 from stylize3d.splats.scene import SH_C0
 from stylize3d.stylize import SceneStyleConfig, fit_scene_colour_map
 
+COLOUR_STATS_SIZE = 256
+"""Long side of the renders the final colour transfer fits its map on: the colour statistics of every training
+view barely change with resolution, while rendering them all at 512 px costs 4x the time and memory."""
 SAMPLE_CACHE_BYTES = 768 * 2 ** 20
 """Memory the stylization keeps the training views' frozen-density samples in (12 bytes per shaded sample)."""
 COLOUR_EPS = 1e-3
@@ -156,12 +159,14 @@ class FieldStyleTask:
         pass
 
     def finish(self, interrupted: bool) -> None:
-        """The final colour transfer (not after an interruption: the field is kept as of the last step)."""
+        """The final colour transfer (not after an interruption: the field is kept as of the last step); its map
+        is fitted on renders of at most ``COLOUR_STATS_SIZE`` px."""
         if not self.config.color_transfer or interrupted:
             return
         with torch.no_grad():
             stylized = self.field().detached_clone()
-            views = render_field(stylized, self.cameras, self.width, self.height, self.background)
+            width, height = self.cameras.size_for(min(self.config.size, COLOUR_STATS_SIZE))
+            views = render_field(stylized, self.cameras, width, height, self.background)
             self.maps.append(fit_scene_colour_map(views.rgb, views.alpha, self.style))
             self.leaf.copy_(transfer_field_colours(stylized, *self.maps[-1]).colour / LEAF_SCALE)
 
@@ -181,6 +186,18 @@ class FieldStyleResult:
         return self.stylization.optimization
 
 
+def _recoloured_start(field: RadianceField, cameras: Cameras, style: torch.Tensor, config: SceneStyleConfig):
+    """Steps 1–2 of the recipe on a degree-0 ``field``: ``(start field, content references N,3,H,W, [map])`` at
+    the working size (with ``config.color_transfer``; else the field, its renders and no map)."""
+    width, height = cameras.size_for(config.size)
+    with torch.no_grad():
+        views = render_field(field, cameras, width, height, field.background or (1.0, 1.0, 1.0))
+    if not config.color_transfer:
+        return field, views.rgb, []
+    colour_map = fit_scene_colour_map(views.rgb, views.alpha, style)
+    return transfer_field_colours(field, *colour_map), apply_affine_colour(views.rgb, *colour_map), [colour_map]
+
+
 def stylize_field(field: RadianceField, cameras: Cameras, style: torch.Tensor,
                   config: Optional[SceneStyleConfig] = None, checkpoint: Optional[Checkpoint] = None,
                   resume: bool = False, progress: bool = True, terms: Sequence[Term] = ()) -> FieldStyleResult:
@@ -189,19 +206,9 @@ def stylize_field(field: RadianceField, cameras: Cameras, style: torch.Tensor,
     do not apply: density is frozen and the colour is reduced to degree 0)."""
     config = config or SceneStyleConfig()
     config.validate()
-    width, height = cameras.size_for(config.size)
-    current = to_degree0(field)
-    background = current.background or (1.0, 1.0, 1.0)
-    with torch.no_grad():
-        views = render_field(current, cameras, width, height, background)
-    originals = views.rgb
-    maps: list = []
-    if config.color_transfer:
-        maps.append(fit_scene_colour_map(originals, views.alpha, style))
-        current = transfer_field_colours(current, *maps[-1])
-        originals = apply_affine_colour(originals, *maps[-1])
+    current, originals, maps = _recoloured_start(to_degree0(field), cameras, style, config)
     task = FieldStyleTask(current, cameras, originals, style, config, maps)
-    objective = StyleObjective(config.loss, field.device).set_style([style], max(width, height))
+    objective = StyleObjective(config.loss, field.device).set_style([style], max(originals.shape[-2:]))
     result = stylize(task, objective, config.loop, terms, checkpoint=checkpoint, resume=resume, progress=progress,
                      desc="stylizing field", seed=config.seed)
     return FieldStyleResult(task.field().detached_clone(), result, maps)

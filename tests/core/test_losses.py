@@ -86,7 +86,7 @@ def test_nnfm_known_value_zero_and_chunking():
     assert nnfm_loss(out, style).item() == pytest.approx(1 - 2 ** -0.5, rel=1e-6)
     assert nnfm_loss(out, out).item() == pytest.approx(0.0, abs=1e-6)
     a, s = torch.rand(2, 8, 9, 7), torch.rand(1, 8, 5, 6)
-    assert nnfm_loss(a, s, chunk_size=5).item() == pytest.approx(nnfm_loss(a, s, chunk_size=10_000).item(), rel=1e-6)
+    assert nnfm_loss(a, s, chunk_elements=5 * 2 * 30).item() == pytest.approx(nnfm_loss(a, s).item(), rel=1e-6)  # 5 rows
 
 
 def test_content_loss_value_and_shape_error():
