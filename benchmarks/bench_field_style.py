@@ -3,6 +3,7 @@
     python benchmarks/bench_field_style.py FIELD DATA [--style scenes/images/starry_night.jpg] [--size 256]
         [--steps 150] [--set content_weight=0.02 lr=0.1 ...] [--frames 32] [--out /tmp/stylize_bench_field_style]
     python benchmarks/bench_field_style.py FIELD DATA --rss-only --size 512 --steps 3 [--train-views 4]
+    python benchmarks/bench_field_style.py FIELD DATA --steps 200 --no-consistency   # style distance only
 
 FIELD: a field fitted to DATA (``stylize fit DATA -o FIELD`` or ``bench_field.py --save FIELD``). Stylizes FIELD
 with :func:`stylize3d.fields.stylize.stylize_field` on DATA's training cameras (``SceneStyleConfig`` defaults,
@@ -62,6 +63,7 @@ def main() -> None:
                         help="stylize on the first N training views only (default: all; cheaper --rss-only runs)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--rss-only", action="store_true")
+    parser.add_argument("--no-consistency", action="store_true", help="measure the style distance only (no metrics-3d)")
     parser.add_argument("--measure", type=Path, default=None, metavar="STYLIZED",
                         help="skip the stylization: measure this stylized field (e.g. an earlier run's stylized.safetensors)")
     parser.add_argument("--out", type=Path, default=Path("/tmp/stylize_bench_field_style"))
@@ -115,8 +117,11 @@ def main() -> None:
                         "--frames", str(args.frames), "--report", str(report)]) == 0
             return json.loads(report.read_text())["metrics"]
 
-        m = consistency(stylized_path, "stylized")
-        if not args.measure and result.colour_maps:
+        if args.no_consistency:
+            m = {}
+        else:
+            m = consistency(stylized_path, "stylized")
+        if m and not args.measure and result.colour_maps:
             k1_start = consistency(start_path, "colour_transferred")["stylized_short_range_k1_rmse"]
             summary.update({"rmse_k1_colour_transferred": k1_start,
                             "rmse_k1_ratio_colour_transferred": k1_start / m["original_short_range_k1_rmse"],
@@ -124,11 +129,12 @@ def main() -> None:
         summary.update({
             "style_distance_unstylized": sum(d_before) / len(d_before),
             "style_distance_stylized": sum(d_after) / len(d_after),
-            "style_distance_ratio": sum(d_after) / sum(d_before),
-            "rmse_k1_unstylized": m["original_short_range_k1_rmse"], "rmse_k1_stylized": m["stylized_short_range_k1_rmse"],
-            "rmse_k1_ratio": m["stylized_short_range_k1_rmse"] / m["original_short_range_k1_rmse"],
-            "rmse_k7_unstylized": m["original_long_range_k7_rmse"], "rmse_k7_stylized": m["stylized_long_range_k7_rmse"],
-            "load_end": os.getloadavg()})
+            "style_distance_ratio": sum(d_after) / sum(d_before), "load_end": os.getloadavg()})
+        if m:
+            summary.update({
+                "rmse_k1_unstylized": m["original_short_range_k1_rmse"], "rmse_k1_stylized": m["stylized_short_range_k1_rmse"],
+                "rmse_k1_ratio": m["stylized_short_range_k1_rmse"] / m["original_short_range_k1_rmse"],
+                "rmse_k7_unstylized": m["original_long_range_k7_rmse"], "rmse_k7_stylized": m["stylized_long_range_k7_rmse"]})
     (args.out / "summary.json").write_text(json.dumps(summary, indent=1))
     print(json.dumps(summary, indent=1))
 
