@@ -5,10 +5,9 @@
    renders to the style's (``core.colour``) is applied to every voxel's colour,
    ``c' = clamp(A sigmoid(k) + b)``, ``k' = logit(c')``. Per-sample colours are composited linearly, so a
    pixel whose samples sit at grid points moves by the same map; between grid points the sigmoid of interpolated
-   logits is not affine, and voxels mapped out of [0,1] are clamped before compositing rather than after. On
-   session 5's 27.7 dB fit and Starry Night (gain ≈ 1.9 on grey levels) the covered pixels of the recoloured
-   field differ from the recoloured renders by 0.029 (median, largest channel), 0.12 at the 90th percentile. The
-   content references are the recoloured renders.
+   logits is not affine, and voxels mapped out of [0,1] are clamped before compositing rather than after, so
+   on a real fit the recoloured field's pixels can differ from the recoloured renders by 0.1 or more
+   (BENCHMARKS.md, field stylization, session 6). The content references are the recoloured renders.
 3. :class:`FieldStyleTask` on :func:`core.stylization.stylize`: a random training view per step, the shared
    objective (NNFM on relu3_x + content by default) + ``tv_weight · TV(image)``; only the colour grid trains
    (as ``colour / LEAF_SCALE``, so that ``lr`` moves colours as fast as it does for splats).
