@@ -4,7 +4,8 @@ While a field's colour is stylized its density does not change, so which samples
 compositing weights ``T_i α_i`` are the same at every step. :class:`FrozenSampleCache` keeps them per view,
 ``BYTES_PER_SAMPLE`` bytes each (ray index, depth parameter, weight; the world position is recomputed from the
 ray), and never holds more than its budget: a view that does not fit evicts the oldest views, and a view larger
-than the whole budget is not kept at all — its chunks are sampled again whenever they are rendered. Memory is
+than the whole budget is not kept at all — it is remembered as such, and its chunks are sampled whenever they
+are rendered (forward and deferred backward) without disturbing the kept views. Memory is
 therefore the budget (plus one chunk), whatever the image size; a view that is kept costs a step only its colour
 lookups.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import OrderedDict
-from typing import Hashable, List
+from typing import Hashable, List, Set
 
 import torch
 
@@ -58,6 +59,7 @@ class FrozenSampleCache:
     def __init__(self, field: RadianceField, chunk: int, budget_bytes: int):
         self.field, self.chunk, self.budget = field, chunk, budget_bytes
         self.views: "OrderedDict[Hashable, List[FrozenSamples]]" = OrderedDict()
+        self.too_large: Set[Hashable] = set()
         self.used = 0
 
     def _sample(self, rays: Rays) -> FrozenSamples:
@@ -70,9 +72,10 @@ class FrozenSampleCache:
 
     def prepare(self, view: Hashable, rays: Rays) -> int:
         """Sample ``view`` (all its ``rays``, pixel order) unless kept; keep it, evicting the oldest views while the
-        budget would be exceeded, unless it alone exceeds the budget. Returns the number of chunks."""
+        budget would be exceeded, unless it alone exceeds the budget (found out once: the views evicted meanwhile
+        are lost, and the view is never sampled here again). Returns the number of chunks."""
         parts = -(-len(rays) // self.chunk)
-        if view in self.views:
+        if view in self.views or view in self.too_large:
             return parts
         kept: List[FrozenSamples] = []
         size = 0
@@ -80,6 +83,7 @@ class FrozenSampleCache:
             part = self._sample(rays[i * self.chunk:(i + 1) * self.chunk])
             size += part.nbytes()
             if size > self.budget:  # too large to keep: its chunks are sampled when rendered
+                self.too_large.add(view)
                 return parts
             while self.views and self.used + size > self.budget:
                 self._evict_oldest()

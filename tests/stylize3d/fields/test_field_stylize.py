@@ -94,13 +94,23 @@ def test_the_sample_cache_stays_within_its_budget_and_renders_the_same():
         assert two.used <= two.budget
     assert list(two.views) == [1, 2]  # the oldest went
     tiny = FrozenSampleCache(field, 50, min(sizes) // 2)
-    assert tiny.prepare(0, rays[0]) == 6 and not tiny.views and tiny.used == 0
+    assert tiny.prepare(0, rays[0]) == 6 and not tiny.views and tiny.used == 0 and tiny.too_large == {0}
     for cache in (two, tiny):
         for i in range(6):
             chunk = rays[0][i * 50:(i + 1) * 50]
             got, want = cache.get(0, i, chunk), full.get(0, i, chunk)
             assert torch.equal(got.ray, want.ray) and torch.equal(got.pts, want.pts)
             assert torch.equal(got.weights, want.weights)
+    sampled = []
+    two._sample = lambda r: sampled.append(len(r)) or FrozenSampleCache._sample(two, r)
+    big = camera_rays(cams[0], 32, 32)  # four times the pixels of a kept view: larger than the budget
+    for _ in range(2):
+        assert two.prepare("big", big) == 21
+    assert two.too_large == {"big"} and sum(sampled) < len(big)  # sampled once, and only until it overflowed
+    assert not two.views  # the kept views were evicted while finding out
+    two.prepare(2, rays[2])
+    two.prepare("big", big)
+    assert list(two.views) == [2]  # later, a too-large view no longer evicts the kept ones
     direct = weighted_samples(field, rays[2][100:150])
     got = full.get(2, 2, rays[2][100:150])
     assert torch.equal(got.pts, direct.pts) and torch.equal(got.t, direct.t)
