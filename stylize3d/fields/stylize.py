@@ -36,13 +36,17 @@ from core.stylization import StylizationResult, Term, stylize
 from stylize3d.cameras import Cameras
 from stylize3d.fields.frozen_samples import FrozenSampleCache
 from stylize3d.fields.grid import RadianceField
-from stylize3d.fields.render import CHUNK_RAYS, Rays, camera_rays, composite, render_field
+from stylize3d.fields.render import Rays, camera_rays, composite, render_field
 from stylize3d.splats.scene import SH_C0
 from stylize3d.stylize import SceneStyleConfig, fit_scene_colour_map
 
 COLOUR_STATS_SIZE = 256
 """Long side of the renders the final colour transfer fits its map on: the colour statistics of every training
 view barely change with resolution, while rendering them all at 512 px costs 4x the time and memory."""
+STYLIZE_CHUNK_RAYS = 1024
+"""Rays per chunk of the stylization's renders (a quarter of a plain render's): a smaller graph at a time; on
+the benchmark field the peak RSS was 0.13 GiB lower at 256 px and 0.07 GiB at 512 px, steps no slower
+(BENCHMARKS.md, field stylization, session 7)."""
 SAMPLE_CACHE_BYTES = 768 * 2 ** 20
 """Memory the stylization keeps the training views' frozen-density samples in (12 bytes per shaded sample)."""
 COLOUR_EPS = 1e-3
@@ -112,7 +116,7 @@ class FieldStyleTask:
     stochastic = True
 
     def __init__(self, field: RadianceField, cameras: Cameras, originals: torch.Tensor, style: torch.Tensor,
-                 config: SceneStyleConfig, maps: list, chunk: int = CHUNK_RAYS, cache_bytes: int = SAMPLE_CACHE_BYTES):
+                 config: SceneStyleConfig, maps: list, chunk: int = STYLIZE_CHUNK_RAYS, cache_bytes: int = SAMPLE_CACHE_BYTES):
         self.start, self.cameras, self.originals, self.style = field, cameras, originals, style
         self.config, self.maps, self.chunk = config, maps, chunk
         self.width, self.height = cameras.size_for(config.size)
