@@ -28,8 +28,9 @@ below 16 px on their short side: relu5_1 sits behind four poolings).
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Hashable, Dict, Optional, Sequence, Tuple
+from typing import Hashable, Optional, Sequence, Tuple
 
 import torch
 
@@ -45,6 +46,9 @@ STYLE_KINDS = ("gram", "meanstd", "nnfm")
 GATYS_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 NNFM_LAYERS = ("relu3_1", "relu3_2", "relu3_3")
 CONTENT_LAYER = "relu4_2"
+CONTENT_CACHE_BYTES = 256 * 2 ** 20
+"""Memory the content features of keyed references are kept in, least recently used evicted first: NNFM's
+relu3_x features are 48 MiB per view at 512 px, so caching every view of a 42-view scene would take 2 GiB."""
 MIN_VGG_SIDE = 16
 """relu5_1 sits behind four 2× poolings: images need at least 16 px on their short side."""
 
@@ -125,7 +129,8 @@ class StyleObjective:
         self.targets: Optional[dict] = None
         self.layer_weights: Optional[dict] = None
         self.mask: Optional[torch.Tensor] = None
-        self._content_targets: Dict[Hashable, tuple] = {}
+        self._content_targets: "OrderedDict[Hashable, tuple]" = OrderedDict()
+        self._content_bytes = 0
 
     # -- style targets -------------------------------------------------------------------------------------------
     def set_style(self, styles: Sequence[torch.Tensor], long_side: int, blend: Optional[Sequence[float]] = None,
@@ -199,14 +204,21 @@ class StyleObjective:
         return [feats[n] for n in self.content_layers]
 
     def content_targets(self, reference: torch.Tensor, key: Hashable = None) -> tuple:
-        """``(features, scales)`` of the reference image; cached under ``key`` unless it is None."""
+        """``(features, scales)`` of the reference image; cached under ``key`` unless it is None, within
+        ``CONTENT_CACHE_BYTES`` (the least recently used keys are evicted and computed again when asked)."""
         if key is not None and key in self._content_targets:
+            self._content_targets.move_to_end(key)
             return self._content_targets[key]
         with torch.no_grad():
             targets = self._content_features(self.encoder(reference.to(self.device), self.layers))
         scales = [1.0 / float(t.pow(2).mean().clamp_min(1e-12)) if self.config.relative else 1.0 for t in targets]
-        if key is not None:
+        size = sum(t.numel() * t.element_size() for t in targets)
+        if key is not None and size <= CONTENT_CACHE_BYTES:
+            while self._content_bytes + size > CONTENT_CACHE_BYTES:
+                _, (evicted, _) = self._content_targets.popitem(last=False)
+                self._content_bytes -= sum(t.numel() * t.element_size() for t in evicted)
             self._content_targets[key] = (targets, scales)
+            self._content_bytes += size
         return targets, scales
 
     def content_term(self, feats: dict, reference: torch.Tensor, key: Hashable = None) -> torch.Tensor:

@@ -93,3 +93,27 @@ def test_bad_configs_name_the_field(encoder):
     mixed = StyleObjective(StyleLossConfig(kind="nnfm", style_layers="relu2_1,relu3_1"), encoder=encoder)
     with pytest.raises(ConfigError, match="share one resolution"):
         mixed.set_style([_images()[1]], 40)
+
+
+def test_content_features_are_cached_within_a_byte_budget(encoder, monkeypatch):
+    """Keyed references are cached least-recently-used first out within CONTENT_CACHE_BYTES; an evicted key's
+    features are computed again, equal to the first time."""
+    import core.losses.objective as objective_module
+
+    objective = StyleObjective(StyleLossConfig(kind="nnfm"), encoder=encoder).set_style([_images()[1]], 40)
+    refs = [_images(seed)[0] for seed in range(3)]
+    first, _ = objective.content_targets(refs[0], key=0)
+    size = sum(t.numel() * t.element_size() for t in first)
+    assert size == 256 * 3 * 8 * 10 * 4  # relu3_1..3_3 concatenated at a quarter of 32 x 40, float32
+    monkeypatch.setattr(objective_module, "CONTENT_CACHE_BYTES", 2 * size)
+    objective.content_targets(refs[1], key=1)
+    assert objective.content_targets(refs[0], key=0)[0][0] is first[0]  # a hit, and 0 is now the most recent
+    objective.content_targets(refs[2], key=2)  # evicts 1, the least recently used
+    assert list(objective._content_targets) == [0, 2] and objective._content_bytes == 2 * size
+    again, _ = objective.content_targets(refs[1], key=1)  # computed again (evicting 0)
+    assert list(objective._content_targets) == [2, 1]
+    fresh, _ = StyleObjective(StyleLossConfig(kind="nnfm"), encoder=encoder).content_targets(refs[1])
+    assert torch.equal(again[0], fresh[0])
+    monkeypatch.setattr(objective_module, "CONTENT_CACHE_BYTES", size - 1)  # one entry alone is too large
+    objective.content_targets(refs[0], key=3)
+    assert 3 not in objective._content_targets
