@@ -205,7 +205,8 @@ class StyleObjective:
 
     def content_targets(self, reference: torch.Tensor, key: Hashable = None) -> tuple:
         """``(features, scales)`` of the reference image; cached under ``key`` unless it is None, within
-        ``CONTENT_CACHE_BYTES`` (the least recently used keys are evicted and computed again when asked)."""
+        ``CONTENT_CACHE_BYTES`` (the least recently used keys are evicted and computed again when asked; the
+        latest is always kept, so a single reference, however large, is computed once)."""
         if key is not None and key in self._content_targets:
             self._content_targets.move_to_end(key)
             return self._content_targets[key]
@@ -213,8 +214,8 @@ class StyleObjective:
             targets = self._content_features(self.encoder(reference.to(self.device), self.layers))
         scales = [1.0 / float(t.pow(2).mean().clamp_min(1e-12)) if self.config.relative else 1.0 for t in targets]
         size = sum(t.numel() * t.element_size() for t in targets)
-        if key is not None and size <= CONTENT_CACHE_BYTES:
-            while self._content_bytes + size > CONTENT_CACHE_BYTES:
+        if key is not None:  # an entry larger than the budget is kept alone: one reference is an image buffer
+            while self._content_targets and self._content_bytes + size > CONTENT_CACHE_BYTES:
                 _, (evicted, _) = self._content_targets.popitem(last=False)
                 self._content_bytes -= sum(t.numel() * t.element_size() for t in evicted)
             self._content_targets[key] = (targets, scales)
