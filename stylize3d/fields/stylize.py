@@ -116,7 +116,8 @@ class FieldStyleTask:
     stochastic = True
 
     def __init__(self, field: RadianceField, cameras: Cameras, originals: torch.Tensor, style: torch.Tensor,
-                 config: SceneStyleConfig, maps: list, chunk: int = STYLIZE_CHUNK_RAYS, cache_bytes: int = SAMPLE_CACHE_BYTES):
+                 config: SceneStyleConfig, maps: list, chunk: int = STYLIZE_CHUNK_RAYS,
+                 cache_bytes: int = SAMPLE_CACHE_BYTES):
         self.start, self.cameras, self.originals, self.style = field, cameras, originals, style
         self.config, self.maps, self.chunk = config, maps, chunk
         self.width, self.height = cameras.size_for(config.size)
