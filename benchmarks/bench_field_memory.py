@@ -2,8 +2,9 @@
 
     python benchmarks/bench_field_memory.py FIELD DATA [--size 256] [--train-views 16] [--steps 12] [--chunk N]
 
-Builds the stylization exactly as :func:`stylize3d.fields.stylize.stylize_field` does (colour transfer, content
-references, :class:`~stylize3d.fields.stylize.FieldStyleTask`, the shared objective) on DATA's first
+Builds the stylization as :func:`stylize3d.fields.stylize.stylize_field` does
+(:func:`~stylize3d.fields.stylize.field_style_task`: colour transfer, content references, the task, the shared
+objective) on DATA's first
 ``--train-views`` training cameras, then runs ``--steps`` Adam steps of :func:`core.stylization.evaluate` on
 random views. Before each step the kernel's peak-RSS counter is reset (``/proc/self/clear_refs``, value 5), so
 each step's peak is its own. Prints one JSON line: the RSS after imports, the set-up's peak, every step's peak and
@@ -25,11 +26,10 @@ import torch
 
 from core.config import replace_fields
 from core.io.images import load_image
-from core.losses.objective import StyleObjective
 from core.stylization import evaluate
 from stylize3d.datasets.posed import load_posed_dataset
 from stylize3d.fields.grid import load_field
-from stylize3d.fields.stylize import STYLIZE_CHUNK_RAYS, FieldStyleTask, _recoloured_start, to_degree0
+from stylize3d.fields.stylize import STYLIZE_CHUNK_RAYS, field_style_task
 from stylize3d.stylize import SceneStyleConfig
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,9 +63,7 @@ def main() -> None:
     config = replace_fields(SceneStyleConfig, size=args.size)
     out = {"size": args.size, "views": len(cameras), "chunk": args.chunk, "after_imports_gib": _gib("VmRSS")}
     _reset_peak()
-    start, originals, maps = _recoloured_start(to_degree0(field), cameras, style, config)
-    task = FieldStyleTask(start, cameras, originals, style, config, maps, chunk=args.chunk)
-    objective = StyleObjective(config.loss, field.device).set_style([style], max(originals.shape[-2:]))
+    task, objective = field_style_task(field, cameras, style, config, chunk=args.chunk)
     out["setup_peak_gib"] = _gib("VmHWM")
     optimizer = torch.optim.Adam(task.params(), lr=config.loop.lr)
     generator = torch.Generator().manual_seed(0)

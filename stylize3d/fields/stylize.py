@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 
@@ -202,6 +202,15 @@ def _recoloured_start(field: RadianceField, cameras: Cameras, style: torch.Tenso
     return transfer_field_colours(field, *colour_map), apply_affine_colour(views.rgb, *colour_map), [colour_map]
 
 
+def field_style_task(field: RadianceField, cameras: Cameras, style: torch.Tensor, config: SceneStyleConfig,
+                     chunk: int = STYLIZE_CHUNK_RAYS) -> Tuple[FieldStyleTask, StyleObjective]:
+    """Steps 1–2 of the recipe and what step 3 runs on: the :class:`FieldStyleTask` of ``field`` (any SH degree;
+    reduced to 0 and recoloured) and the objective with ``style``'s targets at the working size."""
+    start, originals, maps = _recoloured_start(to_degree0(field), cameras, style, config)
+    task = FieldStyleTask(start, cameras, originals, style, config, maps, chunk=chunk)
+    return task, StyleObjective(config.loss, field.device).set_style([style], max(originals.shape[-2:]))
+
+
 def stylize_field(field: RadianceField, cameras: Cameras, style: torch.Tensor,
                   config: Optional[SceneStyleConfig] = None, checkpoint: Optional[Checkpoint] = None,
                   resume: bool = False, progress: bool = True, terms: Sequence[Term] = ()) -> FieldStyleResult:
@@ -210,9 +219,7 @@ def stylize_field(field: RadianceField, cameras: Cameras, style: torch.Tensor,
     do not apply: density is frozen and the colour is reduced to degree 0)."""
     config = config or SceneStyleConfig()
     config.validate()
-    current, originals, maps = _recoloured_start(to_degree0(field), cameras, style, config)
-    task = FieldStyleTask(current, cameras, originals, style, config, maps)
-    objective = StyleObjective(config.loss, field.device).set_style([style], max(originals.shape[-2:]))
+    task, objective = field_style_task(field, cameras, style, config)
     result = stylize(task, objective, config.loop, terms, checkpoint=checkpoint, resume=resume, progress=progress,
                      desc="stylizing field", seed=config.seed)
     return FieldStyleResult(task.field().detached_clone(), result, maps)
