@@ -222,4 +222,4 @@ def stylize_field(field: RadianceField, cameras: Cameras, style: torch.Tensor,
     task, objective = field_style_task(field, cameras, style, config)
     result = stylize(task, objective, config.loop, terms, checkpoint=checkpoint, resume=resume, progress=progress,
                      desc="stylizing field", seed=config.seed)
-    return FieldStyleResult(task.field().detached_clone(), result, maps)
+    return FieldStyleResult(task.field().detached_clone(), result, task.maps)
