@@ -2,7 +2,7 @@
 
     python benchmarks/bench_field_memory.py FIELD DATA [--size 256] [--train-views 16] [--steps 12] [--chunk N]
 
-Builds the stylization as :func:`stylize3d.fields.stylize.stylize_field` does
+Builds the stylization as :func:`stylize3d.stylize.stylize_scene` does for a field
 (:func:`~stylize3d.fields.stylize.field_style_task`: colour transfer, content references, the task, the shared
 objective) on DATA's first
 ``--train-views`` training cameras, then runs ``--steps`` Adam steps of :func:`core.stylization.evaluate` on
@@ -30,7 +30,7 @@ from core.stylization import evaluate
 from stylize3d.datasets.posed import load_posed_dataset
 from stylize3d.fields.grid import load_field
 from stylize3d.fields.stylize import STYLIZE_CHUNK_RAYS, field_style_task
-from stylize3d.stylize import SceneStyleConfig
+from stylize3d.scene_style import SceneStyleConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -6,7 +6,7 @@
     python benchmarks/bench_field_style.py FIELD DATA --steps 200 --no-consistency   # style distance only
 
 FIELD: a field fitted to DATA (``stylize fit DATA -o FIELD`` or ``bench_field.py --save FIELD``). Stylizes FIELD
-with :func:`stylize3d.fields.stylize.stylize_field` on DATA's training cameras (``SceneStyleConfig`` defaults,
+with :func:`stylize3d.stylize.stylize_scene` on DATA's training cameras (``SceneStyleConfig`` defaults,
 overridden by ``--set name=value``), then measures what issue 12 asks:
 
 * independent style distance (``core.metrics.style_distance``, the Gram yardstick, not the NNFM loss that was
@@ -37,8 +37,9 @@ from core.io.images import load_image
 from stylize3d.datasets.posed import load_posed_dataset
 from stylize3d.fields.grid import load_field, save_field
 from stylize3d.fields.render import render_field
-from stylize3d.fields.stylize import stylize_field, to_degree0, transfer_field_colours
-from stylize3d.stylize import SceneStyleConfig
+from stylize3d.fields.stylize import to_degree0, transfer_field_colours
+from stylize3d.scene_style import SceneStyleConfig
+from stylize3d.stylize import stylize_scene
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -86,14 +87,14 @@ def main() -> None:
         summary = {"measured": str(args.measure), "load_before": load_before, "threads": args.threads}
     else:
         cpu0, wall0 = time.process_time(), time.perf_counter()
-        result = stylize_field(field, train, style, config, progress=False)
+        result = stylize_scene(field, style, train, config=config, progress=False)
         cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
         opt = result.optimization
         summary = {"config": repr(config), "training_views": len(train), "stylize_wall_s": wall, "stylize_cpu_s": cpu,
                    "steps": opt.steps_done, "seconds_per_step": opt.seconds / max(opt.steps_done, 1),
                    "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20,
                    "load_before": load_before, "load_after": os.getloadavg(), "threads": args.threads}
-        stylized = result.field
+        stylized = result.scene
         stylized_path = save_field(stylized, args.out / "stylized.safetensors")
         if result.colour_maps:
             start = transfer_field_colours(to_degree0(field), *result.colour_maps[0])

@@ -17,7 +17,8 @@ from stylize3d.consistency import warp_rmse
 from stylize3d.splats.ply import read_ply, write_ply
 from stylize3d.splats.render import render_all
 from core.config import replace_fields
-from stylize3d.stylize import SceneStyleConfig, stylize_scene
+from stylize3d.scene_style import SceneStyleConfig
+from stylize3d.stylize import stylize_scene
 from stylize3d.video import write_frames
 
 STYLE = "starry_night.jpg"
@@ -46,7 +47,7 @@ def _stylized_orbits(out_dir: Path, device: torch.device) -> Section:
     train = train[torch.linspace(0, len(train) - 1, TRAIN_VIEWS).round().long()]
     style = load_image(scenes_dir() / "images" / STYLE, long_side=round(TRAIN_SIZE * STYLE_SCALE), device=device)
     config = replace_fields(SceneStyleConfig, size=TRAIN_SIZE, steps=STEPS, lr=LR, style_scale=STYLE_SCALE)
-    result = stylize_scene(scene, train, style, config, progress=True)
+    result = stylize_scene(scene, style, train, config=config, progress=True)
     write_ply(result.scene, folder / "sample_scene_stylized.ply")
     save_image(style, folder / "style.jpg")
     path = path_around("orbit", FRAMES, VIDEO_SIZE, VIDEO_SIZE, cameras=train)

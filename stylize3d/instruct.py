@@ -7,28 +7,27 @@ every K steps, by InstructPix2Pix from the current render conditioned on the ori
 The loss per step is the L1 distance to the current target of the trained view
 (:class:`core.priors.dataset_update.DatasetUpdateTerm`) plus the representation's task regularisers (image TV;
 geometry pulls for splats); there is no style picture, so no style or content term and no colour transfer.
-Both representations go through the same update and term; only the task differs: splats train what
-``--optimize`` says (:class:`~stylize3d.stylize.SplatStyleTask`), radiance fields their colour grid at SH degree 0
-with the density frozen (:class:`~stylize3d.fields.stylize.FieldStyleTask`, deferred back-propagation), so a field
-edit changes colours, not shapes.
+Every representation goes through the same update and term; only its edit task (``Representation.edit_task``,
+:mod:`stylize3d.representations`) differs: splats train what ``--optimize`` says
+(:class:`~stylize3d.splats.stylize.SplatStyleTask`), radiance fields their colour grid at SH degree 0 with the
+density frozen (:class:`~stylize3d.fields.stylize.FieldStyleTask`, deferred back-propagation), so a field edit
+changes colours, not shapes. The ``stylize scene --instruct`` command is :mod:`stylize3d.instruct_cli`.
 """
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Optional, Tuple
+from typing import Optional, Tuple
 
 import torch
 
-from core.errors import ConfigError, InputError
+from core.errors import ConfigError
 from core.optimize import Checkpoint
 from core.priors.dataset_update import SCHEDULES, DatasetUpdate, DatasetUpdateTerm
 from core.priors.model import DiffusionModel
 from core.stylization import stylize
 from stylize3d.cameras import Cameras
-from stylize3d.fields.grid import RadianceField
-from stylize3d.representations import Scene
-from stylize3d.splats.render import render_all
-from stylize3d.stylize import BACKGROUND, SceneStyleConfig, SceneStyleResult, SplatStyleTask
+from stylize3d.representations import representation_of
+from stylize3d.scene_style import SceneStyleConfig, SceneStyleResult
 
 
 @dataclass
@@ -60,46 +59,25 @@ class NoObjective:
         return torch.zeros(())
 
 
-def edit_task(scene: Scene, cameras: Cameras, config: SceneStyleConfig
-              ) -> "tuple[object, torch.Tensor, Callable[[object], object]]":
-    """The driver task that edits ``scene``, its starting renders ``N,3,H,W`` in [0,1] (on the scene's device, at
-    ``config.size``: the originals the edits are conditioned on) and ``finish(stylization) -> result`` (the edited
-    scene in a :class:`SceneStyleResult` / :class:`~stylize3d.fields.stylize.FieldStyleResult`)."""
-    width, height = cameras.size_for(config.size)
-    if isinstance(scene, RadianceField):
-        from stylize3d.fields.render import render_field
-        from stylize3d.fields.stylize import FieldStyleResult, FieldStyleTask, to_degree0
-
-        start = to_degree0(scene)
-        with torch.no_grad():
-            originals = render_field(start, cameras, width, height, start.background or BACKGROUND).rgb
-        task = FieldStyleTask(start, cameras, originals.clamp(0.0, 1.0), None, config, [])
-        return task, task.originals, lambda stylization: FieldStyleResult(task.field().detached_clone(),
-                                                                          stylization, [])
-    degree = scene.sh_degree if config.sh_degree is None else min(config.sh_degree, scene.sh_degree)
-    originals = render_all(scene, cameras, width, height, BACKGROUND, degree).rgb.to(scene.device)
-    task = SplatStyleTask(scene.detached_clone(), cameras, originals, None, config, [])
-    return task, originals, lambda stylization: SceneStyleResult(task.scene().detached_clone(), stylization, [])
-
-
-def instruct_scene(scene: Scene, cameras: Cameras, model: DiffusionModel,
-                   instruction: str, config: SceneStyleConfig, edit: EditConfig, *,
+def instruct_scene(scene, cameras: Cameras, model: DiffusionModel,
+                   instruction: str, config: SceneStyleConfig, edit: EditConfig, *, options=None,
                    edit_options: Optional[dict] = None, checkpoint: Optional[Checkpoint] = None,
                    resume: bool = False, progress: bool = True, state_path: "str | Path | None" = None
                    ) -> "tuple[SceneStyleResult, DatasetUpdate]":
     """Edit ``scene`` (Gaussian splats or a radiance field) seen from ``cameras`` by ``instruction`` with the
     InstructPix2Pix ``model``.
 
-    ``edit_options``: ``steps``, ``guidance_scale``, ``image_guidance_scale`` of each edit. Returns the result
-    (as :func:`stylize3d.stylize.stylize_scene`'s or :func:`stylize3d.fields.stylize.stylize_field`'s; its
-    ``scene`` is the edited scene) and the dataset update (its ``history`` lists the edits).
+    ``options``: the representation's own settings (``style_options``, e.g. which splat parameters train; None:
+    its defaults). ``edit_options``: ``steps``, ``guidance_scale``, ``image_guidance_scale`` of each edit. Returns
+    the result (as :func:`stylize3d.stylize.stylize_scene`'s; its ``scene`` is the edited scene) and the dataset
+    update (its ``history`` lists the edits).
     """
     from core.priors.instruct import instruct_edit_from
 
     config = replace(config, color_transfer=False)
     config.validate()
     edit.validate()
-    task, originals, finish = edit_task(scene, cameras, config)
+    task, originals = representation_of(scene).edit_task(scene, cameras, config, options)
     generator = torch.Generator(model.device).manual_seed(config.seed)
 
     def editor(render: torch.Tensor, original: torch.Tensor) -> torch.Tensor:
@@ -113,46 +91,4 @@ def instruct_scene(scene: Scene, cameras: Cameras, model: DiffusionModel,
         term.resume()
     result = stylize(task, NoObjective(), config.loop, [term], checkpoint=checkpoint, resume=resume,
                      progress=progress, desc="editing scene", seed=config.seed)
-    return finish(result), update
-
-
-def add_scene_instruct_options(parser) -> None:
-    """``stylize scene``'s ``--instruct`` options (``--model`` is the SDS group's, here an InstructPix2Pix folder)."""
-    from core.cli import add_config_options
-    from core.priors.instruct_cli import add_instruct_options
-
-    add_instruct_options(parser, guidance=True)
-    add_config_options(parser, EditConfig, group="instruct: dataset update (Instruct-NeRF2NeRF / GS2GS)")
-
-
-def run_instruct_scene(job, config: SceneStyleConfig, out_dir: Path, ply_out: Path) -> int:
-    """``stylize scene SCENE --instruct TEXT --model IP2P -o OUT`` inside :func:`core.cli.run_job`."""
-    from core.cli import config_from_args
-    from core.priors.instruct_cli import edit_options, load_instruct_model
-    from stylize3d.cli import _load_scene, _training_cameras, write_scene_results
-
-    args, report = job.args, job.report
-    if args.style:
-        raise InputError("--instruct edits by text; give no STYLE_IMAGE")
-    if args.prompt:
-        raise InputError("--instruct and --prompt (SDS) do not combine; --model is the InstructPix2Pix folder")
-    edit = config_from_args(EditConfig, args)
-    edit.validate()
-    with report.phase("load"):
-        scene, run_cameras = _load_scene(args.scene, job.device)
-        cameras = _training_cameras(args, scene, run_cameras)
-        model = load_instruct_model(args, job.device)
-    report.inputs = [args.scene, args.model] + ([args.cameras] if args.cameras else [])
-    options = {k: v for k, v in edit_options(args).items() if k != "seed"}
-    checkpoint = job.checkpoint(out_dir / ".stylize3d_checkpoint.pt", every=args.checkpoint_every, meta={
-        "scene": str(Path(args.scene).resolve()), "instruct": args.instruct, "model": str(args.model),
-        "cameras": args.cameras, "orbit": args.orbit, "config": repr(config), "edit": repr(edit), "options": options})
-    with report.phase("edit"):
-        result, update = instruct_scene(scene, cameras, model, args.instruct, config, edit, edit_options=options,
-                                        checkpoint=checkpoint, resume=job.resume, progress=job.progress,
-                                        state_path=out_dir / ".instruct_targets.pt")
-    code = write_scene_results(job, scene, result, cameras, config.size, ply_out,
-                               {"edits": [list(e) for e in update.history]})
-    if not result.stylization.interrupted:
-        (out_dir / ".instruct_targets.pt").unlink(missing_ok=True)
-    return code
+    return task.result(result), update

@@ -20,8 +20,8 @@ from stylize3d.datasets.synthetic import write_synthetic_dataset
 from stylize3d.fields.fit import FieldFitConfig, evaluate, fit_field
 from stylize3d.fields.grid import save_field
 from stylize3d.fields.render import render_field
-from stylize3d.fields.stylize import stylize_field
-from stylize3d.stylize import SceneStyleConfig
+from stylize3d.scene_style import SceneStyleConfig
+from stylize3d.stylize import stylize_scene
 from stylize3d.video import write_frames
 
 STYLE = "starry_night.jpg"
@@ -48,12 +48,12 @@ def _field_section(out_dir: Path, device: torch.device) -> Section:
     style = load_image(scenes_dir() / "images" / STYLE, long_side=SIZE * 2, device=device)
     train = data.cameras[data.split["train"]]
     config = replace_fields(SceneStyleConfig, size=SIZE, steps=STYLE_STEPS, lr=0.1)
-    result = stylize_field(fit.field, train, style, config, progress=True)
-    save_field(result.field, folder / "sample_scene_field_stylized.safetensors")
+    result = stylize_scene(fit.field, style, train, config=config, progress=True)
+    save_field(result.scene, folder / "sample_scene_field_stylized.safetensors")
     save_image(style, folder / "style.jpg")
     path = path_around("orbit", FRAMES, VIDEO_SIZE, VIDEO_SIZE, cameras=train)
     media = [("style", "fields/style.jpg")]
-    for name, field in (("original", fit.field), ("stylized", result.field)):
+    for name, field in (("original", fit.field), ("stylized", result.scene)):
         with torch.no_grad():
             rgb = render_field(field, path, VIDEO_SIZE, VIDEO_SIZE, (1.0, 1.0, 1.0)).rgb.clamp(0, 1).cpu()
         write_frames(rgb, folder / f"{name}_orbit.gif", VIDEO_SIZE, VIDEO_SIZE, fps=12)

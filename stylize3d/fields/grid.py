@@ -24,7 +24,7 @@ import json
 import math
 import os
 from pathlib import Path
-from typing import Optional
+from typing import ClassVar, Optional
 
 import torch
 import torch.nn.functional as F
@@ -45,6 +45,9 @@ BYTES_PER_VOXEL_CHANNEL_FIT = 16
 @dataclasses.dataclass
 class RadianceField:
     """See the module docstring. ``background`` is the colour the field was fitted against (None: unknown)."""
+
+    representation: ClassVar[str] = "field"
+    """Its entry in :mod:`stylize3d.representations`."""
 
     density: torch.Tensor
     colour: torch.Tensor

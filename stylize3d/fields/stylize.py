@@ -24,21 +24,19 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Tuple
 
 import torch
 
 from core.colour import apply_affine_colour
 from core.losses import total_variation
 from core.losses.objective import StyleObjective
-from core.optimize import Checkpoint
-from core.stylization import StylizationResult, Term, stylize
 from stylize3d.cameras import Cameras
 from stylize3d.fields.frozen_samples import FrozenSampleCache
 from stylize3d.fields.grid import RadianceField
 from stylize3d.fields.render import Rays, camera_rays, composite, render_field
 from stylize3d.splats.scene import SH_C0
-from stylize3d.stylize import SceneStyleConfig, fit_scene_colour_map
+from stylize3d.scene_style import BACKGROUND, SceneStyleConfig, SceneStyleResult, fit_scene_colour_map
 
 COLOUR_STATS_SIZE = 256
 """Long side of the renders the final colour transfer fits its map on: the colour statistics of every training
@@ -111,18 +109,19 @@ class FieldStyleTask:
 
     The density being frozen, each view's shaded samples and their compositing weights never change: they are
     kept in a :class:`~stylize3d.fields.frozen_samples.FrozenSampleCache` of ``cache_bytes``, so a step on a kept
-    view costs the colour lookups of its samples. A view's rays exist only during its step."""
+    view costs the colour lookups of its samples. A view's rays exist only during its step. ``style`` is None when
+    editing by text (no final colour transfer)."""
 
     stochastic = True
 
-    def __init__(self, field: RadianceField, cameras: Cameras, originals: torch.Tensor, style: torch.Tensor,
+    def __init__(self, field: RadianceField, cameras: Cameras, originals: torch.Tensor, style: Optional[torch.Tensor],
                  config: SceneStyleConfig, maps: list, chunk: int = STYLIZE_CHUNK_RAYS,
                  cache_bytes: int = SAMPLE_CACHE_BYTES):
         self.start, self.cameras, self.originals, self.style = field, cameras, originals, style
         self.config, self.maps, self.chunk = config, maps, chunk
         self.width, self.height = cameras.size_for(config.size)
         self.leaf = (field.colour.detach() / LEAF_SCALE).requires_grad_(True)
-        self.background = torch.tensor(field.background or (1.0, 1.0, 1.0), device=field.device)
+        self.background = torch.tensor(field.background or BACKGROUND, device=field.device)
         self.samples = FrozenSampleCache(field, chunk, cache_bytes)
 
     @property
@@ -165,7 +164,7 @@ class FieldStyleTask:
     def finish(self, interrupted: bool) -> None:
         """The final colour transfer (not after an interruption: the field is kept as of the last step); its map
         is fitted on renders of at most ``COLOUR_STATS_SIZE`` px."""
-        if not self.config.color_transfer or interrupted:
+        if not self.config.color_transfer or interrupted or self.style is None:
             return
         with torch.no_grad():
             stylized = self.field().detached_clone()
@@ -174,20 +173,9 @@ class FieldStyleTask:
             self.maps.append(fit_scene_colour_map(views.rgb, views.alpha, self.style))
             self.leaf.copy_(transfer_field_colours(stylized, *self.maps[-1]).colour / LEAF_SCALE)
 
-
-@dataclasses.dataclass
-class FieldStyleResult:
-    scene: RadianceField  # the stylized field (named like SceneStyleResult.scene so callers treat both alike)
-    stylization: StylizationResult
-    colour_maps: list
-
-    @property
-    def field(self) -> RadianceField:
-        return self.scene
-
-    @property
-    def optimization(self):
-        return self.stylization.optimization
+    def result(self, stylization) -> SceneStyleResult:
+        """The stylized field (detached) with the driver's result and the colour maps applied."""
+        return SceneStyleResult(self.field().detached_clone(), stylization, self.maps)
 
 
 def _recoloured_start(field: RadianceField, cameras: Cameras, style: torch.Tensor, config: SceneStyleConfig):
@@ -195,7 +183,7 @@ def _recoloured_start(field: RadianceField, cameras: Cameras, style: torch.Tenso
     the working size (with ``config.color_transfer``; else the field, its renders and no map)."""
     width, height = cameras.size_for(config.size)
     with torch.no_grad():
-        views = render_field(field, cameras, width, height, field.background or (1.0, 1.0, 1.0))
+        views = render_field(field, cameras, width, height, field.background or BACKGROUND)
     if not config.color_transfer:
         return field, views.rgb, []
     colour_map = fit_scene_colour_map(views.rgb, views.alpha, style)
@@ -203,23 +191,21 @@ def _recoloured_start(field: RadianceField, cameras: Cameras, style: torch.Tenso
 
 
 def field_style_task(field: RadianceField, cameras: Cameras, style: torch.Tensor, config: SceneStyleConfig,
-                     chunk: int = STYLIZE_CHUNK_RAYS) -> Tuple[FieldStyleTask, StyleObjective]:
+                     options: None = None, chunk: int = STYLIZE_CHUNK_RAYS) -> Tuple[FieldStyleTask, StyleObjective]:
     """Steps 1–2 of the recipe and what step 3 runs on: the :class:`FieldStyleTask` of ``field`` (any SH degree;
-    reduced to 0 and recoloured) and the objective with ``style``'s targets at the working size."""
+    reduced to 0 and recoloured) and the objective with ``style``'s targets at the working size. Fields have no
+    options of their own (``options`` is the registry's slot, always None)."""
     start, originals, maps = _recoloured_start(to_degree0(field), cameras, style, config)
     task = FieldStyleTask(start, cameras, originals, style, config, maps, chunk=chunk)
     return task, StyleObjective(config.loss, field.device).set_style([style], max(originals.shape[-2:]))
 
 
-def stylize_field(field: RadianceField, cameras: Cameras, style: torch.Tensor,
-                  config: Optional[SceneStyleConfig] = None, checkpoint: Optional[Checkpoint] = None,
-                  resume: bool = False, progress: bool = True, terms: Sequence[Term] = ()) -> FieldStyleResult:
-    """Stylize ``field`` (on its device) seen from ``cameras`` after ``style`` (``1,3,H,W`` in [0,1]); the same
-    :class:`~stylize3d.stylize.SceneStyleConfig` as splats (``optimize`` other than ``color`` and ``sh_degree``
-    do not apply: density is frozen and the colour is reduced to degree 0)."""
-    config = config or SceneStyleConfig()
-    config.validate()
-    task, objective = field_style_task(field, cameras, style, config)
-    result = stylize(task, objective, config.loop, terms, checkpoint=checkpoint, resume=resume, progress=progress,
-                     desc="stylizing field", seed=config.seed)
-    return FieldStyleResult(task.field().detached_clone(), result, task.maps)
+def field_edit_task(field: RadianceField, cameras: Cameras, config: SceneStyleConfig, options: None = None
+                    ) -> Tuple[FieldStyleTask, torch.Tensor]:
+    """The task that edits ``field`` by text (colour at SH degree 0, density frozen, no colour transfer) and its
+    starting renders ``N,3,H,W`` in [0,1] at ``config.size`` (the originals the edits are conditioned on)."""
+    start = to_degree0(field)
+    width, height = cameras.size_for(config.size)
+    with torch.no_grad():
+        originals = render_field(start, cameras, width, height, start.background or BACKGROUND).rgb.clamp(0.0, 1.0)
+    return FieldStyleTask(start, cameras, originals, None, config, []), originals

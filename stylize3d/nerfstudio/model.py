@@ -38,7 +38,8 @@ from core.io.images import load_image, resize_long_side
 from core.losses import total_variation
 from core.losses.objective import StyleLossConfig, StyleObjective
 from stylize3d.nerfstudio.bridge import SPLATFACTO_PARAMS, nerfstudio_cameras, render_splatfacto
-from stylize3d.stylize import fit_scene_colour_map, transfer_sh
+from stylize3d.scene_style import fit_scene_colour_map
+from stylize3d.splats.stylize import transfer_sh
 
 STAGE_KEY = "style_stage"
 """Buffer name that marks a stylize-splat state (``_model.style_stage`` in a checkpoint's pipeline)."""

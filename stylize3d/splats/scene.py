@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import ClassVar
 
 import torch
 
@@ -39,6 +40,9 @@ class GaussianScene:
         opacity_logits: ``N`` logits of the opacities in (0, 1).
         sh: ``N,K,3`` SH coefficients, ``K = (degree+1)^2``; ``sh[:, 0]`` is ``f_dc``, ``sh[:, 1:]`` is ``f_rest``.
     """
+
+    representation: ClassVar[str] = "splats"
+    """Its entry in :mod:`stylize3d.representations`."""
 
     means: torch.Tensor
     quats: torch.Tensor

@@ -1,8 +1,8 @@
 """The viser server behind ``stylize view``: scene nodes, GUI and the server-side streaming thread.
 
-Display modes. *Browser*: the shown representation is :class:`~.representation.BrowserSplats` and the wipe is
+Display modes. *Browser*: the shown representation is :class:`~.shown_scene.BrowserSplats` and the wipe is
 off; viser's WebGL renderer draws the splats over a solid background. *Server*: the shown representation cannot
-be drawn by the browser (:class:`~.representation.ServerRendered`), or the wipe is on (``0 < wipe < 1``: SCENE
+be drawn by the browser (:class:`~.shown_scene.ServerRendered`), or the wipe is on (``0 < wipe < 1``: SCENE
 left of the line, ``--compare`` right of it); our renderer draws each client's camera view, sent as the
 background image, at ``moving_size`` pixels (long side) while the camera moves and ``stream_size`` once it has
 been still for :data:`SETTLE_S` seconds.
@@ -26,7 +26,7 @@ from core.io.images import save_image
 from stylize3d.camera_paths import PATH_KINDS, interpolate, path_around, read_camera_path, write_camera_path
 from stylize3d.cameras import Cameras, cat_cameras
 from stylize3d.viewer.cameras import camera_from_viser, viser_pose
-from stylize3d.viewer.representation import Representation
+from stylize3d.viewer.shown_scene import ShownScene
 
 SETTLE_S = 0.3
 """Seconds without a camera update before a client's view counts as still (full-resolution stream)."""
@@ -75,7 +75,7 @@ def size_for_aspect(aspect: float, long_side: int) -> tuple[int, int]:
 class Viewer:
     """Serves ``scene`` (and ``compare``) with viser; ``cameras``: training cameras shown as clickable frustums."""
 
-    def __init__(self, scene: Representation, compare: Optional[Representation] = None,
+    def __init__(self, scene: ShownScene, compare: Optional[ShownScene] = None,
                  cameras: Optional[Cameras] = None, options: ViewerOptions = ViewerOptions(),
                  server_render: bool = False):
         self.reps = {"scene": scene, "compare": compare}

@@ -13,7 +13,7 @@ from core.errors import InputError
 from stylize3d.cameras import load_transforms
 from stylize3d.splats.render import BACKENDS
 from stylize3d.viewer.app import Viewer, ViewerOptions
-from stylize3d.viewer.representation import boxes_overlap, load_representation
+from stylize3d.viewer.shown_scene import boxes_overlap, load_shown_scene
 
 DESCRIPTION = """\
 Open SCENE in the browser: Gaussian splats are drawn by the browser (viser's WebGL splat renderer); scenes the
@@ -107,8 +107,8 @@ def run_view(args) -> int:
 def _serve(job) -> int:
     args, report, device = job.args, job.report, job.device
     with report.phase("load"):
-        scene = load_representation(args.scene, device, args.backend)
-        compare = load_representation(args.compare, device, args.backend) if args.compare else None
+        scene = load_shown_scene(args.scene, device, args.backend)
+        compare = load_shown_scene(args.compare, device, args.backend) if args.compare else None
         cameras = load_transforms(args.cameras) if args.cameras else None
     if compare is not None and not boxes_overlap(scene.bounds(), compare.bounds()):
         print(f"stylize view: warning: the bounding boxes of {args.scene} and {args.compare} do not overlap; "

@@ -10,12 +10,14 @@ from core.config import field_names, replace_fields
 from core.image.gatys import GatysConfig
 from core.train.loop import TrainConfig
 from core.video.cli import VIDEO_GATYS
-from stylize3d.stylize import SceneStyleConfig
+from stylize3d.scene_style import SceneStyleConfig
+from stylize3d.splats.stylize import SplatStyleOptions
 from vector.restyle import RestyleConfig
 
 COMMANDS = {
     "image": (GatysConfig(), ["c.png", "s.png", "-o", "o.png"], {"steps"}),
     "scene": (SceneStyleConfig(), ["s.ply", "s.png", "-o", "out"], set()),
+    "scene:splats": (SplatStyleOptions(), ["s.ply", "s.png", "-o", "out"], set()),
     "svg": (RestyleConfig(), ["a.svg", "s.png", "-o", "o.svg"], set()),
     "video": (VIDEO_GATYS, ["v.mp4", "s.png", "-o", "o.mp4"], set()),
     "train-decoder": (TrainConfig(), ["--content", "c", "--styles", "s", "-o", "d.safetensors"], set()),
@@ -30,6 +32,7 @@ def parser():
 @pytest.mark.parametrize("command", sorted(COMMANDS))
 def test_every_field_has_a_flag_whose_default_is_the_dataclass_default(parser, command):
     config, positional, skipped = COMMANDS[command]
+    command = command.split(":")[0]  # "scene:splats": the splat-only options of `stylize scene`
     args = parser.parse_args([command, *positional])
     flags = getattr(args, FLAG_MAP)
     assert set(field_names(config)) - skipped <= set(flags), "a config field has no flag"

@@ -121,12 +121,14 @@ def test_resume_after_interrupt_draws_the_same_views(encoder, tmp_path):
 def test_every_front_end_task_follows_the_protocol(make_scene_and_cameras, svg_scene):
     content, _ = _images()
     assert isinstance(ImageTask(content, content), StylizationTask)
-    from stylize3d.stylize import SceneStyleConfig, SplatStyleTask
+    from stylize3d.scene_style import SceneStyleConfig
+    from stylize3d.splats.stylize import SplatStyleOptions, SplatStyleTask
     from vector.restyle import RestyleConfig, SvgStyleTask
     from vector.params import SceneParams
 
     scene, cams = make_scene_and_cameras
-    splat = SplatStyleTask(scene, cams, torch.rand(len(cams), 3, 32, 32), content, SceneStyleConfig(size=32), [])
+    splat = SplatStyleTask(scene, cams, torch.rand(len(cams), 3, 32, 32), content, SceneStyleConfig(size=32),
+                           SplatStyleOptions(), [])
     assert isinstance(splat, StylizationTask) and splat.stochastic
     params = SceneParams(svg_scene, ("colors",), 32, 32)
     svg = SvgStyleTask(svg_scene, params, RestyleConfig(size=32), None, None, stochastic=False)
@@ -142,11 +144,12 @@ def test_front_ends_report_the_shared_objective_of_their_first_render(encoder, m
     assert result_2d.stylization.initial["style"] == pytest.approx(float(expected_2d["style"]), rel=1e-5)
 
     from stylize3d.splats.render import render
-    from stylize3d.stylize import BACKGROUND, SceneStyleConfig, stylize_scene
+    from stylize3d.scene_style import BACKGROUND, SceneStyleConfig
+    from stylize3d.stylize import stylize_scene
 
     scene, cams = make_scene_and_cameras
     config = replace_fields(SceneStyleConfig(loss=loss), steps=0, size=32, color_transfer=False, tv_weight=0.0)
-    result_3d = stylize_scene(scene, cams, style, config, progress=False)
+    result_3d = stylize_scene(scene, style, cams, config=config, progress=False)
     view = int(torch.randint(len(cams), (1,), generator=torch.Generator().manual_seed(config.seed)))
     image = render(scene, cams[view], 32, 32, BACKGROUND).rgb.clamp(0, 1)
     expected_3d = StyleObjective(loss, encoder=encoder).set_style([style], 32).terms(image, image)

@@ -14,7 +14,7 @@ from stylize3d.camera_paths import path_around
 from stylize3d.instruct import EditConfig, instruct_scene
 from stylize3d.splats.ply import write_ply
 from stylize3d.splats.render import render_all
-from stylize3d.stylize import BACKGROUND, SceneStyleConfig
+from stylize3d.scene_style import BACKGROUND, SceneStyleConfig
 
 RED = torch.tensor([0.9, 0.1, 0.1]).view(1, 3, 1, 1)
 

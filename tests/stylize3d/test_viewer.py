@@ -18,7 +18,7 @@ from stylize3d.splats.ply import write_ply
 from stylize3d.splats.render import render
 from stylize3d.viewer.app import Viewer, ViewerOptions, compose_wipe, size_for_aspect
 from stylize3d.viewer.cameras import camera_from_viser, viser_pose
-from stylize3d.viewer.representation import BrowserSplats, ServerRendered, boxes_overlap
+from stylize3d.viewer.shown_scene import BrowserSplats, ServerRendered, boxes_overlap
 from tests.stylize3d.conftest import random_scene
 
 
@@ -166,18 +166,18 @@ def test_compare_in_another_frame_warns_and_ctrl_c_stops(tmp_path, capsys, monke
 
 def test_a_run_folder_opens_its_stylized_scene(tmp_path):
     from core.errors import InputError
-    from stylize3d.viewer.representation import load_representation
+    from stylize3d.viewer.shown_scene import load_shown_scene
 
     write_ply(random_scene(8), tmp_path / "a.ply")
     write_ply(random_scene(8, seed=1), tmp_path / "a_stylized.ply")
-    assert load_representation(str(tmp_path), torch.device("cpu")).name == "a_stylized.ply"
+    assert load_shown_scene(str(tmp_path), torch.device("cpu")).name == "a_stylized.ply"
     (tmp_path / "a_stylized.ply").unlink()
     write_ply(random_scene(8), tmp_path / "b.ply")
     with pytest.raises(InputError, match="a folder with 2 scenes"):
-        load_representation(str(tmp_path), torch.device("cpu"))
+        load_shown_scene(str(tmp_path), torch.device("cpu"))
     (tmp_path / "x.obj").write_text("v 0 0 0\n")
     with pytest.raises(InputError, match="not a scene"):
-        load_representation(str(tmp_path / "x.obj"), torch.device("cpu"))
+        load_shown_scene(str(tmp_path / "x.obj"), torch.device("cpu"))
 
 
 def test_training_cameras_become_frustums_at_their_poses(tmp_path):
@@ -206,13 +206,13 @@ def test_a_radiance_field_is_served_as_server_rendered_frames(tmp_path):
     from stylize3d.camera_paths import orbit
     from stylize3d.fields.grid import save_field
     from stylize3d.fields.render import render_field
-    from stylize3d.viewer.representation import ServerRendered, load_representation
+    from stylize3d.viewer.shown_scene import ServerRendered, load_shown_scene
     from tests.stylize3d.fields.test_field_export import _sphere_field
 
     field = _sphere_field()
     path = tmp_path / "ball.safetensors"
     save_field(field, path)
-    rep = load_representation(str(path), torch.device("cpu"))
+    rep = load_shown_scene(str(path), torch.device("cpu"))
     assert isinstance(rep, ServerRendered)
     camera = orbit(torch.zeros(3), 3.0, 20.0, 1, width=24, height=24)
     expected = render_field(field, camera, 24, 24, (1.0, 1.0, 1.0)).rgb.clamp(0, 1)

@@ -154,7 +154,7 @@ def test_scene_dataset_update_at_512(ip2p_model, representation):
     from stylize3d.fields.grid import new_field
     from stylize3d.instruct import EditConfig, instruct_scene
     from stylize3d.splats.scene import GaussianScene
-    from stylize3d.stylize import SceneStyleConfig
+    from stylize3d.scene_style import SceneStyleConfig
 
     g = torch.Generator().manual_seed(0)
     n = 2000

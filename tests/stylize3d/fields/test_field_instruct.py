@@ -10,7 +10,7 @@ from core.priors.loading import load_diffusion_model
 from core.stylization import LoopConfig
 from stylize3d.fields.render import render_field
 from stylize3d.instruct import EditConfig, instruct_scene
-from stylize3d.stylize import SceneStyleConfig
+from stylize3d.scene_style import SceneStyleConfig
 
 from .test_field_stylize import _cameras, _field
 
@@ -36,8 +36,8 @@ def test_field_update_replaces_exactly_the_scheduled_views_and_the_field_follows
     assert torch.equal(update.target(2), update.originals[2]) and torch.allclose(update.originals[2], before[2:3])
     for view in (0, 1):
         assert (update.target(view) - update.originals[view]).abs().mean() > 0.02  # really edited
-    after = _renders(result.field, cameras)[0]
-    assert torch.equal(result.field.density, field.density)  # colour only: the density is frozen
+    after = _renders(result.scene, cameras)[0]
+    assert torch.equal(result.scene.density, field.density)  # colour only: the density is frozen
     # the loss to the edited targets falls where the field can change the pixel (opaque; the background is fixed)
     losses = []
     for view in (0, 1):

@@ -9,10 +9,10 @@ from stylize3d.cameras import Cameras, intrinsics_from_fov, look_at
 from stylize3d.fields.grid import new_field
 from stylize3d.fields.frozen_samples import BYTES_PER_SAMPLE, FrozenSampleCache
 from stylize3d.fields.render import camera_rays, render_field, render_rays, weighted_samples
-from stylize3d.fields.stylize import (LEAF_SCALE, DeferredRender, FieldStyleTask, stylize_field, to_degree0,
-                                      transfer_field_colours)
+from stylize3d.fields.stylize import LEAF_SCALE, DeferredRender, FieldStyleTask, to_degree0, transfer_field_colours
 from stylize3d.splats.scene import SH_C0
-from stylize3d.stylize import SceneStyleConfig
+from stylize3d.scene_style import SceneStyleConfig
+from stylize3d.stylize import stylize_scene
 
 
 def _field(degree=0, res=(6, 7, 8), seed=0):
@@ -160,12 +160,12 @@ def _small_stylization(steps):
             config)
 
 
-def test_stylize_field_trains_colour_only_and_changes_the_renders():
+def test_stylize_scene_on_a_field_trains_colour_only_and_changes_the_renders():
     field, cams, style, config = _small_stylization(3)
-    result = stylize_field(field, cams, style, config, progress=False)
-    assert torch.equal(result.field.density, field.density)
+    result = stylize_scene(field, style, cams, config=config, progress=False)
+    assert torch.equal(result.scene.density, field.density)
     assert len(result.colour_maps) == 2 and result.stylization.optimization.steps_done == 3
-    assert not torch.allclose(result.field.colour, field.colour)
+    assert not torch.allclose(result.scene.colour, field.colour)
 
 
 def test_scene_command_takes_a_field_file(tmp_path, style_png):
@@ -198,14 +198,14 @@ def test_interrupted_field_stylization_resumes_onto_the_uninterrupted_result(tmp
     from core.optimize import Checkpoint
 
     field, cams, style, config = _small_stylization(4)
-    straight = stylize_field(field, cams, style, config, progress=False)
+    straight = stylize_scene(field, style, cams, config=config, progress=False)
     ckpt = Checkpoint(tmp_path / "ckpt.pt", every=1, meta={"test": 1})
-    stopped = stylize_field(field, cams, style, config, checkpoint=ckpt, progress=False, terms=[_interrupt_at_step(3)])
+    stopped = stylize_scene(field, style, cams, config=config, checkpoint=ckpt, progress=False, terms=[_interrupt_at_step(3)])
     assert stopped.optimization.interrupted and stopped.optimization.steps_done == 2
     assert len(stopped.colour_maps) == 1  # no final colour transfer after Ctrl-C
-    resumed = stylize_field(field, cams, style, config, checkpoint=ckpt, resume=True, progress=False)
+    resumed = stylize_scene(field, style, cams, config=config, checkpoint=ckpt, resume=True, progress=False)
     assert resumed.optimization.steps_done == 2 and not (tmp_path / "ckpt.pt").exists()
-    assert torch.allclose(resumed.field.colour, straight.field.colour, atol=1e-5)
+    assert torch.allclose(resumed.scene.colour, straight.scene.colour, atol=1e-5)
 
 
 def test_a_field_checkpoint_records_the_leaf_scale(tmp_path, style_png, monkeypatch):
@@ -216,8 +216,8 @@ def test_a_field_checkpoint_records_the_leaf_scale(tmp_path, style_png, monkeypa
     from tests.stylize3d.fields.test_field_export import _sphere_field
 
     path = save_field(_sphere_field(res=12), tmp_path / "ball.safetensors")
-    real = stylize3d.cli.stylize_field
-    monkeypatch.setattr(stylize3d.cli, "stylize_field",
+    real = stylize3d.cli.stylize_scene
+    monkeypatch.setattr(stylize3d.cli, "stylize_scene",
                         lambda *a, **k: real(*a, **{**k, "terms": [_interrupt_at_step(2)]}))
     argv = ["scene", str(path), str(style_png), "-o", str(tmp_path / "out"), "--orbit", "3", "--size", "32",
             "--steps", "3", "--checkpoint-every", "1", "--video-frames", "0", "--quiet"]

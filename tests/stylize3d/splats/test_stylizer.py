@@ -10,7 +10,9 @@ from core.optimize import Checkpoint
 from stylize3d.camera_paths import orbit
 from stylize3d.splats.render.sh import eval_sh
 from stylize3d.splats.render import render_all
-from stylize3d.stylize import SceneStyleConfig, fit_scene_colour_map, stylize_scene, transfer_sh_colours
+from stylize3d.scene_style import SceneStyleConfig, fit_scene_colour_map
+from stylize3d.splats.stylize import transfer_sh_colours
+from stylize3d.stylize import stylize_scene
 
 
 def test_colour_transfer_acts_on_rendered_colour_from_every_direction(make_scene):
@@ -55,7 +57,7 @@ def _setup(make_scene):
 def test_colour_only_run_lowers_the_loss_and_keeps_geometry(make_scene):
     scene, cams, style = _setup(make_scene)
     config = replace_fields(SceneStyleConfig, steps=8, size=32, content_weight=0.0, tv_weight=0.0, lr=0.1, color_transfer=False)
-    result = stylize_scene(scene, cams, style, config, progress=False)
+    result = stylize_scene(scene, style, cams, config=config, progress=False)
     history = [h["total"] for h in result.optimization.history]
     assert min(history[-3:]) < history[0] - 0.01
     for name in ("means", "quats", "log_scales", "opacity_logits"):
@@ -66,9 +68,10 @@ def test_colour_only_run_lowers_the_loss_and_keeps_geometry(make_scene):
 
 def test_opacity_mode_trains_opacity_but_not_scales(make_scene):
     scene, cams, style = _setup(make_scene)
-    config = replace_fields(SceneStyleConfig, steps=5, size=32, optimize="color+opacity", color_transfer=False, lr=0.1,
-                              content_weight=0.0, tv_weight=0.0, geometry_weight=0.0)
-    result = stylize_scene(scene, cams, style, config, progress=False)
+    config = replace_fields(SceneStyleConfig, steps=5, size=32, color_transfer=False, lr=0.1, content_weight=0.0,
+                            tv_weight=0.0)
+    result = stylize_scene(scene, style, cams, config=config, optimize="color+opacity", geometry_weight=0.0,
+                           progress=False)
     assert not torch.equal(result.scene.opacity_logits, scene.opacity_logits)
     assert torch.equal(result.scene.log_scales, scene.log_scales)
     assert "geometry" in result.stylization.final
@@ -78,7 +81,7 @@ def test_interrupt_keeps_last_and_resume_matches_uninterrupted_run(make_scene, t
     scene, _, style = _setup(make_scene)
     cams = orbit(torch.zeros(3), 2.5, 20.0, 5, width=32, height=32)  # several views: the camera RNG must resume
     config = replace_fields(SceneStyleConfig, steps=4, size=32, lr=0.1)
-    straight = stylize_scene(scene, cams, style, config, progress=False)
+    straight = stylize_scene(scene, style, cams, config=config, progress=False)
 
     calls = {"n": 0}
 
@@ -89,11 +92,11 @@ def test_interrupt_keeps_last_and_resume_matches_uninterrupted_run(make_scene, t
         return {"zero": image.sum() * 0.0}
 
     ckpt = Checkpoint(tmp_path / "ckpt.pt", every=1, meta={"test": 1})
-    stopped = stylize_scene(scene, cams, style, config, checkpoint=ckpt, progress=False,
+    stopped = stylize_scene(scene, style, cams, config=config, checkpoint=ckpt, progress=False,
                             terms=[interrupt_on_third_step])
     assert stopped.optimization.interrupted and stopped.optimization.steps_done == 2
     assert (tmp_path / "ckpt.pt").exists()
     assert len(stopped.colour_maps) == 1  # no final colour transfer after Ctrl-C
-    resumed = stylize_scene(scene, cams, style, config, checkpoint=ckpt, resume=True, progress=False)
+    resumed = stylize_scene(scene, style, cams, config=config, checkpoint=ckpt, resume=True, progress=False)
     assert resumed.optimization.steps_done == 2 and not (tmp_path / "ckpt.pt").exists()
     assert torch.allclose(resumed.scene.sh, straight.scene.sh, atol=1e-5)

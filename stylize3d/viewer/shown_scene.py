@@ -2,7 +2,7 @@
 
 Every representation renders with our renderer (``render``: for "render this view", the wipe and streaming);
 ``browser`` says whether viser's WebGL splat renderer can draw it too (then :meth:`BrowserSplats.splat_arrays`
-gives viser's arrays). :func:`load_representation` turns a ``stylize view`` argument into one.
+gives viser's arrays). :func:`load_shown_scene` turns a ``stylize view`` argument into one.
 
 A new representation the browser cannot draw (radiance fields) needs only a ``render_fn`` and its bounds::
 
@@ -19,6 +19,7 @@ import torch
 
 from core.errors import InputError
 from stylize3d.cameras import Cameras
+from stylize3d.representations import load_scene, representation_of, representations
 from stylize3d.splats.render import render
 from stylize3d.splats.render.projection import quat_scale_to_covar
 from stylize3d.splats.render.sh import eval_sh
@@ -30,7 +31,7 @@ RenderFn = Callable[[Cameras, int, int, tuple, Optional[int]], torch.Tensor]
 ``sh_degree`` None (the representation's own) or 0-3."""
 
 
-class Representation:
+class ShownScene:
     """Common part: ``name`` (shown in the GUI), ``max_sh_degree``, ``bounds()`` and ``render(...)``."""
 
     browser = False
@@ -49,7 +50,7 @@ class Representation:
         raise NotImplementedError
 
 
-class BrowserSplats(Representation):
+class BrowserSplats(ShownScene):
     """Gaussian splats: the browser draws them (viser), our renderer draws them for PNGs and the wipe."""
 
     browser = True
@@ -90,7 +91,7 @@ class BrowserSplats(Representation):
                 "rgbs": self.colours(sh_degree, eye), "opacities": self._opacities}
 
 
-class ServerRendered(Representation):
+class ServerRendered(ShownScene):
     """Anything with a ``render_fn`` (:data:`RenderFn`): frames are rendered on the server and streamed."""
 
     def __init__(self, render_fn: RenderFn, bounds: tuple[torch.Tensor, torch.Tensor], name: str,
@@ -107,30 +108,30 @@ class ServerRendered(Representation):
         return self._render_fn(camera, width, height, tuple(background), sh_degree).clamp(0, 1).cpu()
 
 
-def load_representation(path: str, device: torch.device, backend: str = "auto") -> Representation:
-    """A ``stylize view`` argument → a representation: anything ``stylize render`` takes (a Gaussian splat
+def load_shown_scene(path: str, device: torch.device, backend: str = "auto") -> ShownScene:
+    """A ``stylize view`` argument → what the viewer shows: anything ``stylize render`` takes (a Gaussian splat
     ``.ply``, a radiance field ``.safetensors``, a nerfstudio / 3DGS / gsplat run), or a ``stylize scene`` output
-    folder (``*_stylized.*`` first). Splats are drawn by the browser; radiance fields by our renderer on the
-    server. :class:`InputError` for anything else or an unreadable file."""
-    from stylize3d.fields.grid import RadianceField, is_field_file
-    from stylize3d.representations import load_scene
-
+    folder (``*_stylized.*`` first). Scenes whose representation the browser can draw (splats) are drawn by the
+    browser; the others by our renderer on the server. :class:`InputError` for anything else or an unreadable
+    file."""
     p = Path(path)
     if p.is_dir() and not any(p.glob("config.yml")) and not (p / "point_cloud").is_dir() and not (p / "ckpts").is_dir():
-        candidates = [c for c in sorted(p.glob("*_stylized.*")) if c.suffix.lower() == ".ply" or is_field_file(c)]
+        suffixes = {rep.suffix for rep in representations().values()}
+        candidates = [c for c in sorted(p.glob("*_stylized.*")) if c.suffix.lower() in suffixes]
         candidates = candidates or sorted(p.glob("*.ply"))
         if len(candidates) != 1:
             raise InputError(f"{p} is a folder with {len(candidates)} scenes; name the scene file")
         p = candidates[0]
     scene, _ = load_scene(p, device)
-    if isinstance(scene, RadianceField):
-        from stylize3d.fields.render import render_field
+    scene_representation = representation_of(scene)
+    if scene_representation.browser_drawable:
+        return BrowserSplats(scene, p.name, device, backend)
 
-        def render_fn(camera, width, height, background, sh_degree):
-            return render_field(scene, camera, width, height, background).rgb
+    def render_fn(camera, width, height, background, sh_degree):
+        return scene_representation.render(scene, camera, width, height, background, sh_degree, backend).rgb
 
-        return ServerRendered(render_fn, (scene.box_min.cpu(), scene.box_max.cpu()), p.name, scene.sh_degree)
-    return BrowserSplats(scene, p.name, device, backend)
+    bounds = scene_representation.bounds(scene)
+    return ServerRendered(render_fn, (bounds[0].cpu(), bounds[1].cpu()), p.name, scene.sh_degree)
 
 
 def boxes_overlap(a: tuple[torch.Tensor, torch.Tensor], b: tuple[torch.Tensor, torch.Tensor]) -> bool:
