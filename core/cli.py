@@ -204,7 +204,8 @@ def run_job(args: argparse.Namespace, command: str, body: Callable[[Job], int]) 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineErrorParser(prog="stylize", formatter_class=HelpFormatter,
-                                description="Artistic style transfer for images, video, 3D Gaussian splats and SVG.")
+                                description="Artistic style transfer for images, video, 3D scenes (Gaussian splats, radiance "
+                                            "fields), SVG and brush-stroke paintings.")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=OneLineErrorParser)
     for entry in sorted(entry_points(group=COMMAND_GROUP), key=lambda e: e.name):
         entry.load()(subparsers)

@@ -6,10 +6,13 @@ At ``size`` (long side, default 256; both images resized with antialiased bicubi
   ``‖G(x) − G(s)‖²_F / C_l²`` where ``G = F Fᵀ / (H·W)`` (raw Caffe-scale features);
 * ``content_distance(x, c)`` = MSE of ``relu4_2`` features (``c`` resized to ``x``'s metric size);
 * ``ssim(x, c)``: SSIM with an 11×11 Gaussian window (σ = 1.5), K1 = 0.01, K2 = 0.03, data range 1,
-  computed per RGB channel and averaged.
+  computed per RGB channel and averaged;
+* ``psnr(x, r)`` = ``−10 log10(MSE)`` over all pixels and channels, data range 1, in float64 (no resizing).
 
 Keep these definitions fixed: numbers in BENCHMARKS.md and issue notes depend on them.
 """
+
+import math
 
 import torch
 import torch.nn.functional as F
@@ -21,6 +24,17 @@ from core.nn.vgg import load_vgg19
 METRIC_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 METRIC_CONTENT_LAYER = "relu4_2"
 DEFAULT_METRIC_SIZE = 256
+
+
+def psnr_from_mse(mse: float) -> float:
+    """PSNR in dB of a mean squared error ``mse`` of data in [0,1]; ``inf`` for 0."""
+    return float("inf") if mse <= 0 else -10.0 * math.log10(mse)
+
+
+def psnr(image: torch.Tensor, reference: torch.Tensor) -> float:
+    """PSNR in dB of ``image`` against ``reference`` (same shape, any layout such as ``B,3,H,W`` or ``3,H,W``,
+    values in [0,1]); the mean squared error is taken in float64."""
+    return psnr_from_mse(float(F.mse_loss(image.double(), reference.to(image.device).double())))
 
 
 def _encoder(device):

@@ -6,7 +6,7 @@ a view per step, renders it, evaluates the shared :class:`core.losses.objective.
 task's content reference, adds the task's regularisers and any extra :data:`Term` (SDS, temporal, palette…),
 and steps the optimiser through :func:`core.optimize.optimize` (progress bar, Ctrl-C, checkpoints, resume).
 
-How to add a front end — the splat task (``stylize3d/stylize.py``) as the worked example:
+How to add a front end — the splat task (``stylize3d/splats/stylize.py``) as the worked example:
 
 1. **Represent.** Hold the parameters as leaf tensors (``SplatStyleTask.params()`` returns the SH DC colours,
    and opacity/scales when asked for); everything else of the scene stays frozen.

@@ -101,6 +101,11 @@ class Representation:
         """``(task, originals N,3,H,W in [0,1])``: the text edit of ``scene`` (Instruct-NeRF2NeRF / GS2GS)."""
         raise NotImplementedError
 
+    def fit(self, data, device: torch.device, source=None, progress: bool = True, **config):
+        """The scene fitted to the posed dataset ``data`` (read from the folder ``source`` when known: extra files
+        such as a sparse point cloud); ``config``: this representation's fit settings by plain name."""
+        raise InputError(f"{self.name} scenes cannot be fitted to photos")
+
     def add_fit_options(self, parser) -> None:
         """Add this representation's ``stylize fit`` options to the shared parser."""
 

@@ -55,6 +55,7 @@ class SceneStyleResult:
     scene: object                   # the stylized scene, of the input's representation
     stylization: StylizationResult
     colour_maps: list               # the (A 3,3, b 3) colour maps applied, before and after
+    cameras: object = None          # the Cameras it trained on
 
     @property
     def optimization(self):

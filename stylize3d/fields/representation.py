@@ -46,6 +46,12 @@ class Field(Representation):
     def edit_task(self, scene, cameras, config, options):
         return field_edit_task(scene, cameras, config)
 
+    def fit(self, data, device, source=None, progress=True, seed: int = 0, **config):
+        from core.config import replace_fields
+        from stylize3d.fields.fit import FieldFitConfig, fit_field
+
+        return fit_field(data, replace_fields(FieldFitConfig, **config), device, seed=seed, progress=progress).field
+
     def add_fit_options(self, parser) -> None:
         from stylize3d.fields.fit_cli import add_field_options
 

@@ -175,7 +175,7 @@ class FieldStyleTask:
 
     def result(self, stylization) -> SceneStyleResult:
         """The stylized field (detached) with the driver's result and the colour maps applied."""
-        return SceneStyleResult(self.field().detached_clone(), stylization, self.maps)
+        return SceneStyleResult(self.field().detached_clone(), stylization, self.maps, self.cameras)
 
 
 def _recoloured_start(field: RadianceField, cameras: Cameras, style: torch.Tensor, config: SceneStyleConfig):

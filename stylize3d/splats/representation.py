@@ -49,6 +49,15 @@ class Splats(Representation):
     def edit_task(self, scene, cameras, config, options):
         return splat_edit_task(scene, cameras, config, options or SplatStyleOptions())
 
+    def fit(self, data, device, source=None, progress=True, **config):
+        from core.config import replace_fields
+        from stylize3d.datasets.posed import load_sparse_points
+        from stylize3d.splats.fit import SplatFitConfig, fit_splats
+
+        points = load_sparse_points(source) if source is not None else None
+        return fit_splats(data, replace_fields(SplatFitConfig, **config), device, points=points,
+                          progress=progress).scene
+
     def add_fit_options(self, parser) -> None:
         from stylize3d.splats.fit_cli import add_splat_options
 

@@ -154,7 +154,7 @@ class SplatStyleTask:
 
     def result(self, stylization) -> SceneStyleResult:
         """The stylized scene (detached) with the driver's result and the colour maps applied."""
-        return SceneStyleResult(self.scene().detached_clone(), stylization, self.maps)
+        return SceneStyleResult(self.scene().detached_clone(), stylization, self.maps, self.cameras)
 
 
 def _original_renders(scene: GaussianScene, cameras: Cameras, config: SceneStyleConfig, options: SplatStyleOptions):

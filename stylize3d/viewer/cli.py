@@ -35,8 +35,9 @@ example: stylize view out/scene/sample_scene_stylized.ply --compare scenes/splat
 def register(subparsers) -> None:
     p = add_command(subparsers, "view", "interactive browser viewer for 3D scenes (splats, radiance fields; compare, camera paths)",
                     description=DESCRIPTION)
-    p.add_argument("scene", metavar="SCENE", help="Gaussian splat .ply, or a folder holding one (a `stylize scene` "
-                                                  "output folder)")
+    p.add_argument("scene", metavar="SCENE", help="a scene stylize render takes (splat .ply, radiance field "
+                                                  ".safetensors, nerfstudio/3DGS/gsplat run) or a `stylize scene` "
+                                                  "output folder")
     p.add_argument("--compare", metavar="OTHER", default=None,
                    help="a second scene in the same frame (e.g. the original) to toggle or wipe against")
     p.add_argument("--cameras", metavar="transforms.json", default=None,
