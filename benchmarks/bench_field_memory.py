@@ -28,7 +28,7 @@ from core.config import replace_fields
 from core.io.images import load_image
 from core.stylization import evaluate
 from stylize3d.datasets.posed import load_posed_dataset
-from stylize3d.fields.grid import load_field
+from stylize3d.fields.io import load_field
 from stylize3d.fields.stylize import STYLIZE_CHUNK_RAYS, field_style_task
 from stylize3d.scene_style import SceneStyleConfig
 

@@ -35,7 +35,7 @@ import torch
 from core.config import replace_fields
 from core.io.images import load_image
 from stylize3d.datasets.posed import load_posed_dataset
-from stylize3d.fields.grid import load_field, save_field
+from stylize3d.fields.io import load_field, save_field
 from stylize3d.fields.render import render_field
 from stylize3d.fields.stylize import to_degree0, transfer_field_colours
 from stylize3d.scene_style import SceneStyleConfig

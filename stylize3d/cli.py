@@ -34,9 +34,11 @@ def register(subparsers) -> None:
     _register_metrics(subparsers)
     from stylize3d import fit_cli
     from stylize3d.capture.cli import register as register_capture
+    from stylize3d.fields.export_cli import register as register_export
     from stylize3d.viewer.cli import register as register_view
 
     register_capture(subparsers)
+    register_export(subparsers)
     fit_cli.register(subparsers)
     register_view(subparsers)
 

@@ -20,8 +20,9 @@ import torch
 from core.atomic import atomic_output
 from core.errors import InputError
 from stylize3d.fields.grid import RadianceField, world_per_grid
+from stylize3d.sh import SH_C0
 from stylize3d.splats.ply import write_ply
-from stylize3d.splats.scene import SH_C0, GaussianScene
+from stylize3d.splats.scene import GaussianScene
 
 MESH_SUFFIXES = (".ply", ".glb", ".obj")
 SPLAT_SCALE = 0.5

@@ -12,16 +12,18 @@ white fog. Coarse to fine: the grids start with ``voxels / 8**levels`` points an
 the fractions ``upsample_at`` of the fit, up to ``voxels``. "Fraction of the fit" (:func:`fit_progress`) is
 that of the steps, or of the time budget when one is given and runs out first.
 
-Scene box: a cube around the cameras (:func:`~stylize3d.fields.grid.box_from_cameras`); with alpha masks the
+Scene box: a cube around the cameras (:func:`~stylize3d.fields.bounds.box_from_cameras`); with alpha masks the
 box is shrunk to the visual hull of the masks and the hull seeds the occupancy grid. The occupancy grid is
 re-derived from the density every ``occupancy_every`` steps (voxels whose opacity over one sample step is below
 ``occupancy_threshold`` anywhere in their 3x3x3 neighbourhood become empty) and only shrinks.
+
+Held-out views are scored by :func:`evaluate` (PSNR and SSIM of :mod:`core.metrics`), for the PSNR-vs-time curve
+and the fit command's report.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
 import time
 from typing import Callable, Optional, Tuple
 
@@ -30,10 +32,12 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from core.errors import InputError
+from core.metrics import psnr, psnr_from_mse, ssim
 from core.optimize import Checkpoint
 from stylize3d.datasets.posed import PosedDataset
-from stylize3d.fields.grid import (RadianceField, box_from_cameras, new_field, occupied_bounds, resample_occupancy,
-                                   resolution_for, upsample, visual_hull, world_per_grid)
+from stylize3d.fields.bounds import box_from_cameras, resolution_for, visual_hull
+from stylize3d.fields.grid import (RadianceField, new_field, occupied_bounds, resample_occupancy, upsample,
+                                   world_per_grid)
 from stylize3d.fields.render import STEP_RATIO, camera_rays, render_field, render_rays
 
 
@@ -106,10 +110,6 @@ class FitResult:
     train_psnr: float               # running PSNR of the last batches
 
 
-def psnr(mse: float) -> float:
-    return -10.0 * math.log10(max(mse, 1e-12))
-
-
 def tv(grid: torch.Tensor, block: int = 0, generator: Optional[torch.Generator] = None) -> torch.Tensor:
     """Mean squared difference between neighbouring grid points, summed over the three axes (``1,C,D,H,W``).
     ``block`` > 0: over one random ``block``-sided cube of the grid instead (an unbiased estimate, much cheaper)."""
@@ -168,14 +168,22 @@ def _level_resolution(field: RadianceField, config: FieldFitConfig, level: int) 
     return resolution_for(field.box_min.cpu(), field.box_max.cpu(), max(8, voxels), field.contracted)
 
 
-def evaluate(field: RadianceField, data: PosedDataset, views: list[int], background) -> list[float]:
-    """Held-out PSNR (dB) of ``views`` at the data's size."""
+@torch.no_grad()
+def evaluate(field: RadianceField, data: PosedDataset, views: list[int], background,
+             with_ssim: bool = True) -> list[dict]:
+    """Scores of ``field`` on the views ``views`` (indices into ``data``), each rendered at the data's size on
+    ``background`` (a colour ``3`` in [0,1], tuple or tensor) and clamped to [0,1]: one ``{"view": i, "file": its
+    image path, "psnr": dB (:func:`core.metrics.psnr`, inf for an exact render), "ssim": in [-1, 1]
+    (:func:`core.metrics.ssim` at full size; left out with ``with_ssim=False``)}`` per view, in order."""
     w, h = data.size
     out = []
-    with torch.no_grad():
-        for i in views:
-            rgb = render_field(field, data.cameras[i], w, h, background).rgb.clamp(0, 1).cpu()
-            out.append(psnr(float(((rgb - data.images[i:i + 1]) ** 2).mean())))
+    for i in views:
+        rgb = render_field(field, data.cameras[i], w, h, background).rgb.clamp(0, 1).cpu()
+        target = data.images[i:i + 1]
+        scores = {"view": i, "file": str(data.paths[i]), "psnr": psnr(rgb, target)}
+        if with_ssim:
+            scores["ssim"] = ssim(rgb, target, size=None)
+        out.append(scores)
     return out
 
 
@@ -228,8 +236,8 @@ def fit_field(data: PosedDataset, config: FieldFitConfig, device: torch.device, 
                              "background": background.detach().cpu()})
 
     def record():
-        scores = evaluate(field, data, views, background.detach())
-        curve.append({"step": step, "seconds": fit_seconds, "psnr": sum(scores) / len(scores)})
+        scores = evaluate(field, data, views, background.detach(), with_ssim=False)
+        curve.append({"step": step, "seconds": fit_seconds, "psnr": sum(v["psnr"] for v in scores) / len(scores)})
 
     bar = tqdm(total=config.steps, initial=start, desc="fitting field", disable=not progress, dynamic_ncols=True,
                leave=False)
@@ -276,7 +284,7 @@ def fit_field(data: PosedDataset, config: FieldFitConfig, device: torch.device, 
             fit_seconds += clock() - tick
             value = float(mse.detach())
             running = value if running is None else 0.9 * running + 0.1 * value
-            bar.set_postfix(psnr=f"{psnr(running):.2f}", res="x".join(map(str, field.resolution[::-1])))
+            bar.set_postfix(psnr=f"{psnr_from_mse(running):.2f}", res="x".join(map(str, field.resolution[::-1])))
             bar.update(1)
             if on_step is not None:
                 on_step(step, field)
@@ -297,7 +305,7 @@ def fit_field(data: PosedDataset, config: FieldFitConfig, device: torch.device, 
     if not data.white_background:
         fitted.background = tuple(float(v) for v in background.detach().clamp(0, 1))
     return FitResult(fitted, step - start, interrupted, fit_seconds, curve,
-                     psnr(running) if running is not None else float("nan"))
+                     psnr_from_mse(running) if running is not None else float("nan"))
 
 
 def _trainable(field: RadianceField, background: torch.Tensor) -> list:

@@ -1,43 +1,35 @@
-"""A dense-grid radiance field (DVGO / Plenoxels style) and its file format.
+"""A dense-grid radiance field (DVGO / Plenoxels style): the container, its grid lookups and its resampling.
 
 The field lives in an axis-aligned box ``box_min .. box_max`` (world units) sampled by two dense grids of the
 same resolution ``D,H,W`` (z, y, x voxels; grid corners on the box corners, trilinear interpolation):
 
 * ``density`` ``1,1,D,H,W`` raw values; volume density ``σ = softplus(raw + density_shift)`` per world unit.
 * ``colour`` ``1,3K,D,H,W`` SH coefficients (``K = (sh_degree+1)^2``, channel ``3k + c`` is coefficient ``k`` of
-  colour ``c``); the colour seen along direction ``d`` is ``sigmoid(Σ_k Y_k(d) · coeff_k)``.
+  colour ``c``); the colour seen along direction ``d`` is ``sigmoid(Σ_k Y_k(d) · coeff_k)`` (basis:
+  :mod:`stylize3d.sh`).
 * ``occupancy`` ``D,H,W`` bool: voxels that may hold density; samples elsewhere are skipped (empty space).
 
 With ``contracted`` the box is the inner unit cube of a mip-NeRF 360 style contraction (normalised coordinates
 ``x' = (x - centre) / half_size``; points with ``|x'|∞ > 1`` are mapped to ``(2 - 1/|x'|∞) x'/|x'|∞``) and the
 grids cover ``[-2, 2]^3`` of the contracted space, so unbounded captures keep their background.
 
-File: one ``.safetensors`` file with the tensors ``density``, ``colour``, ``occupancy`` (uint8) and the JSON
-metadata ``{"format": "stylize3d-field", "version": 1, "box_min", "box_max", "density_shift", "sh_degree",
-"contracted", "background"}`` in the safetensors header.
+The scene box a fit starts from comes from :mod:`stylize3d.fields.bounds`, the file format from
+:mod:`stylize3d.fields.io`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
-import os
 from pathlib import Path
 from typing import ClassVar, Optional
 
 import torch
 import torch.nn.functional as F
 
-from core.atomic import atomic_output
 from core.errors import InputError
-from stylize3d.cameras import Cameras
-from stylize3d.splats.render.sh import sh_basis
-from stylize3d.splats.scene import SH_C0
+from stylize3d.sh import SH_C0, eval_sh
 
-FIELD_FORMAT = "stylize3d-field"
-FIELD_VERSION = 1
-FIELD_SUFFIX = ".safetensors"
 BYTES_PER_VOXEL_CHANNEL_FIT = 16
 """float32 value + gradient + two Adam moments: the memory one grid channel costs per voxel while fitting."""
 
@@ -141,8 +133,7 @@ class RadianceField:
         k = coeffs.shape[1] // 3
         if k == 1:
             return torch.sigmoid(coeffs * SH_C0)
-        basis = sh_basis(self.sh_degree, F.normalize(dirs, dim=-1))  # N,K
-        return torch.sigmoid((coeffs.view(-1, k, 3) * basis[..., None]).sum(dim=1))
+        return torch.sigmoid(eval_sh(self.sh_degree, dirs, coeffs.view(-1, k, 3)))
 
     def occupied(self, points: torch.Tensor) -> torch.Tensor:
         """``N`` bool: the nearest voxel of each world point is occupied (points outside the grid: False)."""
@@ -245,14 +236,6 @@ class _CornerGather(torch.autograd.Function):
 # ------------------------------------------------------------------------------------------------ creation
 
 
-def resolution_for(box_min: torch.Tensor, box_max: torch.Tensor, voxels: int, contracted: bool = False) -> tuple:
-    """``(D, H, W)`` with about ``voxels`` grid points and cubic voxels over the box (or the contracted cube)."""
-    extent = torch.full((3,), 4.0) if contracted else (box_max - box_min).double().cpu()
-    size = float((extent.prod() / voxels) ** (1 / 3))
-    x, y, z = (max(2, int(round(float(e) / size)) + 1) for e in extent)
-    return z, y, x
-
-
 def check_memory(resolution: tuple, channels: int, device: torch.device, what: str = "grid") -> int:
     """Bytes the grids of ``resolution`` with ``channels`` channels (density + colour) take while fitting;
     :class:`InputError` with the numbers when that exceeds 80% of the memory available on ``device``."""
@@ -311,58 +294,7 @@ def upsample(field: RadianceField, resolution: tuple) -> RadianceField:
                                occupancy=resample_occupancy(field.occupancy, resolution))
 
 
-# ------------------------------------------------------------------------------------------------ scene box
-
-
-def focus_point(cameras: Cameras) -> torch.Tensor:
-    """``3``: the point closest (least squares) to every camera's optical axis."""
-    c = cameras.centers().double()
-    d = F.normalize(cameras.forward_dirs().double(), dim=-1)
-    eye = torch.eye(3, dtype=torch.float64)
-    proj = eye - d[:, :, None] * d[:, None, :]
-    a = proj.sum(0)
-    b = (proj @ c[:, :, None]).sum(0)[:, 0]
-    if torch.linalg.matrix_rank(a) < 3:  # all axes parallel: a point in front of the mean camera
-        return (c.mean(0) + d.mean(0)).float()
-    return torch.linalg.solve(a, b).float()
-
-
-def box_from_cameras(cameras: Cameras, scale: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
-    """A cube around the cameras' :func:`focus_point`, half-size ``scale`` × the median camera distance to it
-    (the object of a capture that circles it lies within the cameras' sphere)."""
-    focus = focus_point(cameras)
-    radius = float((cameras.centers() - focus).norm(dim=-1).median()) * scale
-    return focus - radius, focus + radius
-
-
-def visual_hull(field: RadianceField, cameras: Cameras, alphas: torch.Tensor, threshold: float = 0.05,
-                min_views: float = 0.1) -> torch.Tensor:
-    """``D,H,W`` bool: grid points inside the images of at least ``min_views`` (a fraction, and at least 2) of
-    the views that no view sees over an (almost) transparent pixel (``alpha < threshold``).
-
-    ``alphas`` ``N,1,H,W`` of ``cameras``. A point outside a view's image or behind it is not carved by that
-    view; a point (almost) no view sees is unconstrained space next to a camera and is dropped. Points are
-    dilated by one voxel so thin surfaces between grid points survive.
-    """
-    pts = field.voxel_centres().reshape(-1, 3)
-    if field.contracted:
-        raise ValueError("visual hull carving is for uncontracted fields")
-    keep = torch.ones(pts.shape[0], dtype=torch.bool, device=pts.device)
-    seen = torch.zeros(pts.shape[0], dtype=torch.int32, device=pts.device)
-    h, w = alphas.shape[-2:]
-    cams = cameras.scaled_to(w, h).to(pts.device)
-    for i in range(len(cams)):
-        cam = cams.viewmats[i, :3, :3] @ pts.T + cams.viewmats[i, :3, 3:]
-        uvz = cams.Ks[i] @ cam
-        z = uvz[2]
-        uv = uvz[:2] / z.clamp_min(1e-6)
-        inside = (z > 1e-6) & (uv[0] >= 0) & (uv[0] < w) & (uv[1] >= 0) & (uv[1] < h)
-        grid = torch.stack([uv[0] / w * 2 - 1, uv[1] / h * 2 - 1], dim=-1).view(1, 1, -1, 2)
-        a = F.grid_sample(alphas[i:i + 1].to(pts), grid, mode="bilinear", align_corners=False).view(-1)
-        keep &= ~(inside & (a < threshold))
-        seen += inside
-    occ = (keep & (seen >= max(2, math.ceil(min_views * len(cams))))).view(field.resolution)
-    return F.max_pool3d(occ[None, None].float(), 3, stride=1, padding=1)[0, 0] > 0
+# ------------------------------------------------------------------------------------------------ occupancy
 
 
 def resample_occupancy(occupancy: torch.Tensor, resolution: tuple) -> torch.Tensor:
@@ -388,74 +320,3 @@ def occupied_bounds(field: RadianceField, occupancy: torch.Tensor, margin: int =
     lo_hi = torch.quantile(pts[:: max(1, pts.shape[0] // 100_000)], q, dim=0)
     pad = margin * (field.box_max - field.box_min) / (torch.tensor(field.resolution[::-1], device=pts.device) - 1)
     return torch.maximum(lo_hi[0] - pad, field.box_min), torch.minimum(lo_hi[1] + pad, field.box_max)
-
-
-# ------------------------------------------------------------------------------------------------ file
-
-
-def save_field(field: RadianceField, path: "str | os.PathLike") -> Path:
-    """Write ``field`` to ``path`` (``.safetensors``) atomically."""
-    from safetensors.torch import save_file
-
-    path = Path(path)
-    meta = {"format": FIELD_FORMAT, "version": FIELD_VERSION, "box_min": field.box_min.tolist(),
-            "box_max": field.box_max.tolist(), "density_shift": field.density_shift, "sh_degree": field.sh_degree,
-            "contracted": field.contracted, "background": list(field.background) if field.background else None}
-    tensors = {"density": field.density.detach().float().cpu().contiguous(),
-               "colour": field.colour.detach().float().cpu().contiguous(),
-               "occupancy": field.occupancy.to(torch.uint8).cpu().contiguous()}
-    with atomic_output(path) as tmp:
-        save_file(tensors, str(tmp), metadata={"stylize3d": json.dumps(meta)})
-    return path
-
-
-def is_field_file(path: "str | os.PathLike") -> bool:
-    return Path(path).suffix.lower() == FIELD_SUFFIX
-
-
-def load_field(path: "str | os.PathLike", device="cpu") -> RadianceField:
-    """Read a field file; :class:`InputError` (one line) for missing, truncated or foreign files and other versions."""
-    from safetensors import safe_open
-
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"field file {path} does not exist")
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            header = f.metadata() or {}
-            tensors = {name: f.get_tensor(name) for name in f.keys()}
-    except Exception as exc:  # safetensors raises its own error types for truncated / corrupt headers
-        raise InputError(f"{path}: not a readable field file ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}); "
-                         "is it truncated?") from None
-    try:
-        meta = json.loads(header.get("stylize3d", "null"))
-    except (json.JSONDecodeError, RecursionError):  # RecursionError: hostile nesting
-        meta = None
-    if not isinstance(meta, dict) or meta.get("format") != FIELD_FORMAT:
-        raise InputError(f"{path}: a safetensors file but not a stylize3d radiance field")
-    if meta.get("version") != FIELD_VERSION:
-        raise InputError(f"{path}: field file version {meta.get('version')} is not supported (this build reads "
-                         f"version {FIELD_VERSION})")
-    missing = {"density", "colour", "occupancy"} - set(tensors)
-    if missing:
-        raise InputError(f"{path}: field file lacks {', '.join(sorted(missing))}")
-    try:
-        field = RadianceField(tensors["density"].float(), tensors["colour"].float(), tensors["occupancy"].bool(),
-                              torch.tensor(meta["box_min"], dtype=torch.float32),
-                              torch.tensor(meta["box_max"], dtype=torch.float32), float(meta["density_shift"]),
-                              bool(meta.get("contracted", False)),
-                              tuple(meta["background"]) if meta.get("background") else None)
-    except (KeyError, TypeError, ValueError, OverflowError) as exc:
-        raise InputError(f"{path}: inconsistent field file ({' '.join(str(exc).split())[:120]})") from None
-    _check_consistent(field, path)
-    return field.to(device)
-
-
-def _check_consistent(field: RadianceField, path: Path) -> None:
-    """Refuse a field whose box or numbers cannot describe a scene (grid shapes are checked by the class)."""
-    box_ok = (field.box_min.shape == (3,) and field.box_max.shape == (3,) and bool(torch.isfinite(field.box_min).all())
-              and bool(torch.isfinite(field.box_max).all()) and bool((field.box_max > field.box_min).all()))
-    if not (box_ok and min(field.resolution) >= 2 and math.isfinite(field.density_shift)):
-        raise InputError(f"{path}: inconsistent field file (box {str(field.box_min.tolist())[:60]} .. "
-                         f"{str(field.box_max.tolist())[:60]}, grid {field.resolution}, density shift "
-                         f"{field.density_shift})")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from stylize3d.fields.grid import FIELD_SUFFIX, load_field, save_field
+from stylize3d.fields.io import FIELD_SUFFIX, is_field_file, load_field, save_field
 from stylize3d.fields.render import render_field
 from stylize3d.fields.stylize import LEAF_SCALE, field_edit_task, field_style_task
 from stylize3d.representations import Representation
@@ -19,7 +19,7 @@ class Field(Representation):
     fit_help = "a dense-grid radiance field, written as a .safetensors"
 
     def accepts(self, path: Path) -> bool:
-        return Path(path).suffix.lower() == FIELD_SUFFIX
+        return is_field_file(path)
 
     def load(self, path, device):
         return load_field(path, device), None

@@ -35,7 +35,7 @@ from stylize3d.cameras import Cameras
 from stylize3d.fields.frozen_samples import FrozenSampleCache
 from stylize3d.fields.grid import RadianceField
 from stylize3d.fields.render import Rays, camera_rays, composite, render_field
-from stylize3d.splats.scene import SH_C0
+from stylize3d.sh import SH_C0
 from stylize3d.scene_style import BACKGROUND, SceneStyleConfig, SceneStyleResult, fit_scene_colour_map
 
 COLOUR_STATS_SIZE = 256

@@ -5,15 +5,18 @@ It continues a trained splatfacto model (loaded by :class:`stylize3d.nerfstudio.
 
 1. Before the first step, one affine colour map ``x ↦ A x + b`` from the colours of renders of up to
    ``color_transfer_views`` training cameras (covered pixels) to the style picture's, applied to the SH
-   coefficients (:func:`stylize3d.stylize.transfer_sh`), so every view's colour moves the same way.
+   coefficients (:func:`stylize3d.splats.stylize.transfer_sh`), so every view's colour moves the same way.
 2. Each step renders one training camera at full size (nerfstudio's gsplat rasterizer on CUDA, our torch
-   renderer elsewhere), resizes the render (``1,3,H,W`` in [0,1]) to ``style_long_side`` and minimises
-   ``style_weight · style + content_weight · content + tv_weight · TV`` from core's
-   :class:`~core.losses.objective.StyleObjective` (default NNFM on VGG19 relu3_1..relu3_3). The content reference
-   is the training photo recoloured by the same map (ARF recolours its training images). With the geometry
-   frozen (default) only ``features_dc`` trains (view-independent colour, as ``stylize scene --optimize color``);
+   renderer elsewhere), resizes the render (``1,3,H,W`` in [0,1]) to ``style_long_side`` and minimises what
+   ``stylize scene`` minimises on splats: core's :class:`~core.losses.objective.StyleObjective`
+   (``weighted_total`` = ``style_weight · style + content_weight · content``; default NNFM on VGG19
+   relu3_1..relu3_3, ``style_layers`` and ``relative`` as in :class:`~core.losses.objective.StyleLossConfig`)
+   plus :func:`stylize3d.splats.stylize.splat_regularizers` (``tv_weight · TV``). The content reference is the
+   training photo recoloured by the same map (ARF recolours its training images). With the geometry frozen
+   (default) only ``features_dc`` trains (view-independent colour, as ``stylize scene --optimize color``);
    ``--pipeline.model.freeze-geometry False`` trains all six splatfacto groups with an L1 pull of opacities and
-   scales back to their start (``geometry_weight``). The Gaussians are never densified or pruned.
+   scales back to their start (``geometry_weight``, the regularisers' ``geometry``). The Gaussians are never
+   densified or pruned.
 3. On the last step, the colour transfer again on the stylized scene (skipped when training stops early).
 
 The applied maps are kept as buffers (``style_colour_maps`` ``2,3,4`` = ``[A | b]`` before/after,
@@ -25,7 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Literal, Optional, Type
+from typing import Dict, List, Literal, Optional, Tuple, Type
 
 import torch
 from nerfstudio.cameras.cameras import Cameras as NerfstudioCameras
@@ -35,11 +38,10 @@ from torch.nn import Parameter
 
 from core.colour import apply_affine_colour
 from core.io.images import load_image, resize_long_side
-from core.losses import total_variation
 from core.losses.objective import StyleLossConfig, StyleObjective
 from stylize3d.nerfstudio.bridge import SPLATFACTO_PARAMS, nerfstudio_cameras, render_splatfacto
 from stylize3d.scene_style import fit_scene_colour_map
-from stylize3d.splats.stylize import transfer_sh
+from stylize3d.splats.stylize import splat_regularizers, transfer_sh
 
 STAGE_KEY = "style_stage"
 """Buffer name that marks a stylize-splat state (``_model.style_stage`` in a checkpoint's pipeline)."""
@@ -77,6 +79,11 @@ class StyleSplatModelConfig(SplatfactoModelConfig):
     """Weight of the content term (relative VGG feature error against the recoloured training photo)."""
     tv_weight: float = 1.0
     """Weight of the total variation of the render."""
+    style_layers: Optional[Tuple[str, ...]] = None
+    """VGG19 layers of the style term (default: relu3_1 relu3_2 relu3_3 for nnfm, relu1_1..relu5_1 for gram and
+    meanstd)."""
+    relative: bool = True
+    """Make each layer's term relative to its target's magnitude (so the weights carry over from stylize scene)."""
     style_scale: float = 1.0
     """Style picture size relative to the working size (smaller = finer brush strokes)."""
     style_long_side: int = 512
@@ -184,7 +191,7 @@ class StyleSplatModel(SplatfactoModel):
     def loss_config(self) -> StyleLossConfig:
         c = self.config
         return StyleLossConfig(kind=c.style_loss, style_weight=c.style_weight, content_weight=c.content_weight,
-                               style_scale=c.style_scale)
+                               style_layers=c.style_layers, relative=c.relative, style_scale=c.style_scale)
 
     def _working(self, image: torch.Tensor) -> torch.Tensor:
         side = self.config.style_long_side
@@ -198,8 +205,10 @@ class StyleSplatModel(SplatfactoModel):
         return self._objective
 
     def get_loss_dict(self, outputs, batch, metrics_dict=None) -> Dict[str, torch.Tensor]:
-        """The weighted terms (nerfstudio sums them): ``style``, ``content``, ``tv`` (+ ``geometry`` when the
-        geometry trains), each a scalar, on the render resized to ``style_long_side``."""
+        """The weighted terms (nerfstudio sums them), each a scalar, on the render resized to ``style_long_side``:
+        ``style_content`` (the objective's ``weighted_total``), ``tv`` (+ ``geometry`` when the geometry trains)
+        from :func:`splat_regularizers`. The unweighted ``style`` and ``content`` go into ``metrics_dict``
+        (detached, so nerfstudio logs them beside the losses) when one is given."""
         photo = self.composite_with_background(self.get_gt_img(batch["image"]), outputs["background"])
         render = outputs["rgb"]
         if "mask" in batch:
@@ -213,18 +222,18 @@ class StyleSplatModel(SplatfactoModel):
         reference = self._working(reference)
         objective = self.objective(max(image.shape[-2:]))
         terms = objective.terms(image, reference)
-        c = self.config
-        loss = {"style": c.style_weight * terms["style"], "content": c.content_weight * terms["content"],
-                "tv": c.tv_weight * total_variation(image)}
-        if not c.freeze_geometry:
-            loss["geometry"] = c.geometry_weight * self._geometry_pull()
-        return loss
+        if metrics_dict is not None:
+            metrics_dict.update({name: value.detach() for name, value in terms.items()})
+        pulls = () if self.config.freeze_geometry else self._geometry_pulls()
+        return {"style_content": objective.weighted_total(terms),
+                **splat_regularizers(image, self.config.tv_weight, self.config.geometry_weight, pulls)}
 
-    def _geometry_pull(self) -> torch.Tensor:
-        """Mean L1 distance of opacities and log-scales to their values at the start of this run."""
+    def _geometry_pulls(self) -> list:
+        """``(current, start)`` pairs of the opacity logits ``N,1`` and log-scales ``N,3``, the start being their
+        values at the first call of this run."""
         if self._geometry_start is None:
             self._geometry_start = {n: self.gauss_params[n].detach().clone() for n in ("opacities", "scales")}
-        return sum((self.gauss_params[n] - start).abs().mean() for n, start in self._geometry_start.items())
+        return [(self.gauss_params[n], start) for n, start in self._geometry_start.items()]
 
     # -- colour transfer -----------------------------------------------------------------------------------------
     def get_training_callbacks(self, training_callback_attributes: TrainingCallbackAttributes) -> List[TrainingCallback]:

@@ -32,10 +32,11 @@ import torch
 import torch.nn.functional as F
 
 from core.errors import InputError
-from core.metrics import ssim_map
+from core.metrics import psnr, ssim_map
 from stylize3d.cameras import Cameras
+from stylize3d.sh import SH_C0
 from stylize3d.splats.render import render
-from stylize3d.splats.scene import SH_C0, GaussianScene, num_sh_coeffs
+from stylize3d.splats.scene import GaussianScene, num_sh_coeffs
 
 STRATEGIES = ("default", "mcmc")
 BACKGROUNDS = ("auto", "white", "black")
@@ -268,12 +269,6 @@ def white_border_fraction(images: torch.Tensor) -> float:
 # ----------------------------------------------------------------------------------------------- metrics
 
 
-def psnr(image: torch.Tensor, reference: torch.Tensor) -> float:
-    """PSNR in dB of ``image`` against ``reference`` (``B,3,H,W`` in [0,1], data range 1)."""
-    mse = float(F.mse_loss(image.clamp(0, 1).double(), reference.double()))
-    return float("inf") if mse == 0 else -10 * math.log10(mse)
-
-
 @torch.no_grad()
 def evaluate(scene: GaussianScene, cameras: Cameras, images: torch.Tensor, background: torch.Tensor,
              sh_degree: Optional[int] = None, backend: str = "auto") -> dict[str, float]:
@@ -381,7 +376,7 @@ def fit_splats(dataset, config: SplatFitConfig, device: torch.device, points: Op
             done = step + 1
             if bar is not None:
                 bar.update(1)
-                bar.set_postfix(loss=f"{float(loss.detach()):.4f}", psnr=f"{psnr(rgb.detach(), gt):.2f}",
+                bar.set_postfix(loss=f"{float(loss.detach()):.4f}", psnr=f"{psnr(rgb.detach().clamp(0, 1), gt):.2f}",
                                 gaussians=len(params["means"]), refresh=False)
             if test and (done % config.test_every == 0 or done == config.steps):
                 with clock.paused():

@@ -1,7 +1,8 @@
 """A 3D Gaussian splat scene: raw (un-activated) parameters as tensors, as stored in 3DGS PLY files.
 
 Activation happens in the renderers: ``scales = exp(log_scales)``, ``opacity = sigmoid(opacity_logits)``,
-quaternions (``w, x, y, z``) are normalised, colour = ``0.5 + SH(view direction)`` clamped at 0.
+quaternions (``w, x, y, z``) are normalised, colour = ``0.5 + SH(view direction)`` clamped at 0 (the basis:
+:mod:`stylize3d.sh`).
 """
 
 from __future__ import annotations
@@ -11,9 +12,6 @@ import math
 from typing import ClassVar
 
 import torch
-
-SH_C0 = 0.28209479177387814
-"""Degree-0 real spherical-harmonic constant: colour = 0.5 + SH_C0 * f_dc for view-independent splats."""
 
 
 def num_sh_coeffs(degree: int) -> int:

@@ -28,8 +28,9 @@ from core.losses import total_variation
 from core.losses.objective import StyleObjective
 from stylize3d.cameras import Cameras
 from stylize3d.scene_style import BACKGROUND, SceneStyleConfig, SceneStyleResult, fit_scene_colour_map
+from stylize3d.sh import SH_C0
 from stylize3d.splats.render import render, render_all
-from stylize3d.splats.scene import SH_C0, GaussianScene
+from stylize3d.splats.scene import GaussianScene
 
 OPTIMIZE_CHOICES = ("color", "color+opacity", "all")
 TRAINABLE = {"color": ["sh_dc"], "color+opacity": ["sh_dc", "opacity_logits"],

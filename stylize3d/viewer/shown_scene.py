@@ -20,9 +20,9 @@ import torch
 from core.errors import InputError
 from stylize3d.cameras import Cameras
 from stylize3d.representations import load_scene, representation_of, representations
+from stylize3d.sh import eval_sh
 from stylize3d.splats.render import render
 from stylize3d.splats.render.projection import quat_scale_to_covar
-from stylize3d.splats.render.sh import eval_sh
 from stylize3d.splats.scene import GaussianScene
 
 RenderFn = Callable[[Cameras, int, int, tuple, Optional[int]], torch.Tensor]

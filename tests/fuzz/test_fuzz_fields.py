@@ -1,4 +1,4 @@
-"""Fuzzing the radiance-field file (stylize3d.fields.grid.load_field) and the posed-dataset reader.
+"""Fuzzing the radiance-field file (stylize3d.fields.io.load_field) and the posed-dataset reader.
 
 Seeds: a small field saved by ``save_field`` (mutated as bytes, and through its JSON metadata re-saved with
 safetensors), and a two-view Blender-layout dataset whose ``transforms_train.json`` is mutated as JSON.
@@ -12,7 +12,8 @@ from hypothesis import given
 from safetensors.torch import save_file
 
 from stylize3d.datasets.posed import load_posed_dataset
-from stylize3d.fields.grid import RadianceField, load_field, new_field, save_field
+from stylize3d.fields.grid import RadianceField, new_field
+from stylize3d.fields.io import load_field, save_field
 from tests.fuzz.harness import check_reader, examples, mutated_bytes, mutated_json, seed_dir, write_input
 
 

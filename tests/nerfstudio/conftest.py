@@ -15,6 +15,8 @@ import pytest
 import torch
 from PIL import Image
 
+from stylize3d.sh import SH_C0
+
 WIDTH, HEIGHT, FOCAL = 48, 36, 44.0
 
 
@@ -46,7 +48,7 @@ def splatfacto_state(n_side=16, degree=3, seed=0) -> dict:
     colour = torch.stack([0.5 + 0.4 * means[:, 0], 0.5 + 0.4 * means[:, 1], 0.3 + 0.1 * torch.rand(n, generator=g)], 1)
     return {"means": means, "scales": torch.full((n, 3), math.log(1.5 / n_side)),
             "quats": torch.tensor([[1.0, 0.0, 0.0, 0.0]]).repeat(n, 1),
-            "features_dc": (colour - 0.5) / 0.28209479177387814,
+            "features_dc": (colour - 0.5) / SH_C0,
             "features_rest": 0.01 * torch.randn(n, (degree + 1) ** 2 - 1, 3, generator=g),
             "opacities": torch.full((n, 1), 3.0)}
 

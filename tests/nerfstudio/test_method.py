@@ -18,7 +18,8 @@ from tests.nerfstudio.conftest import (HEIGHT, WIDTH, build_model, camera_to_wor
                                        splatfacto_state)
 
 OPTIONS = ("--pipeline.model.style-image", "--pipeline.model.style-weight", "--pipeline.model.content-weight",
-           "--pipeline.model.style-loss", "--pipeline.model.tv-weight", "--pipeline.model.freeze-geometry",
+           "--pipeline.model.style-loss", "--pipeline.model.style-layers", "--pipeline.model.relative",
+           "--pipeline.model.tv-weight", "--pipeline.model.freeze-geometry",
            "--pipeline.model.color-transfer", "--pipeline.model.style-long-side", "--pipeline.model.renderer")
 
 
@@ -72,11 +73,13 @@ def test_style_loss_computes_and_trains_only_the_colour(style_file):
     assert outputs["rgb"].shape == (HEIGHT, WIDTH, 3)
     assert float(outputs["accumulation"].mean()) > 0.5  # the plane fills most of the view
     photo = (outputs["rgb"].detach() * 255).round().to(torch.uint8)
-    losses = model.get_loss_dict(outputs, {"image": photo, "image_idx": 0})
-    assert sorted(losses) == ["content", "style", "tv"]
+    metrics = {}
+    losses = model.get_loss_dict(outputs, {"image": photo, "image_idx": 0}, metrics)
+    assert sorted(losses) == ["style_content", "tv"]
     assert all(torch.isfinite(v) and v.ndim == 0 for v in losses.values())
+    assert sorted(metrics) == ["content", "style"] and not any(v.requires_grad for v in metrics.values())
     # the photo is the render itself: the content term is ~0; the stripes are far away in VGG space
-    assert float(losses["content"]) < 1e-3 and 0.05 < float(losses["style"]) <= 2.0
+    assert float(metrics["content"]) < 0.05 and 0.05 < float(metrics["style"]) <= 2.0
     sum(losses.values()).backward()
     assert float(model.features_dc.grad.abs().sum()) > 0
     assert model.means.grad is None and model.opacities.grad is None
@@ -89,6 +92,43 @@ def test_geometry_trains_when_unfrozen(style_file):
     assert float(losses["geometry"]) == 0.0  # nothing has moved yet
     sum(losses.values()).backward()
     assert float(model.means.grad.abs().sum()) > 0 and float(model.opacities.grad.abs().sum()) > 0
+
+
+def test_loss_is_the_objective_total_plus_the_splat_regularizers(style_file):
+    """The summed loss is what ``stylize scene`` minimises on splats: the objective's ``weighted_total`` of its
+    terms plus :func:`splat_regularizers` with the opacity/scale pulls; ``style_layers`` and ``relative`` reach
+    the objective."""
+    from core.losses.objective import StyleObjective
+    from stylize3d.splats.stylize import splat_regularizers
+
+    layers = ("relu2_1", "relu3_1")
+    state = splatfacto_state()
+    model = build_model(style_file, state, freeze_geometry=False, style_loss="gram", style_layers=layers,
+                        relative=False, style_weight=3.0, content_weight=0.5, tv_weight=0.3, geometry_weight=2.0)
+    camera = ns_cameras(camera_to_worlds(1))
+    photo = model.get_outputs(camera)["rgb"].detach().flip(0)  # upside down: a content term well above 0
+    batch = {"image": photo, "image_idx": 0}
+    model.get_loss_dict(model.get_outputs(camera), batch)  # the pulls start from here
+    with torch.no_grad():
+        model.opacities.sub_(0.5)
+        model.scales.add_(0.1)
+    outputs = model.get_outputs(camera)
+    metrics = {}
+    losses = model.get_loss_dict(outputs, batch, metrics)
+    assert sorted(losses) == ["geometry", "style_content", "tv"]
+    assert abs(float(losses["geometry"]) - 2.0 * (0.5 + 0.1)) < 1e-5
+
+    objective = model.objective(max(HEIGHT, WIDTH))
+    assert objective.style_layers == layers and objective.config.relative is False
+    assert objective.layer_weights == {name: 0.5 for name in layers}  # relative=False: 1/L per layer
+    image, reference = outputs["rgb"].permute(2, 0, 1)[None], photo.permute(2, 0, 1)[None]
+    fresh = StyleObjective(model.loss_config()).set_style([model.style_picture()], max(HEIGHT, WIDTH))
+    terms = fresh.terms(image, reference)
+    assert float(terms["content"]) > 0.01
+    assert torch.allclose(metrics["style"], terms["style"]) and torch.allclose(metrics["content"], terms["content"])
+    pulls = [(model.opacities, state["opacities"]), (model.scales, state["scales"])]
+    expected = fresh.weighted_total(terms) + sum(splat_regularizers(image, 0.3, 2.0, pulls).values())
+    assert torch.allclose(sum(losses.values()), expected, rtol=1e-5, atol=1e-7)
 
 
 def test_colour_transfer_moves_the_renders_to_the_style_statistics(style_file):

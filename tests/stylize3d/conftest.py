@@ -1,12 +1,24 @@
 """Shared tiny fixtures for the stylize3d tests."""
 
 import importlib.util
+import math
 from pathlib import Path
 
 import torch
 import pytest
 
+from stylize3d.cameras import Cameras, intrinsics_from_fov, look_at
 from stylize3d.splats.scene import GaussianScene, num_sh_coeffs
+
+
+def ring_cameras(n: int, size: int, radius: float, height: float, step: float, fov: float) -> Cameras:
+    """``n`` square ``size`` px cameras at ``radius`` from the z axis and ``height`` above the origin, ``step``
+    radians apart, looking at the origin (z up), with a ``fov`` degree field of view."""
+    eyes = torch.stack([torch.tensor([radius * math.cos(a), radius * math.sin(a), height])
+                        for a in torch.arange(n) * step])
+    K = intrinsics_from_fov(fov, size, size)
+    return Cameras(look_at(eyes, torch.zeros(3), torch.tensor([0.0, 0, 1])), K.repeat(n, 1, 1),
+                   torch.full((n,), size), torch.full((n,), size))
 
 
 def random_scene(n: int = 64, degree: int = 3, seed: int = 0, spread: float = 1.0) -> GaussianScene:

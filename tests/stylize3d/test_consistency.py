@@ -4,8 +4,9 @@ import torch
 
 from stylize3d.camera_paths import orbit
 from stylize3d.consistency import warp_into, warp_rmse
+from stylize3d.sh import SH_C0
 from stylize3d.splats.render import render
-from stylize3d.splats.scene import GaussianScene, SH_C0
+from stylize3d.splats.scene import GaussianScene
 
 
 def textured_floor(n_side: int = 40) -> GaussianScene:

@@ -17,8 +17,8 @@ import pytest
 import torch
 
 from core.scenes import scenes_dir
+from stylize3d.sh import SH_C0
 from stylize3d.splats.ply import read_ply, write_ply
-from stylize3d.splats.scene import SH_C0
 from stylize3d.viewer.app import Viewer, ViewerOptions
 from stylize3d.viewer.shown_scene import BrowserSplats, ServerRendered
 from tests.browser import Browser, find_browser, free_port

@@ -15,8 +15,8 @@ import math
 
 import torch
 
+from stylize3d.sh import eval_sh
 from stylize3d.splats.render.projection import ALPHA_THRESHOLD, project_gaussians, quat_scale_to_covar
-from stylize3d.splats.render.sh import eval_sh
 from stylize3d.splats.render.tiles import TILE, TileBins, bin_gaussians
 from stylize3d.splats.scene import GaussianScene
 

@@ -3,7 +3,7 @@
 import torch
 
 import stylize3d.fields.demo as demo
-from stylize3d.fields.grid import load_field
+from stylize3d.fields.io import load_field
 
 
 def test_field_demo_section_writes_the_media_it_lists(tmp_path, monkeypatch):

@@ -1,18 +1,16 @@
 """Field stylization: deferred back-propagation equals direct back-propagation; colour transfer on the grid."""
 
-import math
-
 import pytest
 import torch
 
-from stylize3d.cameras import Cameras, intrinsics_from_fov, look_at
 from stylize3d.fields.grid import new_field
 from stylize3d.fields.frozen_samples import BYTES_PER_SAMPLE, FrozenSampleCache
 from stylize3d.fields.render import camera_rays, render_field, render_rays, weighted_samples
 from stylize3d.fields.stylize import LEAF_SCALE, DeferredRender, FieldStyleTask, to_degree0, transfer_field_colours
-from stylize3d.splats.scene import SH_C0
 from stylize3d.scene_style import SceneStyleConfig
+from stylize3d.sh import SH_C0
 from stylize3d.stylize import stylize_scene
+from tests.stylize3d.conftest import ring_cameras
 
 
 def _field(degree=0, res=(6, 7, 8), seed=0):
@@ -25,10 +23,7 @@ def _field(degree=0, res=(6, 7, 8), seed=0):
 
 
 def _cameras(n=3, size=16):
-    eyes = torch.stack([torch.tensor([3 * math.cos(a), 3 * math.sin(a), 1.2]) for a in torch.arange(n) * 2.1])
-    K = intrinsics_from_fov(55.0, size, size)
-    return Cameras(look_at(eyes, torch.zeros(3), torch.tensor([0.0, 0, 1])), K.repeat(n, 1, 1),
-                   torch.full((n,), size), torch.full((n,), size))
+    return ring_cameras(n, size, radius=3.0, height=1.2, step=2.1, fov=55.0)
 
 
 def test_deferred_gradient_equals_direct_backward():
@@ -170,7 +165,7 @@ def test_stylize_scene_on_a_field_trains_colour_only_and_changes_the_renders():
 
 def test_scene_command_takes_a_field_file(tmp_path, style_png):
     from core.cli import main
-    from stylize3d.fields.grid import load_field, save_field
+    from stylize3d.fields.io import load_field, save_field
     from tests.stylize3d.fields.test_field_export import _sphere_field
 
     field = _sphere_field(res=12)
@@ -212,7 +207,7 @@ def test_a_field_checkpoint_records_the_leaf_scale(tmp_path, style_png, monkeypa
     """The checkpoint holds ``colour / LEAF_SCALE``: a run saved under another scale must not resume from it."""
     import stylize3d.cli
     from core.cli import main
-    from stylize3d.fields.grid import save_field
+    from stylize3d.fields.io import save_field
     from tests.stylize3d.fields.test_field_export import _sphere_field
 
     path = save_field(_sphere_field(res=12), tmp_path / "ball.safetensors")

@@ -9,8 +9,9 @@ import torch.nn.functional as F
 
 from core.errors import InputError
 from stylize3d.cameras import Cameras, intrinsics_from_fov, look_at
-from stylize3d.fields.grid import (RadianceField, box_from_cameras, check_memory, load_field, new_field,
-                                   save_field, upsample, visual_hull)
+from stylize3d.fields.bounds import box_from_cameras, visual_hull
+from stylize3d.fields.grid import RadianceField, check_memory, new_field, upsample
+from stylize3d.fields.io import load_field, save_field
 from stylize3d.fields.render import Rays, _box_hits, camera_rays, packed_samples, render_field, render_rays
 
 

@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from stylize3d.camera_paths import orbit
+from stylize3d.sh import eval_sh
 from stylize3d.splats.render.projection import project_gaussians, quat_scale_to_covar
-from stylize3d.splats.render.sh import eval_sh
 
 ref = pytest.importorskip("gsplat.cuda._torch_impl", reason="gsplat is not installed")
 

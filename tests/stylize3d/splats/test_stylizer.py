@@ -8,9 +8,9 @@ from core.config import replace_fields
 
 from core.optimize import Checkpoint
 from stylize3d.camera_paths import orbit
-from stylize3d.splats.render.sh import eval_sh
-from stylize3d.splats.render import render_all
 from stylize3d.scene_style import SceneStyleConfig, fit_scene_colour_map
+from stylize3d.sh import eval_sh
+from stylize3d.splats.render import render_all
 from stylize3d.splats.stylize import transfer_sh_colours
 from stylize3d.stylize import stylize_scene
 

@@ -1,9 +1,15 @@
-"""Real spherical harmonics up to degree 3, the 3DGS / gsplat basis and sign convention."""
+"""Real spherical harmonics up to degree 3, shared by Gaussian splats and radiance fields.
+
+The basis and its sign convention are those of 3DGS and gsplat (``Y_1 = (-C1·y, C1·z, -C1·x)``, …), so SH
+coefficients read from a 3DGS PLY or written for one mean the same colours here. Coefficient ``k`` of a colour
+channel weighs basis function ``Y_k``; ``K = (degree+1)^2`` coefficients per channel. What the sum becomes is the
+representation's business: splats add 0.5 and clamp at 0 (3DGS), fields take the sigmoid.
+"""
 
 import torch
 
-from stylize3d.splats.scene import SH_C0
-
+SH_C0 = 0.28209479177387814
+"""Degree-0 constant ``Y_0``: colour = 0.5 + SH_C0 * f_dc for view-independent splats."""
 SH_C1 = 0.4886025119029199
 SH_C2 = (1.0925484305920792, -1.0925484305920792, 0.31539156525252005, -1.0925484305920792, 0.5462742152960396)
 SH_C3 = (-0.5900435899266435, 2.890611442640554, -0.4570457994644658, 0.3731763325901154,
@@ -28,8 +34,9 @@ def sh_basis(degree: int, dirs: torch.Tensor) -> torch.Tensor:
 
 
 def eval_sh(degree: int, dirs: torch.Tensor, coeffs: torch.Tensor) -> torch.Tensor:
-    """Colour offsets ``...,3`` from SH ``coeffs`` (``...,K,3``, K ≥ (degree+1)^2) seen along ``dirs`` (``...,3``,
-    normalised here). Add 0.5 and clamp at 0 to get the rendered colour, as 3DGS and gsplat do."""
+    """``Σ_k Y_k(d) · coeffs_k`` ``...,3``: SH ``coeffs`` (``...,K,3``, K ≥ (degree+1)^2; only the first
+    (degree+1)^2 are used) seen along ``dirs`` (``...,3``, any length: normalised here). Unbounded; splats add 0.5
+    and clamp at 0 to get the rendered colour, as 3DGS and gsplat do, fields take the sigmoid."""
     k = (degree + 1) ** 2
     dirs = torch.nn.functional.normalize(dirs, dim=-1)
     return (sh_basis(degree, dirs)[..., None] * coeffs[..., :k, :]).sum(dim=-2)

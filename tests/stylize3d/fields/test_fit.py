@@ -1,4 +1,5 @@
-"""``stylize fit``: a tiny fit end to end, its report, and one-line refusals."""
+"""Field fit (``stylize fit --model field``, :mod:`stylize3d.fields.fit`): a tiny fit end to end, its report,
+one-line refusals, resuming, time budgets, and the held-out evaluation."""
 
 import json
 
@@ -6,7 +7,7 @@ import pytest
 
 from core.cli import main
 from stylize3d.datasets.synthetic import write_synthetic_dataset
-from stylize3d.fields.grid import load_field
+from stylize3d.fields.io import load_field
 from tests.stylize3d.conftest import random_scene
 
 
@@ -83,3 +84,38 @@ def test_a_budget_on_another_clock_ends_the_fit_on_the_finest_grid(tiny_data):
                        time_budget=5.0, clock=lambda: float(next(ticks)))
     assert result.steps_done == 5 and result.seconds == 5.0
     assert result.field.density.numel() > 2000  # upsampled twice from 3000 / 64 points
+
+
+def test_evaluation_of_a_field_against_its_own_renders_is_exact_and_an_offset_gives_its_db():
+    """Targets rendered by the field itself: PSNR inf and SSIM 1 per view; targets 0.1 brighter: an MSE of 0.01,
+    20 dB."""
+    import math
+
+    import torch
+
+    from stylize3d.cameras import Cameras, intrinsics_from_fov, look_at
+    from stylize3d.datasets.posed import PosedDataset
+    from stylize3d.fields.fit import evaluate
+    from stylize3d.fields.grid import new_field
+    from stylize3d.fields.render import render_field
+
+    g = torch.Generator().manual_seed(0)
+    field = new_field(-torch.ones(3), torch.ones(3), (6, 6, 6))
+    field.density = torch.randn(field.density.shape, generator=g) * 3
+    field.colour = torch.randn(field.colour.shape, generator=g)
+    eyes = torch.tensor([[3.0, 0.0, 1.0], [0.0, 3.0, 1.0], [-3.0, 0.0, 1.0]])
+    cams = Cameras(look_at(eyes, torch.zeros(3), torch.tensor([0.0, 0.0, 1.0])),
+                   intrinsics_from_fov(60.0, 16, 12).repeat(3, 1, 1), torch.full((3,), 16), torch.full((3,), 12))
+    background = (0.5, 0.5, 0.5)  # renders stay inside (0, 1): the clamp leaves them be
+    with torch.no_grad():
+        images = render_field(field, cams, 16, 12, background).rgb
+
+    def data(targets):
+        return PosedDataset(cams, targets, None, {"train": [0], "test": [1, 2]}, "blender",
+                            [f"view{i}.png" for i in range(3)])
+
+    exact = evaluate(field, data(images), [1, 2], background)
+    assert [(v["view"], v["file"]) for v in exact] == [(1, "view1.png"), (2, "view2.png")]
+    assert all(v["psnr"] == math.inf and v["ssim"] == pytest.approx(1.0, abs=1e-9) for v in exact)
+    offset = evaluate(field, data(images + 0.1), [2], background, with_ssim=False)
+    assert offset[0]["psnr"] == pytest.approx(20.0, abs=1e-4) and "ssim" not in offset[0]
