@@ -19,9 +19,9 @@ import time
 from pathlib import Path
 
 from core.errors import InputError
-from stylize3d.cameras import load_transforms
 from stylize3d.capture.evaluate import arc_cameras, pose_errors, view_index, write_capture_views
 from stylize3d.capture.sfm import CaptureConfig, capture
+from stylize3d.datasets.transforms_json import load_transforms
 
 
 def cpu_seconds() -> float:

@@ -18,8 +18,10 @@ import torch
 
 from core.atomic import atomic_output
 from core.errors import InputError
-from stylize3d.cameras import (Cameras, _matrix, _read_json, c2w_opengl_to_viewmat, check_focal, check_image_size, check_rigid,
-                               focal_from_fov, intrinsics, intrinsics_from_fov, look_at)
+from stylize3d.cameras import Cameras, c2w_opengl_to_viewmat, intrinsics, intrinsics_from_fov, look_at
+from stylize3d.datasets.transforms_json import (check_focal, check_image_size, check_rigid, focal_from_fov, parse_matrix,
+                                                read_json)
+from stylize3d.rotations import quat_to_rotmat, rotmat_to_quat, slerp
 
 PATH_FORMAT = "stylize3d-camera-path"
 
@@ -82,40 +84,6 @@ def spiral(center: torch.Tensor, radius: float, frames: int, turns: float = 2.0,
     return _cameras_looking_at(eyes, center, upn, fov_deg, width, height)
 
 
-def _quat_from_rotmat(R: torch.Tensor) -> torch.Tensor:
-    """``B,3,3`` rotations → ``B,4`` unit quaternions ``w,x,y,z`` (float64)."""
-    R = R.to(torch.float64)
-    w = torch.sqrt(torch.clamp(1 + R[:, 0, 0] + R[:, 1, 1] + R[:, 2, 2], min=0)) / 2
-    x = torch.sqrt(torch.clamp(1 + R[:, 0, 0] - R[:, 1, 1] - R[:, 2, 2], min=0)) / 2
-    y = torch.sqrt(torch.clamp(1 - R[:, 0, 0] + R[:, 1, 1] - R[:, 2, 2], min=0)) / 2
-    z = torch.sqrt(torch.clamp(1 - R[:, 0, 0] - R[:, 1, 1] + R[:, 2, 2], min=0)) / 2
-    x = torch.copysign(x, R[:, 2, 1] - R[:, 1, 2])
-    y = torch.copysign(y, R[:, 0, 2] - R[:, 2, 0])
-    z = torch.copysign(z, R[:, 1, 0] - R[:, 0, 1])
-    return torch.nn.functional.normalize(torch.stack([w, x, y, z], dim=1), dim=1)
-
-
-def _rotmat_from_quat(q: torch.Tensor) -> torch.Tensor:
-    w, x, y, z = torch.nn.functional.normalize(q, dim=-1).unbind(-1)
-    return torch.stack([
-        1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y),
-        2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x),
-        2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y),
-    ], dim=-1).reshape(q.shape[:-1] + (3, 3))
-
-
-def _slerp(q0: torch.Tensor, q1: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-    dot = (q0 * q1).sum(-1, keepdim=True)
-    q1 = torch.where(dot < 0, -q1, q1)
-    dot = dot.abs().clamp(max=1.0)
-    angle = torch.acos(dot)
-    small = angle < 1e-6
-    sin = torch.sin(angle).clamp(min=1e-12)
-    w0 = torch.where(small, 1 - t, torch.sin((1 - t) * angle) / sin)
-    w1 = torch.where(small, t, torch.sin(t * angle) / sin)
-    return torch.nn.functional.normalize(w0 * q0 + w1 * q1, dim=-1)
-
-
 def interpolate(keys: Cameras, frames: int) -> Cameras:
     """A smooth path through the key cameras in order: Catmull-Rom positions, slerped rotations,
     linearly blended intrinsics. The first and last frames equal the first and last keys."""
@@ -124,14 +92,14 @@ def interpolate(keys: Cameras, frames: int) -> Cameras:
     if frames < 2:
         raise InputError("an interpolated camera path needs at least two frames")
     centers = keys.centers().to(torch.float64)
-    quats = _quat_from_rotmat(keys.viewmats[:, :3, :3].transpose(1, 2))  # camera-to-world rotations
+    quats = rotmat_to_quat(keys.viewmats[:, :3, :3].transpose(1, 2))  # camera-to-world rotations
     padded = torch.cat([2 * centers[:1] - centers[1:2], centers, 2 * centers[-1:] - centers[-2:-1]])
     u = torch.linspace(0, len(keys) - 1, frames, dtype=torch.float64)
     seg = torch.clamp(u.floor().long(), max=len(keys) - 2)
     t = (u - seg)[:, None]
     p0, p1, p2, p3 = padded[seg], padded[seg + 1], padded[seg + 2], padded[seg + 3]
     pos = 0.5 * ((2 * p1) + (-p0 + p2) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t ** 2 + (-p0 + 3 * p1 - 3 * p2 + p3) * t ** 3)
-    rot_c2w = _rotmat_from_quat(_slerp(quats[seg], quats[seg + 1], t))
+    rot_c2w = quat_to_rotmat(slerp(quats[seg], quats[seg + 1], t))
     view = torch.eye(4, dtype=torch.float64).repeat(frames, 1, 1)
     view[:, :3, :3] = rot_c2w.transpose(1, 2)
     view[:, :3, 3] = -(view[:, :3, :3] @ pos[..., None])[..., 0]
@@ -164,7 +132,7 @@ def _nerfstudio_viewer_path(doc: dict, path: Path) -> Cameras:
     c2ws, Ks = [], []
     for i, frame in enumerate(_frame_list(doc, "camera_path", path)):
         where = f"{path} camera_path[{i}]"
-        c2w = _matrix(frame.get("camera_to_world"), where, "camera_to_world")
+        c2w = parse_matrix(frame.get("camera_to_world"), where, "camera_to_world")
         check_rigid(c2w, where)
         fov = frame.get("fov")
         if isinstance(fov, (int, float)) and not isinstance(fov, bool) and not 0 < fov < 180:
@@ -181,7 +149,7 @@ def _own_path(doc: dict, path: Path) -> Cameras:
     viewmats, Ks, widths, heights = [], [], [], []
     for i, frame in enumerate(_frame_list(doc, "frames", path)):
         where = f"{path} frame {i}"
-        viewmat = _matrix(frame.get("viewmat"), where, "viewmat")
+        viewmat = parse_matrix(frame.get("viewmat"), where, "viewmat")
         check_rigid(viewmat, where)
         try:
             K = torch.tensor(frame.get("K"), dtype=torch.float64)
@@ -204,7 +172,7 @@ def read_camera_path(path: "str | os.PathLike") -> Cameras:
     :class:`InputError` when malformed (poses must be rigid, focal lengths positive, sizes within
     ``MAX_IMAGE_SIDE``)."""
     path = Path(path)
-    doc = _read_json(path, "camera path")
+    doc = read_json(path, "camera path")
     if isinstance(doc, dict) and "camera_path" in doc:
         cameras = _nerfstudio_viewer_path(doc, path)
     elif isinstance(doc, dict) and doc.get("format") == PATH_FORMAT:

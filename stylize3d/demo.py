@@ -12,8 +12,8 @@ from core.gallery import Item, Section
 from core.io.images import load_image, save_image
 from core.scenes import scenes_dir
 from stylize3d.camera_paths import path_around
-from stylize3d.cameras import load_transforms
 from stylize3d.consistency import warp_rmse
+from stylize3d.datasets.transforms_json import load_transforms
 from stylize3d.splats.ply import read_ply, write_ply
 from stylize3d.splats.render import render_all
 from core.config import replace_fields

@@ -28,7 +28,8 @@ import torch.nn.functional as F
 
 from core.errors import InputError
 from core.io.images import open_checked_image
-from stylize3d.cameras import Cameras, cat_cameras, check_rigid, intrinsics, read_transforms
+from stylize3d.cameras import Cameras, cat_cameras, intrinsics
+from stylize3d.datasets.transforms_json import check_rigid, read_transforms
 
 HOLDOUT_EVERY = 8
 """Every 8th frame is held out for testing where the data does not name a test split (the LLFF convention)."""

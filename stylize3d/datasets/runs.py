@@ -33,8 +33,9 @@ import torch
 import yaml
 
 from core.errors import InputError
-from stylize3d.cameras import Cameras, cat_cameras, check_rigid, intrinsics, load_transforms
+from stylize3d.cameras import Cameras, cat_cameras, intrinsics
 from stylize3d.datasets.posed import HOLDOUT_EVERY
+from stylize3d.datasets.transforms_json import check_rigid, load_transforms
 from stylize3d.splats.ply import read_ply
 from stylize3d.splats.scene import GaussianScene, sh_degree_from_coeffs
 

@@ -32,9 +32,10 @@ from core.atomic import atomic_output
 from core.scenes import scenes_dir
 from stylize3d.cameras import Cameras, intrinsics_from_fov, look_at, viewmat_to_c2w_opengl
 from stylize3d.datasets.posed import HOLDOUT_EVERY
+from stylize3d.sh import SH_C0
 from stylize3d.splats.ply import read_ply
 from stylize3d.splats.render import render_all
-from stylize3d.splats.scene import SH_C0, GaussianScene
+from stylize3d.splats.scene import GaussianScene
 
 CENTRE = (0.0, 0.0, 0.35)
 """The sample scene's centre of interest (its objects stand on the z = 0 ground)."""

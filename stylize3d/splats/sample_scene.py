@@ -20,9 +20,12 @@ import trimesh
 
 from core.atomic import atomic_output
 from stylize3d.camera_paths import orbit
-from stylize3d.cameras import cat_cameras, transforms_dict
+from stylize3d.cameras import cat_cameras
+from stylize3d.datasets.transforms_json import transforms_dict
+from stylize3d.rotations import rotmat_to_quat
+from stylize3d.sh import SH_C0
 from stylize3d.splats.ply import write_ply
-from stylize3d.splats.scene import SH_C0, GaussianScene
+from stylize3d.splats.scene import GaussianScene
 
 
 
@@ -101,16 +104,6 @@ def _frames_from_normals(normals: np.ndarray) -> np.ndarray:
     return np.stack([t1, t2, normals], axis=2)
 
 
-def _rotmat_to_quat(R: np.ndarray) -> np.ndarray:
-    """``M,3,3`` proper rotations → ``M,4`` quaternions ``w,x,y,z``."""
-    w = np.sqrt(np.clip(1 + R[:, 0, 0] + R[:, 1, 1] + R[:, 2, 2], 0, None)) / 2
-    x = np.copysign(np.sqrt(np.clip(1 + R[:, 0, 0] - R[:, 1, 1] - R[:, 2, 2], 0, None)) / 2, R[:, 2, 1] - R[:, 1, 2])
-    y = np.copysign(np.sqrt(np.clip(1 - R[:, 0, 0] + R[:, 1, 1] - R[:, 2, 2], 0, None)) / 2, R[:, 0, 2] - R[:, 2, 0])
-    z = np.copysign(np.sqrt(np.clip(1 - R[:, 0, 0] - R[:, 1, 1] + R[:, 2, 2], 0, None)) / 2, R[:, 1, 0] - R[:, 0, 1])
-    q = np.stack([w, x, y, z], axis=1)
-    return q / np.linalg.norm(q, axis=1, keepdims=True)
-
-
 def build_scene(seed: int = 0, density: float = 1.0) -> GaussianScene:
     """The sample scene (about 42k Gaussians at ``density`` 1), deterministic for a given ``seed``."""
     rng = np.random.default_rng(seed)
@@ -122,7 +115,8 @@ def build_scene(seed: int = 0, density: float = 1.0) -> GaussianScene:
         spacing = math.sqrt(mesh.area / count)
         rgb = np.clip(colouring(points, normals), 0, 1)
         scales = np.tile([1.0 * spacing, 1.0 * spacing, 0.08 * spacing], (count, 1))
-        parts.append((points, _rotmat_to_quat(_frames_from_normals(normals)), np.log(scales), rgb))
+        quats = rotmat_to_quat(torch.from_numpy(_frames_from_normals(normals))).numpy()
+        parts.append((points, quats, np.log(scales), rgb))
     points, quats, log_scales, rgb = (np.concatenate(items).astype(np.float32) for items in zip(*parts))
     n = len(points)
     return GaussianScene(

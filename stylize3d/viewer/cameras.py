@@ -13,15 +13,14 @@ import math
 import numpy as np
 import torch
 
-from stylize3d.camera_paths import _quat_from_rotmat
 from stylize3d.cameras import Cameras
-from stylize3d.splats.render.projection import quat_to_rotmat
+from stylize3d.rotations import quat_to_rotmat, rotmat_to_quat
 
 
 def camera_from_viser(wxyz, position, fov_y: float, width: int, height: int) -> Cameras:
     """One :class:`Cameras` entry for a viser pose: ``wxyz`` (4), ``position`` (3), vertical ``fov_y`` (radians)
     seen on an image of ``width x height`` pixels."""
-    rot = quat_to_rotmat(torch.as_tensor(np.asarray(wxyz, dtype=np.float64))[None])[0]
+    rot = quat_to_rotmat(torch.as_tensor(np.asarray(wxyz, dtype=np.float64)))
     c2w = torch.eye(4, dtype=torch.float64)
     c2w[:3, :3] = rot
     c2w[:3, 3] = torch.as_tensor(np.asarray(position, dtype=np.float64))
@@ -37,7 +36,7 @@ def viser_pose(cameras: Cameras, index: int = 0) -> dict:
     view = cameras.viewmats[index].to(torch.float64)
     rot_c2w = view[:3, :3].T
     position = -(rot_c2w @ view[:3, 3])
-    wxyz = _quat_from_rotmat(rot_c2w[None])[0]
+    wxyz = rotmat_to_quat(rot_c2w)
     height, width = int(cameras.heights[index]), int(cameras.widths[index])
     fov = 2 * math.atan(0.5 * height / float(cameras.Ks[index, 1, 1]))
     return {"wxyz": wxyz.numpy(), "position": position.numpy(), "fov": fov, "aspect": width / height}

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from core.cli import add_command, add_common_options, run_job
 from core.errors import InputError
-from stylize3d.cameras import load_transforms
+from stylize3d.datasets.transforms_json import load_transforms
 from stylize3d.splats.render import BACKENDS
 from stylize3d.viewer.app import Viewer, ViewerOptions
 from stylize3d.viewer.shown_scene import boxes_overlap, load_shown_scene

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from core.errors import InputError
 from core.io.images import MAX_IMAGE_SIDE
 from stylize3d.camera_paths import read_camera_path, write_camera_path
-from stylize3d.cameras import Cameras, load_dataparser_transform, load_transforms, viewmat_to_c2w_opengl
+from stylize3d.cameras import Cameras, viewmat_to_c2w_opengl
+from stylize3d.datasets.transforms_json import load_dataparser_transform, load_transforms
 from tests.fuzz.harness import SCENES, check_reader, examples, mutated_json, mutated_text, write_input
 
 FRAMES = 3

@@ -9,7 +9,8 @@ from PIL import Image
 
 from core.errors import InputError
 from stylize3d.camera_paths import ellipse, interpolate, orbit, read_camera_path, spiral, write_camera_path
-from stylize3d.cameras import Cameras, c2w_opengl_to_viewmat, load_transforms, look_at, transforms_dict
+from stylize3d.cameras import Cameras, c2w_opengl_to_viewmat, look_at
+from stylize3d.datasets.transforms_json import load_transforms, transforms_dict
 
 
 def project(cams: Cameras, points: torch.Tensor) -> torch.Tensor:

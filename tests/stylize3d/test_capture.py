@@ -11,11 +11,11 @@ from PIL import Image
 
 from core.cli import main
 from core.errors import InputError
-from stylize3d.cameras import load_transforms
 from stylize3d.capture.evaluate import pose_errors, umeyama, view_index, write_capture_views
 from stylize3d.capture.frames import common_size, laplacian_variance, read_photos, read_video_frames
 from stylize3d.capture.sfm import read_point_ply
 from stylize3d.datasets.posed import load_posed_dataset
+from stylize3d.datasets.transforms_json import load_transforms
 
 VIEWS, WIDTH, HEIGHT = 30, 400, 300  # the 30-40 views; 400x300 holds its < 1 deg / < 2 % bar with margin
 

@@ -10,7 +10,7 @@ from PIL import Image
 
 from core.cli import main
 from stylize3d.camera_paths import orbit
-from stylize3d.cameras import transforms_dict
+from stylize3d.datasets.transforms_json import transforms_dict
 from stylize3d.splats.ply import read_ply, write_ply
 
 

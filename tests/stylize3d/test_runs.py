@@ -12,8 +12,8 @@ from PIL import Image
 from core.cli import main
 from core.errors import InputError
 from stylize3d.camera_paths import orbit
-from stylize3d.cameras import transforms_dict
 from stylize3d.datasets.runs import load_camera_source, load_scene_source, read_nerfstudio_config, scene_name
+from stylize3d.datasets.transforms_json import transforms_dict
 from stylize3d.splats.ply import write_ply
 from stylize3d.splats.render import render_all
 

@@ -204,7 +204,7 @@ def test_a_radiance_field_is_served_as_server_rendered_frames(tmp_path):
     import torch
 
     from stylize3d.camera_paths import orbit
-    from stylize3d.fields.grid import save_field
+    from stylize3d.fields.io import save_field
     from stylize3d.fields.render import render_field
     from stylize3d.viewer.shown_scene import ServerRendered, load_shown_scene
     from tests.stylize3d.fields.test_field_export import _sphere_field

@@ -12,17 +12,9 @@ import dataclasses
 
 import torch
 
+from stylize3d.rotations import quat_to_rotmat
+
 ALPHA_THRESHOLD = 1.0 / 255.0
-
-
-def quat_to_rotmat(quats: torch.Tensor) -> torch.Tensor:
-    """``N,4`` quaternions ``w,x,y,z`` (normalised here) → ``N,3,3`` rotation matrices."""
-    w, x, y, z = torch.nn.functional.normalize(quats, dim=-1).unbind(-1)
-    return torch.stack([
-        1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y),
-        2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x),
-        2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y),
-    ], dim=-1).reshape(quats.shape[:-1] + (3, 3))
 
 
 def quat_scale_to_covar(quats: torch.Tensor, scales: torch.Tensor) -> torch.Tensor:

@@ -89,7 +89,7 @@ def test_mcmc_needs_cuda(dataset):
 
 def _write_nerfstudio(dataset, folder):
     """``folder/transforms.json`` + ``folder/images/<i>.png`` of ``dataset``."""
-    from stylize3d.cameras import transforms_dict
+    from stylize3d.datasets.transforms_json import transforms_dict
     from core.io.images import save_image
 
     doc = transforms_dict(dataset.cameras)

@@ -7,13 +7,13 @@ import torch
 
 from core.errors import DeviceError
 from stylize3d.cameras import Cameras, intrinsics, look_at
+from stylize3d.sh import SH_C0, eval_sh
 from stylize3d.splats.render import render
 from stylize3d.splats.render.projection import project_gaussians, quat_scale_to_covar
-from stylize3d.splats.render.sh import eval_sh
 from stylize3d.splats.render.tiles import bin_gaussians
 from stylize3d.splats.render import torch_backend
 from stylize3d.splats.render.torch_backend import rasterize
-from stylize3d.splats.scene import GaussianScene, SH_C0
+from stylize3d.splats.scene import GaussianScene
 
 
 def camera(width, height, eye=(0.0, -3.0, 0.0), f=None):

@@ -4,11 +4,11 @@ from pathlib import Path
 
 import torch
 
-from stylize3d.cameras import load_transforms
+from stylize3d.datasets.transforms_json import load_transforms
+from stylize3d.rotations import quat_to_rotmat
 from stylize3d.splats.ply import read_ply
 from stylize3d.splats.render import render
 from stylize3d.splats.sample_scene import build_scene
-from stylize3d.splats.render.projection import quat_to_rotmat
 
 SCENES = Path(__file__).resolve().parents[3] / "scenes" / "splats"
 
