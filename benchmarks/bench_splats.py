@@ -19,22 +19,9 @@ import sys
 import time
 from pathlib import Path
 
+from random_splats import random_scene
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def random_scene(n: int, seed: int = 0):
-    import torch
-
-    from stylize3d.splats.scene import GaussianScene
-
-    g = torch.Generator().manual_seed(seed)
-    return GaussianScene(
-        means=torch.rand(n, 3, generator=g) * 2 - 1,
-        quats=torch.randn(n, 4, generator=g),
-        log_scales=torch.log(torch.rand(n, 3, generator=g) * 0.02 + 0.005),
-        opacity_logits=torch.randn(n, generator=g),
-        sh=torch.randn(n, 16, 3, generator=g) * 0.3,
-    )
 
 
 def measure(n: int, size: int, repeat: int, threads: int) -> dict:

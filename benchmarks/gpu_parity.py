@@ -19,20 +19,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from stylize3d.camera_paths import orbit  # noqa: E402
 from stylize3d.splats.ply import read_ply  # noqa: E402
 from stylize3d.splats.render import render  # noqa: E402
-from stylize3d.splats.scene import GaussianScene  # noqa: E402
+from random_splats import random_scene  # noqa: E402
 
 BUNDLED = Path(__file__).resolve().parents[1] / "scenes" / "splats" / "sample_scene.ply"
-
-
-def random_scene(n: int, degree: int, seed: int = 0) -> GaussianScene:
-    g = torch.Generator().manual_seed(seed)
-    return GaussianScene(
-        means=torch.rand(n, 3, generator=g) * 2 - 1,
-        quats=torch.randn(n, 4, generator=g),
-        log_scales=torch.log(torch.rand(n, 3, generator=g) * 0.03 + 0.005),
-        opacity_logits=torch.randn(n, generator=g),
-        sh=torch.randn(n, (degree + 1) ** 2, 3, generator=g) * 0.4,
-    )
 
 
 def timed(fn, repeats: int):
@@ -52,7 +41,7 @@ def main() -> None:
     args = parser.parse_args()
     if not torch.cuda.is_available():
         sys.exit("gpu_parity.py needs a CUDA device (gsplat's rasterizer has no CPU path)")
-    scenes = [(f"random {n // 1000}k deg{d}", random_scene(n, d), 3.0) for n, d in [(10_000, 0), (10_000, 3), (100_000, 3)]]
+    scenes = [(f"random {n // 1000}k deg{d}", random_scene(n, d, largest_std=0.035, sh_std=0.4), 3.0) for n, d in [(10_000, 0), (10_000, 3), (100_000, 3)]]
     if BUNDLED.exists():
         bundled = read_ply(BUNDLED)
         lo, hi = bundled.bounds()

@@ -13,7 +13,6 @@ when there is one); resnet parts ``in_layers.0/2`` (norm1/conv1), ``emb_layers.1
 
 import re
 
-import torch
 
 RESNET = (("norm1", "in_layers.0"), ("conv1", "in_layers.2"), ("time_emb_proj", "emb_layers.1"),
           ("norm2", "out_layers.0"), ("conv2", "out_layers.3"), ("conv_shortcut", "skip_connection"))
