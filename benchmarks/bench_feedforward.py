@@ -27,7 +27,6 @@ Usage::
 
 import argparse
 import json
-import math
 import os
 import tempfile
 import time
@@ -42,7 +41,7 @@ from core.image.feedforward import load_models, stylize_feedforward
 from core.config import replace_fields
 from core.image.gatys import GatysConfig, stylize_gatys
 from core.io.images import load_image, save_image
-from core.metrics import content_distance, ssim, style_distance
+from core.metrics import content_distance, psnr, ssim, style_distance
 from core.nn.decoder import INPUT_LAYER
 from core.optimize import optimize
 from core.train.loop import STYLE_LAYERS, AdaINTargets
@@ -67,11 +66,6 @@ def square(path: Path, side: int, out: Path) -> Path:
     img = img[..., (h - s) // 2:(h - s) // 2 + s, (w - s) // 2:(w - s) // 2 + s]
     save_image(F.interpolate(img, size=(side, side), mode="bicubic", antialias=True, align_corners=False).clamp(0, 1), out)
     return out
-
-
-def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
-    mse = float(F.mse_loss(a, b))
-    return 10 * math.log10(1.0 / max(mse, 1e-12))
 
 
 def stylization_gflop(side: int) -> float:

@@ -29,7 +29,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from core.io.images import load_image  # noqa: E402
-from vector.strokes.cli import cairo_png, png_to_tensor, psnr  # noqa: E402
+from core.metrics import psnr  # noqa: E402
+from vector.strokes.cli import cairo_png, png_to_tensor  # noqa: E402
 from vector.strokes.hertzmann import paint  # noqa: E402
 from vector.strokes.presets import PRESETS  # noqa: E402
 from vector.strokes.render import composite  # noqa: E402

@@ -25,6 +25,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from core.metrics import psnr  # noqa: E402
 from vector.raster import render  # noqa: E402
 from vector.restyle import render_size  # noqa: E402
 from vector.svg import parse_svg  # noqa: E402
@@ -45,12 +46,7 @@ def cairo_rgb(svg_text, width, height):
     from PIL import Image
 
     png = cairosvg.svg2png(bytestring=svg_text.encode(), output_width=width, output_height=height, background_color="white")
-    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=np.float32) / 255.0
-
-
-def psnr(a, b):
-    mse = float(((a - b) ** 2).mean())
-    return float("inf") if mse == 0 else 10 * math.log10(1 / mse)
+    return torch.from_numpy(np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=np.float32) / 255.0)
 
 
 def fwd_bwd(scene, width, height):
@@ -119,7 +115,7 @@ def main():
             width, height = render_size(scene, size)
             with torch.no_grad():
                 fwd = median_time(lambda: render(scene, width, height, background=(1.0, 1.0, 1.0)), args.repeat)
-                ours = render(scene, width, height, background=(1.0, 1.0, 1.0))[0, :3].permute(1, 2, 0).numpy()
+                ours = render(scene, width, height, background=(1.0, 1.0, 1.0))[0, :3].permute(1, 2, 0)
             both = median_time(lambda: fwd_bwd(scene, width, height), args.repeat)
             cairo = median_time(lambda: cairosvg.svg2png(bytestring=text.encode(), output_width=width, output_height=height), args.repeat)
             line = (f"{path.name:22} {size:4d} {len(scene.shapes):6d} {fwd * 1e3:8.1f} {both * 1e3:10.1f} {cairo * 1e3:9.1f} "
@@ -133,7 +129,7 @@ def main():
         scene = parse_svg(text)
         with torch.no_grad():
             fwd = median_time(lambda: render(scene, size, size, background=(1.0, 1.0, 1.0)), max(1, args.repeat // 2))
-            ours = render(scene, size, size, background=(1.0, 1.0, 1.0))[0, :3].permute(1, 2, 0).numpy()
+            ours = render(scene, size, size, background=(1.0, 1.0, 1.0))[0, :3].permute(1, 2, 0)
         both = median_time(lambda: fwd_bwd(scene, size, size), max(1, args.repeat // 2))
         cairo = median_time(lambda: cairosvg.svg2png(bytestring=text.encode(), output_width=size, output_height=size), args.repeat)
         print(f"{f'synthetic {paths}x{segments}':22} {size:4d} {paths:6d} {fwd * 1e3:8.1f} {both * 1e3:10.1f} {cairo * 1e3:9.1f} "

@@ -17,14 +17,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.vector.conformance import GROUPS, ours_rgb  # noqa: E402
-from tests.vector.conftest import cairo_rgb, psnr  # noqa: E402
+from tests.vector.conftest import cairo_rgb, rgb_psnr  # noqa: E402
 
 THRESHOLD = 30.0
 
 
 def _cairo(case):
     try:
-        return psnr(cairo_rgb(case.svg, case.width, case.height), cairo_rgb(case.reference, case.width, case.height))
+        return rgb_psnr(cairo_rgb(case.svg, case.width, case.height), cairo_rgb(case.reference, case.width, case.height))
     except Exception:  # cairosvg raises on some valid values (e.g. "50%" opacities): a miss
         return float("nan")
 
@@ -39,7 +39,7 @@ def main() -> None:
     for group, cases in GROUPS.items():
         ours_ok = cairo_ok = 0
         for case in cases:
-            ours = psnr(ours_rgb(case.svg, case.width, case.height), cairo_rgb(case.reference, case.width, case.height))
+            ours = rgb_psnr(ours_rgb(case.svg, case.width, case.height), cairo_rgb(case.reference, case.width, case.height))
             cairo = _cairo(case)
             ours_ok += ours >= THRESHOLD
             cairo_ok += cairo >= THRESHOLD

@@ -11,10 +11,11 @@ decoder training (:mod:`core.train`), metrics (:mod:`core.metrics`), and the CLI
 
 Image convention everywhere: float32 tensors ``B,3,H,W`` in ``[0, 1]``, RGB.
 
-    from core import load_image, save_image, stylize_image, metrics
+    from core import load_image, save_image, stylize_image, stylize_video, metrics
     image = stylize_image("photo.jpg", "starry_night.jpg", method="gatys", size=256, steps=50)
     save_image(image, "out.png")
     print(metrics.style_distance(image, load_image("starry_night.jpg", 256)))
+    stylize_video("clip.mp4", "starry_night.jpg", "clip_starry.mp4", method="adain", size=256)
 
 The names below are imported on first use, so ``import core`` stays cheap (the CLI's start-up).
 """
@@ -24,7 +25,7 @@ import importlib
 __version__ = "0.1.0"
 
 _EXPORTS = {"stylize_image": "core.image.methods", "load_image": "core.io.images", "save_image": "core.io.images",
-            "metrics": None}
+            "stylize_video": "core.video.stylize", "metrics": None}
 __all__ = sorted(_EXPORTS)
 
 

@@ -18,7 +18,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from core.atomic import atomic_output
 
 VIDEO_SUFFIXES = (".mp4", ".webm")
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".bmp")
+GALLERY_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".bmp")
+"""Media a browser shows inline as ``<img>`` (unlike :data:`core.io.images.IMAGE_SUFFIXES`, what the toolkit reads)."""
 ORIGINAL_LABELS = ("original", "content", "input")
 STYLIZED_LABELS = ("stylized", "result", "restyled", "consistent")
 
@@ -68,7 +69,7 @@ class Section:
 def media_kind(path: str) -> Optional[str]:
     """``"video"``, ``"image"`` or None (not shown inline) from the file suffix."""
     suffix = Path(path).suffix.lower()
-    return "video" if suffix in VIDEO_SUFFIXES else "image" if suffix in IMAGE_SUFFIXES else None
+    return "video" if suffix in VIDEO_SUFFIXES else "image" if suffix in GALLERY_IMAGE_SUFFIXES else None
 
 
 _STYLE = """body{font-family:system-ui,sans-serif;margin:2em;background:#fafafa;color:#222}

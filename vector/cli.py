@@ -10,10 +10,10 @@ import torch
 from core.atomic import atomic_output, refuse_overwriting_inputs
 from core.cli import add_command, add_common_options, add_config_options, config_from_args, run_job
 from core.errors import InputError
-from core.io.images import load_image, save_image
+from core.io.images import save_image
 from core.priors.sds_cli import add_sds_options, sds_term
 from vector.raster import render
-from vector.restyle import RestyleConfig, render_size, restyle_scene
+from vector.restyle import RestyleConfig, render_size, restyle_scene, style_picture
 from vector.strokes import cli as strokes_cli
 from vector.svg import parse_svg
 from vector.writer import svg_text
@@ -92,7 +92,7 @@ def _restyle(job, config: RestyleConfig, output: Path, png: Path) -> int:
         if not scene.shapes:
             what = f" (only unsupported elements: {', '.join(sorted(set(scene.skipped)))})" if scene.skipped else ""
             raise InputError(f"{args.input}: no shapes to restyle{what}")
-        style = load_image(args.style, long_side=max(config.size, 64), device=job.device)
+        style = style_picture(args.style, config.size, job.device)
         sds = sds_term(args, job.device)
     report.inputs = [args.input, args.style]
     checkpoint = job.checkpoint(output.with_name(f".{output.name}.ckpt"),

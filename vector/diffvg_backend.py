@@ -14,7 +14,7 @@ import torch
 from core.errors import InputError
 from vector.flatten import device_points, shape_to_device
 from vector.model import Gradient, Scene, SolidPaint
-from vector.paint import compose
+from vector.svg_paint import compose
 
 
 def _import():

@@ -16,7 +16,7 @@ import torch
 
 from vector.flatten import shape_to_device
 from vector.model import Gradient, Scene, SolidPaint
-from vector.paint import unit_clamp
+from vector.svg_paint import unit_clamp
 
 POINT_STEP_PX = 0.25
 COLOR_STEP = 0.01

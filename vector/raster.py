@@ -20,7 +20,7 @@ from vector.dash import dash_lines
 from vector.coverage import FAR, Grid, soft_min_into_entries, quad_signed_distance, segment_distance_sq, winding_numbers
 from vector.flatten import Lines, close_for_fill, device_points, flatten, scene_index, shape_to_device
 from vector.model import Gradient, Scene, SolidPaint
-from vector.paint import gradient_rgba, gradient_to_device, unit_clamp
+from vector.svg_paint import gradient_rgba, gradient_to_device, unit_clamp
 from vector.stroke import CAPS, JOINS, Primitives, stroke_primitives
 
 #: Refuse scenes whose per-pixel work exceeds this many (pixel, primitive) evaluations (memory bound).

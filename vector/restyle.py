@@ -11,13 +11,16 @@ counts. Point shifts, width ratios and colour ranges are hard bounds (:class:`ve
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field, replace
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
 
+from core.config import replace_fields
 from core.errors import ConfigError, InputError
+from core.io.images import load_image
 from core.losses.objective import StyleLossConfig, StyleObjective
 from core.optimize import Checkpoint
 from core.stylization import LoopConfig, StylizationResult, Term, stylize
@@ -27,6 +30,7 @@ from vector.palette import colour_tensors, image_palette, palette_pull_loss, red
 from vector.params import SceneParams
 from vector.raster import render
 from vector.regularizers import xing_loss
+from vector.svg import parse_svg
 
 MIN_SIZE = 32
 
@@ -75,8 +79,9 @@ class RestyleConfig:
 
 @dataclass
 class RestyleResult:
-    """The driver's record and the palette used; the scene itself holds the result."""
+    """The restyled ``scene`` (restyled in place), the driver's record and the palette used (``K,3`` in [0,1])."""
 
+    scene: Scene
     stylization: StylizationResult
     palette: Optional[torch.Tensor]
 
@@ -202,4 +207,30 @@ def restyle_scene(
     task = SvgStyleTask(scene, params, config, objective, pull_palette, stochastic=config.crops > 0 or bool(terms))
     result = stylize(task, objective, config.loop, terms, checkpoint=checkpoint, resume=resume, progress=progress,
                      desc="restyling svg", seed=config.seed)
-    return RestyleResult(result, task.palette)
+    return RestyleResult(scene, result, task.palette)
+
+
+def style_picture(style: Union[torch.Tensor, str, os.PathLike], size: int, device="cpu") -> torch.Tensor:
+    """The style picture ``1,3,h,w`` in [0,1] for a render of long side ``size``: a tensor as it is (on
+    ``device``), a path read at ``max(size, 64)`` px on the long side."""
+    if isinstance(style, torch.Tensor):
+        return style.to(device)
+    return load_image(style, long_side=max(size, 64), device=device)
+
+
+def restyle_svg(svg: Union[Scene, str, os.PathLike], style: Union[torch.Tensor, str, os.PathLike], *,
+                size: Optional[int] = None, config: Optional[RestyleConfig] = None, terms: Sequence[Term] = (),
+                checkpoint: Optional[Checkpoint] = None, resume: bool = False, progress: bool = False,
+                device="cpu", **fields) -> RestyleResult:
+    """Restyle an SVG after ``style``, keeping it editable; returns the :class:`RestyleResult` (``result.scene``
+    is the restyled scene: write it with :func:`vector.writer.write_svg`, render it with :func:`vector.raster.render`).
+
+    ``svg``: a parsed scene (restyled in place) or an SVG path (parsed onto ``device``). ``style``: ``1,3,h,w`` in
+    [0,1], or an image path. ``size``: long side of the working render (default 256). Settings: ``config``
+    (:class:`RestyleConfig`) and/or its fields by plain name (``steps=50, optimize=("colors",), kind="gram",
+    palette=6``). ``terms`` add losses on each full render (e.g. a diffusion prior).
+    """
+    config = replace_fields(config or RestyleConfig(), **fields, **({} if size is None else {"size": size}))
+    scene = svg if isinstance(svg, Scene) else parse_svg(svg, device=device)
+    return restyle_scene(scene, style_picture(style, config.size, device), config, terms, checkpoint, resume,
+                         progress)

@@ -37,7 +37,7 @@ from core.errors import InputError
 from vector import pathdata
 from vector.css import cascade
 from vector.model import Document, Scene, Shape, SolidPaint
-from vector.paint import InvalidColor, color_value, local_name, paint_reference, read_gradient
+from vector.svg_paint import InvalidColor, color_value, local_name, paint_reference, read_gradient
 from vector.units import (
     DEFAULT_FONT_SIZE,
     NORMAL_LINE_HEIGHT,
@@ -220,6 +220,17 @@ class _Parser:
         self.problems.setdefault(self.label(el), []).append(message)
 
     # -- styles ------------------------------------------------------------------------------------------
+    def resolved(self, el, spec: dict, name: str, resolve):
+        """``resolve(text)`` of the property ``name`` specified on ``el`` (``spec``: its specified style); None when
+        it is not specified, ``inherit``, or invalid (reported as a problem and ignored)."""
+        text = spec.get(name)
+        if text is None or text == "inherit":
+            return None
+        value = resolve(text)
+        if value is None:
+            self.problem(el, f"invalid {name} {text!r} ignored")
+        return value
+
     def compute(self, parent: dict, el, viewport: tuple) -> dict:
         """Computed style of ``el`` drawn under ``parent`` (a computed style) in a viewport of that size."""
         spec = self.specified.get(id(el), {})
@@ -228,23 +239,17 @@ class _Parser:
         if el is not self.root and local_name(el.tag) in ("svg", "symbol"):
             style["overflow"] = "hidden"  # the UA style sheet: svg:not(:root), symbol { overflow: hidden }
         style["root-font-size"] = parent["root-font-size"]
-        fs = spec.get("font-size")
-        if fs is not None and fs != "inherit":
-            value = resolve_font_size(fs, parent["font-size"], parent["root-font-size"])
-            if value is None:
-                self.problem(el, f"invalid font-size {fs!r} ignored")
-            else:
-                style["font-size"] = value
-                if el is self.root:
-                    style["root-font-size"] = value
-        lh = spec.get("line-height")
-        if lh is not None and lh != "inherit":
-            value = resolve_line_height(lh, style["font-size"], style["root-font-size"])
-            if value is None:
-                self.problem(el, f"invalid line-height {lh!r} ignored")
-            else:
-                style["line-height"] = value
-        elif fs is not None and "line-height" not in spec:
+        font_size = self.resolved(el, spec, "font-size",
+                                  lambda text: resolve_font_size(text, parent["font-size"], parent["root-font-size"]))
+        if font_size is not None:
+            style["font-size"] = font_size
+            if el is self.root:
+                style["root-font-size"] = font_size
+        line_height = self.resolved(el, spec, "line-height",
+                                    lambda text: resolve_line_height(text, style["font-size"], style["root-font-size"]))
+        if line_height is not None:
+            style["line-height"] = line_height
+        elif spec.get("font-size") is not None and "line-height" not in spec:
             style["line-height"] = parent["line-height"] * style["font-size"] / max(parent["font-size"], 1e-12)
         ctx = LengthContext(style["font-size"], style["root-font-size"], style["line-height"], viewport)
         if "marker" in spec:

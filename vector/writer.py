@@ -15,7 +15,7 @@ import torch
 
 from core.atomic import atomic_output
 from vector.model import Gradient, Scene, Shape, SolidPaint
-from vector.paint import local_name, style_properties
+from vector.svg_paint import local_name, style_properties
 
 SHAPE_GEOMETRY = {
     "rect": ("x", "y", "width", "height", "rx", "ry"),

@@ -6,34 +6,24 @@ Ctrl-C finalises a playable video of the frames done so far and keeps the checkp
 continues from it. The checkpoint is removed after a complete run.
 """
 
-import itertools
 import json
-import shutil
-import time
 from pathlib import Path
 
 import torch.nn.functional as F
-from tqdm.auto import tqdm
 
-from core.atomic import refuse_overwriting_inputs
 from core.cli import add_command, add_common_options, add_config_options, config_from_args, run_job
 from core.errors import InputError
 from core.image.gatys import GatysConfig
-from core.stylization import LoopConfig
-from core.io.images import load_image, save_image
+from core.io.images import load_image
 from core.metrics import DEFAULT_METRIC_SIZE, style_distance
 from core.priors.instruct_cli import add_instruct_options, make_instruct_stylizer
 from core.video import io as vio
-from core.video.consistency import MODES, OpticalFlowLinker, TemporalConsistency, TemporalSettings
+from core.video.consistency import MODES, TemporalSettings
 from core.video.flow import FLOW_METHODS
+from core.video.frame_loop import input_meta
 from core.video.metrics import warping_errors
+from core.video.stylize import DEFAULT_LONG_SIDE, VIDEO_GATYS, check_output, stylize_frames, temporal_settings
 from core.video.stylizers import METHODS, make_frame_stylizer
-
-VIDEO_GATYS = GatysConfig(loop=LoopConfig(steps=40, optimizer="lbfgs"))
-"""The per-frame Gatys settings of ``stylize video`` (fewer steps per frame than a still image)."""
-DEFAULT_LONG_SIDE = 512
-"""Without ``--size``, frames keep the source size up to this long side (larger inputs are downscaled)."""
-CHECKPOINT_EVERY_FRAME = "frame_{:05d}.png"
 
 
 def register(subparsers) -> None:
@@ -85,64 +75,21 @@ def register(subparsers) -> None:
     m.set_defaults(func=run_metrics)
 
 
-def _checkpoint_dir(output: Path) -> Path:
-    return output.with_name(f".{output.name}.frames")
-
-
 def _job_meta(args, size) -> dict:
-    source = Path(args.input).resolve()
     keys = ("style", "method", "decoder", "alpha", "consistency", "temporal_weight", "blend_strength", "refine_steps", "flow",
             "first_steps", "start", "end", "max_frames", "fps", "seed")
     meta = {k: getattr(args, k) for k in keys}
     meta["gatys"] = repr(config_from_args(VIDEO_GATYS, args))
-    meta.update(input=str(source), input_bytes=source.stat().st_size if source.is_file() else None,
-                style=str(Path(args.style).resolve()) if args.style else None, size=list(size),
+    meta.update(**input_meta(args.input), style=str(Path(args.style).resolve()) if args.style else None, size=list(size),
                 instruct=[args.instruct, args.model, args.image_guidance, args.guidance, args.instruct_steps,
                           args.keyframe_every])
     return meta
 
 
-def _prepare_checkpoint(folder: Path, meta: dict, resume: bool) -> int:
-    """Create or validate the checkpoint folder; returns how many finished frames it holds."""
-    meta_file = folder / "meta.json"
-    if resume and meta_file.exists():
-        if json.loads(meta_file.read_text()) != meta:
-            raise InputError(f"checkpoint {folder} was made with other inputs or settings; delete it or drop --resume")
-        done = 0
-        while (folder / CHECKPOINT_EVERY_FRAME.format(done + 1)).exists():
-            done += 1
-        return done
-    if resume:
-        vio.notice(f"no checkpoint at {folder}; starting from the first frame")
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
-    meta_file.write_text(json.dumps(meta))
-    return 0
-
-
-def _expected_frames(reader: vio.VideoReader) -> "int | None":
-    info = reader.info
-    if info.duration_s is None:
-        return reader.max_frames
-    end = info.duration_s if reader.end is None else min(reader.end, info.duration_s)
-    count = max(1, round((end - reader.start) * float(reader.fps)))
-    return count if reader.max_frames is None else min(count, reader.max_frames)
-
-
 def run_video(args) -> int:
-    output = Path(args.output)
-    refuse_overwriting_inputs(output, [args.input, args.style])
-    if output.suffix.lower() not in vio.H264_SUFFIXES + (".gif", ""):
-        raise InputError(f"output {output} must end in .mp4, .mov, .mkv or .gif, or name a folder (no suffix)")
-    if args.steps < 1 or (args.first_steps is not None and args.first_steps < 1):
-        raise InputError("--steps and --first-steps must be at least 1")
-    settings = TemporalSettings(mode=args.consistency, temporal_weight=args.temporal_weight,
-                                blend_strength=args.blend_strength, refine_steps=args.refine_steps, steps=args.steps,
-                                first_frame_steps=args.first_steps or 2 * args.steps)
-    try:
-        settings.validate()
-    except ValueError as exc:
-        raise InputError(str(exc)) from None
+    output = check_output(args.output, [args.input, args.style])
+    settings = temporal_settings(args.consistency, args.steps, args.first_steps, args.temporal_weight,
+                                 args.blend_strength, args.refine_steps)
     gatys = config_from_args(VIDEO_GATYS, args)
     gatys.validate()
     if not 0.0 <= args.alpha <= 1.0:
@@ -165,60 +112,15 @@ def _stylize_video(job, settings: TemporalSettings, gatys: GatysConfig, output: 
     else:
         stylizer = make_frame_stylizer(args.method, [style], {"gatys": gatys, "decoder": args.decoder,
                                                               "alpha": args.alpha})
-    consistency = TemporalConsistency(stylizer, settings, OpticalFlowLinker(method=args.flow))
-    frames = iter(reader)
-    first = next(frames)  # raises InputError for zero frames before anything is written
-
-    checkpoint = _checkpoint_dir(output)
-    done = _prepare_checkpoint(checkpoint, _job_meta(args, reader.size), job.resume)
-    staged = vio.staged_output(output)
-    audio = None if reader.info.is_sequence else args.input
-    writer = vio.VideoWriter(staged.tmp, *reader.size, reader.fps, audio_from=audio, audio_start=args.start)
-    bar = tqdm(total=_expected_frames(reader), unit="frame", desc=f"video ({args.consistency})",
-               disable=not job.progress, dynamic_ncols=True)
-    interrupted = False
-    started = time.perf_counter()
-    try:
-        for index, frame in enumerate(itertools.chain([first], frames)):
-            saved = checkpoint / CHECKPOINT_EVERY_FRAME.format(index + 1)
-            if index < done:
-                stylized = load_image(saved, device=device)
-                consistency.remember(frame, stylized)
-            else:
-                stylized = consistency.step(frame)
-                save_image(stylized, saved)
-            writer.write(stylized)
-            bar.update(1)
-    except KeyboardInterrupt:
-        interrupted = True
-    except BaseException:
-        writer.close()
-        vio.discard(staged)
-        if writer.frames_written == 0:
-            shutil.rmtree(checkpoint, ignore_errors=True)
-        raise
-    finally:
-        bar.close()
-    seconds = time.perf_counter() - started
-    writer.close()
-    frames_written = writer.frames_written
-    if frames_written:
-        vio.publish(staged)
-    else:
-        vio.discard(staged)
-    if not interrupted:
-        shutil.rmtree(checkpoint, ignore_errors=True)
-    new_frames = max(0, frames_written - done)
-    report.outputs = [str(output)] if frames_written else []
-    report.set_steps(new_frames, seconds)
-    report.sizes = {"output": {"width": reader.size[0], "height": reader.size[1], "frames": frames_written,
-                               "fps": float(reader.fps)}}
-    report.metrics = {"consistency": args.consistency, "frames_stylized": new_frames, "frames_resumed": min(done, frames_written),
-                      "seconds_per_frame": seconds / new_frames if new_frames else None,
-                      "seconds_stylizing": consistency.seconds_stylizing, "seconds_flow": consistency.seconds_linking,
-                      "interrupted": interrupted}
-    if interrupted:
-        return job.interrupted(f"wrote the {frames_written} finished frames to {output}" if frames_written
+    result = stylize_frames(reader, stylizer, settings, output, _job_meta(args, reader.size), flow=args.flow,
+                            resume=job.resume, progress=job.progress)
+    report.outputs = [str(output)] if result.frames else []
+    report.set_steps(result.frames_stylized, result.seconds)
+    report.sizes = {"output": {"width": result.width, "height": result.height, "frames": result.frames,
+                               "fps": float(result.fps)}}
+    report.metrics = {"consistency": args.consistency, **result.metrics()}
+    if result.interrupted:
+        return job.interrupted(f"wrote the {result.frames} finished frames to {output}" if result.frames
                                else "no frame was finished")
     return 0
 

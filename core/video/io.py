@@ -53,7 +53,9 @@ class VideoInfo:
     is_sequence: bool
 
 
-def _open_container(path: Path):
+def open_container(path: Path):
+    """``path`` opened for reading with PyAV (a context manager); :class:`InputError` for a missing, unreadable or
+    corrupt file."""
     if not path.exists():
         raise InputError(f"{path}: file not found")
     try:
@@ -90,7 +92,7 @@ def probe_video(path: "str | os.PathLike", sequence_fps: "Fraction | float" = SE
         if fps <= 0:
             raise InputError(f"--fps {sequence_fps}: must be positive")
         return VideoInfo(path, first.shape[-1], first.shape[-2], fps, len(files) / float(fps), len(files), False, True)
-    with _open_container(path) as container:
+    with open_container(path) as container:
         if not container.streams.video:
             raise InputError(f"{path}: has no video stream")
         stream = container.streams.video[0]
@@ -206,7 +208,7 @@ class VideoReader:
         """Yield ``(seconds since stream start, H,W,3 uint8)`` from the keyframe before ``start`` on."""
         path = self.info.path
         w, h = self.size
-        with _open_container(path) as container:
+        with open_container(path) as container:
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
             origin = float(stream.start_time * stream.time_base) if stream.start_time is not None else None
@@ -250,7 +252,7 @@ class VideoReader:
 
 def _audio_stream(path: Path):
     """Open ``path`` and return ``(container, audio stream)``, or ``None`` when it has no copyable audio."""
-    container = _open_container(path)
+    container = open_container(path)
     if not container.streams.audio:
         container.close()
         return None

@@ -18,7 +18,7 @@ from PIL import Image, ImageOps
 
 from core.errors import InputError
 from core.io.images import open_checked_image
-from core.video.io import IMAGE_SUFFIXES, _open_container, probe_video
+from core.video.io import IMAGE_SUFFIXES, open_container, probe_video
 
 MIN_IMAGES = 3
 SHARPNESS_SIDE = 480
@@ -74,7 +74,7 @@ def read_video_frames(path: Path, count: int) -> list[Picture]:
     duration = info.duration_s
     seen = 0
     try:
-        with _open_container(path) as container:
+        with open_container(path) as container:
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
             for frame in container.decode(stream):

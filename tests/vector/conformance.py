@@ -304,9 +304,9 @@ def ours_rgb(svg: str, width: int, height: int):
 def check(case: Case, threshold: float = 30.0) -> None:
     """Assert that our rendering of ``case`` is within ``threshold`` dB of its reference (below it for a
     known limit, so that lifting the limit shows up and the README table gets updated)."""
-    from tests.vector.conftest import cairo_rgb, psnr
+    from tests.vector.conftest import cairo_rgb, rgb_psnr
 
-    got = psnr(ours_rgb(case.svg, case.width, case.height), cairo_rgb(case.reference, case.width, case.height))
+    got = rgb_psnr(ours_rgb(case.svg, case.width, case.height), cairo_rgb(case.reference, case.width, case.height))
     if case.known_limit:
         assert got < threshold, f"{case.name} now passes ({got:.1f} dB): drop known_limit and update the README"
     else:

@@ -4,6 +4,9 @@ import io
 import pathlib
 
 import numpy as np
+import torch
+
+from core.metrics import psnr
 
 SCENES = pathlib.Path(__file__).resolve().parents[2] / "scenes" / "svg"
 BUNDLED = sorted(SCENES.glob("*.svg"))
@@ -19,6 +22,6 @@ def cairo_rgb(svg, width, height) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=np.float32) / 255.0
 
 
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = float(((a - b) ** 2).mean())
-    return float("inf") if mse == 0 else 10 * np.log10(1.0 / mse)
+def rgb_psnr(a: np.ndarray, b: np.ndarray) -> float:
+    """:func:`core.metrics.psnr` of two ``H,W,3`` float arrays in [0, 1] (e.g. :func:`cairo_rgb` renderings)."""
+    return psnr(torch.from_numpy(np.ascontiguousarray(a)), torch.from_numpy(np.ascontiguousarray(b)))

@@ -10,7 +10,7 @@ from PIL import Image
 
 from core.cli import main
 from core.io.images import load_image
-from tests.vector.conftest import SCENES, cairo_rgb, psnr
+from tests.vector.conftest import SCENES, cairo_rgb, rgb_psnr
 from vector.model import SolidPaint
 from vector.svg import parse_svg
 
@@ -26,7 +26,7 @@ def test_svg_render_matches_cairosvg_and_writes_a_report(tmp_path):
     assert main(["svg-render", str(SCENES / "badge_gradient.svg"), "-o", str(out), "--size", "96", "--report", str(rep)]) == 0
     ours = np.asarray(Image.open(out).convert("RGB"), dtype=np.float32) / 255.0
     assert ours.shape == (96, 96, 3)
-    assert psnr(ours, cairo_rgb(SCENES / "badge_gradient.svg", 96, 96)) >= 30.0
+    assert rgb_psnr(ours, cairo_rgb(SCENES / "badge_gradient.svg", 96, 96)) >= 30.0
     report = json.loads(rep.read_text())
     assert report["command"] == "svg-render" and report["outputs"] == [str(out)] and report["sizes"]["shapes"] == 5
 
@@ -44,7 +44,7 @@ def test_restyle_writes_editable_svg_and_its_cairosvg_png(tmp_path):
              if isinstance(a.fill, SolidPaint)]
     assert any(moved)
     png = np.asarray(Image.open(out.with_suffix(".png")).convert("RGB"), dtype=np.float32) / 255.0
-    assert psnr(png, cairo_rgb(out, 48, 48)) == float("inf")  # OUT.png is cairosvg's picture of OUT.svg
+    assert rgb_psnr(png, cairo_rgb(out, 48, 48)) == float("inf")  # OUT.png is cairosvg's picture of OUT.svg
     report = json.loads(rep.read_text())
     assert len(report["metrics"]["loss_history"]) == 3 and report["timings"]["steps"] == 3
     assert sorted(p.name for p in tmp_path.iterdir()) == ["palette_starry.png", "palette_starry.svg", "r.json"]
@@ -118,7 +118,7 @@ def test_twenty_thousand_paths_render_within_the_bound(tmp_path):
     out = tmp_path / "many.png"
     assert main(["svg-render", str(src), "-o", str(out), "--size", "500"]) == 0
     ours = np.asarray(Image.open(out).convert("RGB"), dtype=np.float32) / 255.0
-    assert psnr(ours, cairo_rgb(src, 500, 500)) >= 30.0
+    assert rgb_psnr(ours, cairo_rgb(src, 500, 500)) >= 30.0
 
 
 class _nothing:

@@ -6,7 +6,7 @@ from PIL import Image
 
 from core.cli import main
 from tests.vector.conformance import doc
-from tests.vector.conftest import SCENES, cairo_rgb, psnr
+from tests.vector.conftest import SCENES, cairo_rgb, rgb_psnr
 from vector.svg import MAX_DEPTH, parse_svg
 
 MIXED = doc('<style>.logo { fill: hsl(120, 100%, 25%) } #dot { fill: currentColor }</style>'
@@ -23,7 +23,7 @@ def test_svg_render_handles_the_features_and_warns_per_element(tmp_path, capsys)
         assert main(["svg-render", str(src), "-o", str(out), "--size", "64"]) == 0
     assert len(caught) == 1
     ours = np.asarray(Image.open(out).convert("RGB"), dtype=np.float32) / 255.0
-    assert psnr(ours, cairo_rgb(MIXED_BY_HAND, 64, 64)) >= 30.0
+    assert rgb_psnr(ours, cairo_rgb(MIXED_BY_HAND, 64, 64)) >= 30.0
     assert "Traceback" not in capsys.readouterr().err
 
 
@@ -45,7 +45,7 @@ def test_restyle_of_a_css_document_writes_a_valid_editable_svg(tmp_path):
     assert [s.element.get("class") for s in after.shapes] == ["a", "b"]
     # what our parser reads back is what the optimiser left, and cairosvg draws the same picture
     ours = np.asarray(Image.open(out.with_suffix(".png")).convert("RGB"), dtype=np.float32) / 255.0
-    assert psnr(ours, cairo_rgb(out, 32, 32)) == float("inf")
+    assert rgb_psnr(ours, cairo_rgb(out, 32, 32)) == float("inf")
     assert any(not np.allclose(a.fill.rgb.numpy(), b.fill.rgb.numpy(), atol=1 / 255) for a, b in zip(before.shapes, after.shapes))
 
 
@@ -54,4 +54,4 @@ def test_bundled_logos_still_render_through_the_cli(name, tmp_path):
     out = tmp_path / "o.png"
     assert main(["svg-render", str(SCENES / name), "-o", str(out), "--size", "64"]) == 0
     ours = np.asarray(Image.open(out).convert("RGB"), dtype=np.float32) / 255.0
-    assert psnr(ours, cairo_rgb(SCENES / name, 64, 64)) >= 30.0
+    assert rgb_psnr(ours, cairo_rgb(SCENES / name, 64, 64)) >= 30.0

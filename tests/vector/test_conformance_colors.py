@@ -4,7 +4,7 @@ percentages, inherit chains, invalid values."""
 import pytest
 
 from tests.vector.conformance import COLORS, check
-from vector.paint import InvalidColor, color_value
+from vector.svg_paint import InvalidColor, color_value
 
 
 @pytest.mark.parametrize("case", COLORS, ids=[c.name for c in COLORS])

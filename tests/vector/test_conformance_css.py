@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from tests.vector.conformance import CSS, check, doc
-from tests.vector.conftest import cairo_rgb, psnr
+from tests.vector.conftest import cairo_rgb, rgb_psnr
 from vector.css import parse_selector, parse_stylesheet
 from vector.svg import parse_svg
 from vector.writer import svg_text
@@ -63,4 +63,4 @@ def test_restyled_class_document_writes_a_valid_svg_where_the_new_values_win():
 
 def test_unchanged_css_document_round_trips_to_the_same_pixels():
     text = svg_text(parse_svg(CLASSY))
-    assert psnr(cairo_rgb(text, 64, 64), cairo_rgb(CLASSY, 64, 64)) == float("inf")
+    assert rgb_psnr(cairo_rgb(text, 64, 64), cairo_rgb(CLASSY, 64, 64)) == float("inf")

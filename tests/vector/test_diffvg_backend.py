@@ -5,7 +5,7 @@ import importlib.util
 import pytest
 
 from core.errors import InputError
-from tests.vector.conftest import SCENES, psnr
+from tests.vector.conftest import SCENES, rgb_psnr
 from vector.raster import render
 from vector.svg import parse_svg
 
@@ -23,7 +23,7 @@ def test_diffvg_matches_torch_backend_on_fills():
     scene = parse_svg(SCENES / "palette.svg")
     ours = render(scene, 64, 64, background=(1, 1, 1))[0, :3].permute(1, 2, 0).detach().numpy()
     theirs = render(scene, 64, 64, background=(1, 1, 1), backend="diffvg")[0, :3].permute(1, 2, 0).detach().numpy()
-    assert psnr(ours, theirs) >= 30.0
+    assert rgb_psnr(ours, theirs) >= 30.0
 
 
 def test_unknown_backend():

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from core.errors import InputError
-from tests.vector.conftest import BUNDLED, cairo_rgb, psnr
+from tests.vector.conftest import BUNDLED, cairo_rgb, rgb_psnr
 from tests.vector.features import FEATURES
 from vector.raster import render
 from vector.svg import parse_svg
@@ -18,13 +18,13 @@ def _ours(scene, w, h, **kw):
 def test_bundled_matches_cairosvg(path):
     scene = parse_svg(path, warn=False)
     for size in (48, 128):
-        assert psnr(_ours(scene, size, size), cairo_rgb(path, size, size)) >= 30.0
+        assert rgb_psnr(_ours(scene, size, size), cairo_rgb(path, size, size)) >= 30.0
 
 
 @pytest.mark.parametrize("name", sorted(FEATURES))
 def test_feature_matches_cairosvg(name):
     text = FEATURES[name]
-    assert psnr(_ours(parse_svg(text), 64, 64), cairo_rgb(text, 64, 64)) >= 30.0
+    assert rgb_psnr(_ours(parse_svg(text), 64, 64), cairo_rgb(text, 64, 64)) >= 30.0
 
 
 def test_premultiplied_alpha_and_transparent_background():
@@ -39,7 +39,7 @@ def test_supersampling_agrees_with_single_sample():
     scene = parse_svg(FEATURES["cubic_quad_arc"])
     one = _ours(scene, 64, 64)
     four = _ours(scene, 64, 64, samples=2)
-    assert psnr(one, four) > 30.0
+    assert rgb_psnr(one, four) > 30.0
 
 
 def test_edge_coverage_is_the_area_of_an_axis_aligned_pixel():

@@ -70,3 +70,31 @@ def test_nothing_to_optimise_is_an_input_error():
     assert len(scene.shapes) == 2 and all(s.frozen for s in scene.shapes)
     with pytest.raises(InputError, match="nothing to optimise"):
         restyle_scene(scene, torch.rand(1, 3, 32, 32), replace_fields(RestyleConfig, size=32, steps=1), progress=False)
+
+
+def test_restyle_svg_takes_paths_and_changes_only_the_colours_when_asked(tmp_path):
+    from vector import restyle_svg, write_svg
+
+    result = restyle_svg(SCENES / "palette.svg", SCENES.parent / "images" / "starry_night.jpg", size=48, steps=8,
+                         optimize=("colors",), crops=0)
+    original = parse_svg(SCENES / "palette.svg")
+    assert result.stylization.final["style"] < 0.9 * result.stylization.initial["style"]
+    assert len(result.scene.shapes) == len(original.shapes) == 5
+    assert all(torch.equal(a.points, b.points) for a, b in zip(result.scene.shapes, original.shapes))
+    moved = [float((a.fill.rgb - b.fill.rgb).abs().max()) for a, b in zip(result.scene.shapes, original.shapes)]
+    assert max(moved) > 0.05
+    write_svg(result.scene, tmp_path / "out.svg")
+    written = torch.stack([s.fill.rgb for s in parse_svg(tmp_path / "out.svg").shapes])
+    assert torch.allclose(written, torch.stack([s.fill.rgb for s in result.scene.shapes]), atol=1 / 255)
+
+
+def test_restyle_svg_restyles_a_parsed_scene_in_place_with_a_tensor_style():
+    from vector import restyle_svg
+
+    scene = parse_svg(SCENES / "palette.svg")
+    config = replace_fields(RestyleConfig, size=32, steps=2, crops=0)
+    result = restyle_svg(scene, torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(0)), config=config,
+                         palette=3)
+    assert result.scene is scene and result.palette.shape == (3, 3)
+    with pytest.raises(TypeError, match="no field"):
+        restyle_svg(scene, torch.rand(1, 3, 32, 32), stepz=2)

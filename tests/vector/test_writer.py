@@ -5,7 +5,7 @@ import xml.etree.ElementTree as ET
 import pytest
 import torch
 
-from tests.vector.conftest import BUNDLED, cairo_rgb, psnr
+from tests.vector.conftest import BUNDLED, cairo_rgb, rgb_psnr
 from vector.flatten import device_points, shape_to_device
 from vector.svg import parse_svg
 from vector.writer import svg_text, write_svg
@@ -36,7 +36,7 @@ def test_unchanged_round_trip_is_identical(path):
     for a, b in zip(scene.shapes, again.shapes):
         assert torch.equal(a.points, b.points) and torch.equal(a.transform, b.transform)
     assert _structure(written) == _structure(original)
-    assert psnr(cairo_rgb(written, 64, 64), cairo_rgb(path, 64, 64)) == float("inf")
+    assert rgb_psnr(cairo_rgb(written, 64, 64), cairo_rgb(path, 64, 64)) == float("inf")
 
 
 def test_structure_comments_and_namespaces_survive_edits():

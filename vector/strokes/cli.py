@@ -11,7 +11,6 @@ import argparse
 import contextlib
 import dataclasses
 import io
-import math
 import time
 from fractions import Fraction
 from pathlib import Path
@@ -23,13 +22,13 @@ from core.atomic import atomic_output, refuse_overwriting_inputs
 from core.cli import add_command, add_common_options, add_config_options, config_from_args, run_job
 from core.errors import InputError
 from core.io.images import load_image
-from core.losses.objective import StyleLossConfig, StyleObjective
+from core.losses.objective import StyleLossConfig
+from core.metrics import psnr
 from core.video.io import VideoWriter
 from vector.strokes.hertzmann import Painting, paint
 from vector.strokes.presets import PRESETS, PaintStyle
 from vector.strokes.render import composite
 from vector.strokes.stylize import STROKE_STYLE_WEIGHT
-from vector.strokes.svg import svg_text
 from vector.strokes.video_cli import add_video_options, check_video_args, is_video_output, paint_video
 
 MAX_SIZE = 4096
@@ -142,11 +141,6 @@ def png_to_tensor(data: bytes) -> torch.Tensor:
     return torch.from_numpy(rgb.copy()).permute(2, 0, 1)
 
 
-def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
-    mse = float(((a - b) ** 2).mean())
-    return math.inf if mse == 0 else 10 * math.log10(1.0 / mse)
-
-
 def timelapse_frames(painting: Painting, height: int, width: int, frames: int, hold: int):
     """``frames`` (3, H, W) images of the strokes laid down in order (equal stroke counts per frame), then the
     result repeated ``hold`` times. Starts from the blank background."""
@@ -208,7 +202,7 @@ def _paint(job, style: PaintStyle, output: Path, png: Path) -> int:
         with report.phase("stylize"):
             painting, interrupted = _stylize_strokes(job, photo, painting, output)
     with report.phase("svg"):
-        text = svg_text(painting.strokes, w, h, painting.radii, painting.background)
+        text = painting.svg_text()
     with report.phase("write"), contextlib.ExitStack() as stack:
         tmp_svg = stack.enter_context(atomic_output(output))
         tmp_png = stack.enter_context(atomic_output(png))
@@ -242,10 +236,8 @@ def _floats(text: str, name: str) -> tuple:
 
 
 def _stylize_strokes(job, photo, painting: Painting, output: Path) -> tuple:
-    """Optimise the painting's strokes toward ``--style`` on core's stylization driver."""
-    from core.stylization import LoopConfig, stylize
-    from vector.strokes.render import visible_strokes
-    from vector.strokes.stylize import StrokeStyleConfig, StrokeStyleTask
+    """Optimise the painting's strokes toward ``--style`` (:func:`vector.strokes.stylize.stylize_strokes`)."""
+    from vector.strokes.stylize import StrokeStyleConfig, stylize_strokes
 
     args, report = job.args, job.report
     refuse_overwriting_inputs(output, [args.style])
@@ -262,24 +254,15 @@ def _stylize_strokes(job, photo, painting: Painting, output: Path) -> tuple:
     _, _, h, w = photo.shape
     style = load_image(args.style, long_side=max(h, w))
     report.inputs.append(args.style)
-    strokes = painting.strokes
-    if args.budget and args.budget < len(strokes):
-        with torch.no_grad():
-            strokes = strokes.select(visible_strokes(strokes, h, w, args.budget))
-    objective = StyleObjective(config_from_args(StyleLossConfig, args))
-    objective.set_style([style], long_side=max(h, w))
-    task = StrokeStyleTask(strokes, photo, config, painting.background)
+    loss = config_from_args(StyleLossConfig, args)
     checkpoint = job.checkpoint(output.with_name(f".{output.name}.ckpt"),
                                 meta={"input": str(Path(args.input).resolve()), "style": str(Path(args.style).resolve()),
-                                  "size": args.size, "seed": args.seed, "preset": args.style_preset,
-                                  "config": repr(config), "budget": args.budget,
-                                      "objective": repr(objective.config)})
-    result = stylize(task, objective, LoopConfig(steps=args.steps, lr=args.lr), checkpoint=checkpoint,
-                     resume=job.resume, progress=job.progress, desc="painting toward the style", seed=job.seed)
-    with torch.no_grad():
-        strokes = task.strokes().detach()
-        canvas = composite(strokes, h, w, task.background)
-    report.set_steps(result.optimization.steps_done, result.optimization.seconds)
-    report.metrics.update({"stylize_initial": result.initial, "stylize_final": result.final,
-                           "loss_history": [e["total"] for e in result.optimization.history]})
-    return dataclasses.replace(painting, strokes=strokes, canvas=canvas), result.interrupted
+                                      "size": args.size, "seed": args.seed, "preset": args.style_preset,
+                                      "config": repr(config), "budget": args.budget, "objective": repr(loss)})
+    result = stylize_strokes(painting, photo, style, steps=args.steps, lr=args.lr, budget=args.budget, config=config,
+                             loss=loss, checkpoint=checkpoint, resume=job.resume, progress=job.progress, seed=job.seed)
+    optimization = result.stylization.optimization
+    report.set_steps(optimization.steps_done, optimization.seconds)
+    report.metrics.update({"stylize_initial": result.stylization.initial, "stylize_final": result.stylization.final,
+                           "loss_history": [e["total"] for e in optimization.history]})
+    return result.painting, result.interrupted

@@ -45,7 +45,7 @@ def demo_section(out_dir: Path, device: torch.device) -> Section:
         with torch.no_grad():
             painting = paint(photo, PRESETS[name])
         seconds = time.perf_counter() - start
-        text = svg_text(painting.strokes, w, h, painting.radii)
+        text = painting.svg_text()
         (folder / f"{name}.svg").write_text(text, encoding="utf-8")
         (folder / f"{name}.png").write_bytes(cairo_png(text, w, h))
         media.append((name, f"paint/{name}.png"))
@@ -92,9 +92,7 @@ def _video_item(folder: Path) -> Item:
 
 
 def _style_item(folder: Path) -> Item:
-    from core.losses.objective import StyleLossConfig, StyleObjective
-    from core.stylization import LoopConfig, stylize
-    from vector.strokes.stylize import STROKE_STYLE_WEIGHT, StrokeStyleTask
+    from vector.strokes.stylize import stylize_strokes
 
     photo = load_image(scenes_dir() / "images" / DEMO_PHOTO, long_side=DEMO_STYLE_SIZE)
     _, _, h, w = photo.shape
@@ -102,19 +100,18 @@ def _style_item(folder: Path) -> Item:
         base = paint(photo, PRESETS["impressionist"])
     style = load_image(scenes_dir() / "images" / DEMO_STYLE, long_side=DEMO_STYLE_SIZE)
     save_image(style, folder / "style.jpg")
-    objective = StyleObjective(StyleLossConfig(style_weight=STROKE_STYLE_WEIGHT)).set_style([style], long_side=DEMO_STYLE_SIZE)
-    task = StrokeStyleTask(base.strokes, photo, background=base.background)
     start = time.perf_counter()
-    result = stylize(task, objective, LoopConfig(steps=DEMO_STEPS), progress=False)
+    result = stylize_strokes(base, photo, style, steps=DEMO_STEPS)
     seconds = time.perf_counter() - start
-    strokes = task.strokes().detach()
+    strokes = result.painting.strokes
     for stem, s in (("before", base.strokes), ("after", strokes)):
         text = svg_text(s, w, h, base.radii)
         (folder / f"style_{stem}.svg").write_text(text, encoding="utf-8")
         (folder / f"style_{stem}.png").write_bytes(cairo_png(text, w, h))
+    initial, final = result.stylization.initial["style"], result.stylization.final["style"]
     return Item(f"Strokes optimised toward {DEMO_STYLE}",
                 [("Hertzmann strokes", "paint/style_before.png"), ("style", "paint/style.jpg"),
                  ("optimised strokes", "paint/style_after.png"), ("optimised SVG", "paint/style_after.svg")],
                 f"stylize paint scenes/images/{DEMO_PHOTO} -o out.svg --size {DEMO_STYLE_SIZE} --style "
                 f"scenes/images/{DEMO_STYLE} --steps {DEMO_STEPS}\n{len(strokes)} strokes, {seconds:.1f} s; style "
-                f"loss {result.initial['style']:.3f} → {result.final['style']:.3f}")
+                f"loss {initial:.3f} → {final:.3f}")

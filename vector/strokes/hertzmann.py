@@ -21,14 +21,17 @@ the paper's pseudo-code, where ``minStrokeLength`` only delays the colour test; 
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
 
+from core.atomic import atomic_output
 from vector.strokes.curves import Strokes
 from vector.strokes.presets import PaintStyle
 from vector.strokes.render import composite
+from vector.strokes.svg import svg_text
 
 UNPAINTED = 1.0e4
 """Colour distance (0..255 scale) of a never-painted pixel: larger than any real one (441.7)."""
@@ -46,6 +49,16 @@ class Painting:
     stroke_counts: list = field(default_factory=list)
     errors: list = field(default_factory=list)
     background: tuple = (1.0, 1.0, 1.0)
+
+    def svg_text(self) -> str:
+        """The strokes as an SVG document at the canvas size (one ``<g id="brush-R">`` per layer)."""
+        _, height, width = self.canvas.shape
+        return svg_text(self.strokes, width, height, self.radii, self.background)
+
+    def write_svg(self, path: "str | os.PathLike") -> None:
+        """Write :meth:`svg_text` to ``path`` (atomically: the file appears complete or not at all)."""
+        with atomic_output(path) as tmp:
+            tmp.write_text(self.svg_text(), encoding="utf-8")
 
 
 def gaussian_blur(image: torch.Tensor, sigma: float) -> torch.Tensor:

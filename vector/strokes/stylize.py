@@ -11,16 +11,23 @@ canvas, colours in [0, 1], opacities in [``min_opacity``, 1]; an optional Xing t
 
 from __future__ import annotations
 
+import dataclasses
+import os
 from dataclasses import dataclass, field
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional, Union
 
 import torch
 
+from core.config import field_names, replace_fields
 from core.errors import ConfigError
-from core.stylization import TaskDefaults
+from core.io.images import load_image
+from core.losses.objective import StyleLossConfig, StyleObjective
+from core.optimize import Checkpoint
+from core.stylization import LoopConfig, StylizationResult, TaskDefaults, stylize
 from vector.regularizers import xing_loss
 from vector.strokes.curves import Strokes, bezier_controls, pad_points
-from vector.strokes.render import composite
+from vector.strokes.hertzmann import Painting
+from vector.strokes.render import composite, visible_strokes
 
 PARAMS = ("points", "radius", "colour", "opacity")
 POINT_UNIT = 8.0
@@ -117,3 +124,52 @@ class StrokeStyleTask(TaskDefaults):
         steps = steps * (torch.minimum(length, longest) / length.clamp(min=1e-9))[..., None]
         pts = torch.cat([pts[:, :1], pts[:, :1] + steps.cumsum(1)], dim=1)
         v["points"].copy_(pad_points(pts, self.count, pts.shape[1]) / POINT_UNIT)
+
+
+@dataclass
+class StrokeStyleResult:
+    """``painting``: the input painting with the optimised strokes and their canvas (``3,H,W`` in [0,1]);
+    ``stylization``: the driver's record (losses before and after, steps, Ctrl-C)."""
+
+    painting: Painting
+    stylization: StylizationResult
+
+    @property
+    def interrupted(self) -> bool:
+        return self.stylization.interrupted
+
+
+def stylize_strokes(painting: Painting, photo: torch.Tensor, style: Union[torch.Tensor, str, os.PathLike], *,
+                    steps: int = 100, lr: float = 0.02, budget: int = 0, config: Optional[StrokeStyleConfig] = None,
+                    loss: Optional[StyleLossConfig] = None, checkpoint: Optional[Checkpoint] = None,
+                    resume: bool = False, progress: bool = False, seed: int = 0, **fields) -> StrokeStyleResult:
+    """Optimise the strokes of ``painting`` (painted from ``photo``, ``1,3,H,W`` in [0,1]) toward the style of
+    ``style`` (``1,3,h,w`` in [0,1], or an image path read at the photo's long side), keeping the photo's content.
+
+    ``steps`` Adam steps at ``lr``; ``budget``: optimise only the ``budget`` most visible strokes, dropping the
+    others (0: all). ``config`` (:class:`StrokeStyleConfig`) and ``loss`` (:class:`StyleLossConfig`, default style
+    weight :data:`STROKE_STYLE_WEIGHT`) and/or their fields by plain name (``optimize=("colour",)``,
+    ``style_weight=5``). ``checkpoint``/``resume`` continue an interrupted run; Ctrl-C keeps the best strokes so far.
+    """
+    stroke_fields = {k: fields.pop(k) for k in list(fields) if k in set(field_names(StrokeStyleConfig))}
+    config = replace_fields(config or StrokeStyleConfig(), **stroke_fields)
+    loss = replace_fields(loss or StyleLossConfig(style_weight=STROKE_STYLE_WEIGHT), **fields)
+    config.validate()
+    if budget < 0:
+        raise ConfigError("budget", f"must be >= 0, got {budget}")
+    _, _, h, w = photo.shape
+    if not isinstance(style, torch.Tensor):
+        style = load_image(style, long_side=max(h, w))
+    strokes = painting.strokes
+    if budget and budget < len(strokes):
+        with torch.no_grad():
+            strokes = strokes.select(visible_strokes(strokes, h, w, budget))
+    objective = StyleObjective(loss)
+    objective.set_style([style], long_side=max(h, w))
+    task = StrokeStyleTask(strokes, photo, config, painting.background)
+    result = stylize(task, objective, LoopConfig(steps=steps, lr=lr), checkpoint=checkpoint, resume=resume,
+                     progress=progress, desc="painting toward the style", seed=seed)
+    with torch.no_grad():
+        strokes = task.strokes().detach()
+        canvas = composite(strokes, h, w, task.background)
+    return StrokeStyleResult(dataclasses.replace(painting, strokes=strokes, canvas=canvas), result)

@@ -12,22 +12,19 @@ frame's strokes as ``DIR/frame_00001.svg`` ... (each file written atomically as 
 
 from __future__ import annotations
 
-import shutil
+import itertools
 import statistics
-import time
 from pathlib import Path
 
 import torch
-from tqdm.auto import tqdm
 
 from core.atomic import atomic_output, refuse_overwriting_inputs
 from core.cli import add_config_options, config_from_args
 from core.errors import InputError
 from core.io.images import load_image, save_image
 from core.video import io as vio
-from core.video.cli import CHECKPOINT_EVERY_FRAME, _checkpoint_dir, _expected_frames, _prepare_checkpoint
+from core.video.frame_loop import FrameLoop, input_meta
 from vector.strokes.presets import PaintStyle
-from vector.strokes.svg import svg_text
 from vector.strokes.video import VideoPainter, VideoPaintConfig
 
 VIDEO_OUTPUTS = vio.H264_SUFFIXES + (".gif",)
@@ -68,9 +65,7 @@ FRAME_NUMBERS = ("strokes", "reused", "new", "dropped", "reused_fraction", "repa
 
 def _job_meta(args, style: PaintStyle, config: VideoPaintConfig, size) -> dict:
     """What a checkpoint must match to be resumed (inputs and every setting that changes a frame)."""
-    source = Path(args.input).resolve()
-    return {"input": str(source), "input_bytes": source.stat().st_size if source.is_file() else None,
-            "size": list(size), "style": repr(style), "config": repr(config), "seed": args.seed,
+    return {**input_meta(args.input), "size": list(size), "style": repr(style), "config": repr(config), "seed": args.seed,
             **{k: getattr(args, k) for k in ("start", "end", "max_frames", "fps")}}
 
 
@@ -86,9 +81,10 @@ def paint_video(job, style: PaintStyle, config: VideoPaintConfig) -> int:
     report.inputs = [args.input]
     w, h = reader.size
     painter = VideoPainter(style, config, seed=job.seed)
-    checkpoint = _checkpoint_dir(output)
-    state_file = checkpoint / "painter.pt"
-    pngs = _prepare_checkpoint(checkpoint, _job_meta(args, style, config, reader.size), job.resume)
+    loop = FrameLoop(output, reader, _job_meta(args, style, config, reader.size), job.resume, desc="painting video",
+                     progress=job.progress)
+    state_file = loop.checkpoint / "painter.pt"
+    pngs = loop.checkpointed
     per_frame: list = []
     if pngs and state_file.exists():
         state = torch.load(state_file, weights_only=True)
@@ -96,59 +92,31 @@ def paint_video(job, style: PaintStyle, config: VideoPaintConfig) -> int:
         per_frame = state["per_frame"]
     done = painter.frames_done            # a PNG saved after the last state (Ctrl-C between the two) is redone
     if pngs < done:
-        raise InputError(f"checkpoint {checkpoint} lacks frames {pngs + 1}..{done}; delete it to start over")
+        raise InputError(f"checkpoint {loop.checkpoint} lacks frames {pngs + 1}..{done}; delete it to start over")
     svg_dir = Path(args.svg_frames) if args.svg_frames else None
-    staged = vio.staged_output(output)
-    writer = vio.VideoWriter(staged.tmp, w, h, reader.fps)
-    bar = tqdm(total=_expected_frames(reader), unit="frame", desc="painting video",
-               disable=not job.progress, dynamic_ncols=True)
-    interrupted = False
-    started = time.perf_counter()
-    try:
-        for index, frame in enumerate(_chain(first, frames)):
-            saved = checkpoint / CHECKPOINT_EVERY_FRAME.format(index + 1)
+    with loop:
+        for index, frame in enumerate(itertools.chain([first], frames)):
+            saved = loop.frame_path(index)
             if index < done:
-                writer.write(load_image(saved))
-                bar.update(1)
+                loop.write(load_image(saved))
                 continue
             result = painter.step(frame)
             painting = result.painting
             if svg_dir is not None:
-                with atomic_output(svg_dir / f"frame_{index + 1:05d}.svg") as tmp:
-                    tmp.write_text(svg_text(painting.strokes, w, h, painting.radii, painting.background),
-                                   encoding="utf-8")
+                painting.write_svg(svg_dir / f"frame_{index + 1:05d}.svg")
             save_image(painting.canvas, saved)
             per_frame.append({k: len(painting.strokes) if k == "strokes" else getattr(result, k)
                               for k in FRAME_NUMBERS})
             with atomic_output(state_file) as tmp:
                 torch.save({"painter": painter.state_dict(), "per_frame": per_frame}, tmp)
-            writer.write(painting.canvas)
-            bar.set_postfix(strokes=len(painting.strokes), reused=f"{result.reused_fraction:.2f}")
-            bar.update(1)
-    except KeyboardInterrupt:
-        interrupted = True
-    except BaseException:
-        writer.close()
-        vio.discard(staged)
-        if not per_frame:
-            shutil.rmtree(checkpoint, ignore_errors=True)
-        raise
-    finally:
-        bar.close()
-    seconds = time.perf_counter() - started
-    writer.close()
-    if writer.frames_written:
-        vio.publish(staged)
-    else:
-        vio.discard(staged)
-    if not interrupted:
-        shutil.rmtree(checkpoint, ignore_errors=True)
-    per_frame = per_frame[:writer.frames_written]
+            loop.write(painting.canvas, strokes=len(painting.strokes), reused=f"{result.reused_fraction:.2f}")
+    frames_written, seconds = loop.frames_written, loop.seconds
+    per_frame = per_frame[:frames_written]
     new_frames = max(0, len(per_frame) - done)
-    report.outputs = ([str(output)] if writer.frames_written else []) + ([str(svg_dir)] if svg_dir and per_frame else [])
+    report.outputs = ([str(output)] if frames_written else []) + ([str(svg_dir)] if svg_dir and per_frame else [])
     report.set_steps(new_frames, seconds)
     later = per_frame[1:]
-    report.sizes.update({"width": w, "height": h, "frames": writer.frames_written, "fps": float(reader.fps),
+    report.sizes.update({"width": w, "height": h, "frames": frames_written, "fps": float(reader.fps),
                          "strokes_per_frame": [r["strokes"] for r in per_frame]})
     report.metrics.update({
         "mode": "independent" if config.independent else "seeded",
@@ -159,14 +127,9 @@ def paint_video(job, style: PaintStyle, config: VideoPaintConfig) -> int:
         "repaint_fraction": statistics.mean(r["repaint_fraction"] for r in later) if later else None,
         "seconds_per_frame": seconds / new_frames if new_frames else None,
         "seconds_flow": sum(r["flow_s"] for r in per_frame[done:]),
-        "interrupted": interrupted})
-    if interrupted:
-        return job.interrupted(f"wrote the {writer.frames_written} finished frames to {output}" if writer.frames_written
+        "interrupted": loop.interrupted})
+    if loop.interrupted:
+        return job.interrupted(f"wrote the {frames_written} finished frames to {output}" if frames_written
                                else "no frame was finished")
     return 0
-
-
-def _chain(first: torch.Tensor, rest):
-    yield first
-    yield from rest
 

@@ -52,6 +52,23 @@ def _audio_seconds_in(path) -> float:
         return float(ticks * stream.time_base)
 
 
+def _write_audio_only(path):
+    """An AAC file at ``path`` with one mono audio frame and no video stream."""
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("aac", rate=44100, layout="mono")
+        frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+        frame.sample_rate = 44100
+        out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    return path
+
+
+@pytest.fixture
+def audio_only(tmp_path):
+    """Path of an audio-only ``.m4a`` (no video stream)."""
+    return _write_audio_only(tmp_path / "audio.m4a")
+
+
 @pytest.fixture
 def index_frames():
     return _index_frames

@@ -2,7 +2,6 @@
 
 import json
 
-import av
 import numpy as np
 import pytest
 
@@ -107,18 +106,11 @@ def test_large_input_is_downscaled_with_a_notice(tmp_path, clip4, style, monkeyp
     assert (probe_video(out).width, probe_video(out).height) == (32, 24)
 
 
-def _bad_inputs(tmp_path, clip4, style):
+def _bad_inputs(tmp_path, clip4, style, audio_only):
     garbage = tmp_path / "garbage.mp4"
     garbage.write_bytes(bytes(range(256)) * 16)
     truncated = tmp_path / "truncated.mp4"
     truncated.write_bytes(clip4.read_bytes()[:2000])
-    audio_only = tmp_path / "audio.m4a"
-    with av.open(str(audio_only), "w") as container:
-        stream = container.add_stream("aac", rate=44100, layout="mono")
-        frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
-        frame.sample_rate = 44100
-        container.mux(stream.encode(frame))
-        container.mux(stream.encode(None))
     (tmp_path / "empty").mkdir()
     (tmp_path / "one").mkdir()
     (tmp_path / "one" / "f1.png").write_bytes(style.read_bytes())
@@ -134,9 +126,9 @@ def _bad_inputs(tmp_path, clip4, style):
     ]
 
 
-def test_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path, clip4, style, capsys):
+def test_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path, clip4, style, audio_only, capsys):
     out = tmp_path / "out.mp4"
-    for argv, message in _bad_inputs(tmp_path, clip4, style):
+    for argv, message in _bad_inputs(tmp_path, clip4, style, audio_only):
         assert main(["video", *argv[:2], "-o", str(out), *FAST, *argv[2:]]) == 2, argv
         err = capsys.readouterr().err.strip()
         assert message in err and len(err.splitlines()) == 1, err

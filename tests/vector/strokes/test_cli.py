@@ -11,7 +11,7 @@ from PIL import Image
 
 from core.cli import main
 from tests.conftest import write_png
-from tests.vector.conftest import cairo_rgb, psnr
+from tests.vector.conftest import cairo_rgb, rgb_psnr
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -33,7 +33,7 @@ def test_paint_writes_svg_png_timelapse_and_report(tmp_path, capsys):
     assert r["metrics"]["svg_vs_canvas_psnr_db"] >= 30
     assert r["metrics"]["error_per_layer"]["6"] > r["metrics"]["error_per_layer"]["3"]
     png = np.asarray(Image.open(out.with_suffix(".png")).convert("RGB"), dtype=np.float32) / 255
-    assert psnr(png, cairo_rgb(out, 56, 40)) > 50                      # OUT.png is OUT.svg rendered by cairosvg
+    assert rgb_psnr(png, cairo_rgb(out, 56, 40)) > 50                      # OUT.png is OUT.svg rendered by cairosvg
     assert (tmp_path / "t.gif").stat().st_size > 0 and r["sizes"]["timelapse_frames"] == 12 + 24
 
 

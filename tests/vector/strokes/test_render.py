@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.vector.conftest import cairo_rgb, psnr
+from tests.vector.conftest import cairo_rgb, rgb_psnr
 from vector.strokes.curves import Strokes, bezier_controls, sample_curves
 from vector.strokes.render import composite, coverage, fragments
 from vector.strokes.svg import svg_text
@@ -46,7 +46,7 @@ def test_render_matches_cairosvg():
     s = _strokes()
     mine = composite(s, 64, 64, torch.ones(3, 64, 64)).permute(1, 2, 0).numpy()
     ref = cairo_rgb(svg_text(s, 64, 64, (8, 4)), 64, 64)
-    assert psnr(mine, ref) >= 30
+    assert rgb_psnr(mine, ref) >= 30
 
 
 def test_render_gradients_match_finite_differences():

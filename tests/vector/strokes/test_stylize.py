@@ -3,15 +3,18 @@
 import json
 import xml.etree.ElementTree as ET
 
+import pytest
 import torch
 
 from core.cli import main
+from core.errors import ConfigError
 from core.losses.objective import StyleLossConfig, StyleObjective
 from core.stylization import LoopConfig, StylizationTask, stylize
 from tests.conftest import write_png
 from vector.strokes.hertzmann import paint
 from vector.strokes.presets import PRESETS
-from vector.strokes.stylize import StrokeStyleConfig, StrokeStyleTask
+from vector.strokes.render import composite
+from vector.strokes.stylize import StrokeStyleConfig, StrokeStyleTask, stylize_strokes
 
 
 def _photo():
@@ -51,3 +54,24 @@ def test_paint_with_style_writes_strokes_and_reports(tmp_path):
     assert len(paths) == r["sizes"]["strokes"] == 20
     assert r["timings"]["steps"] == 3 and r["metrics"]["svg_vs_canvas_psnr_db"] >= 30
     assert set(r["metrics"]["stylize_final"]) >= {"style", "content", "total"}
+
+
+def test_stylize_strokes_lowers_the_style_loss_within_the_budget_and_renders_the_result():
+    photo = _photo()
+    painting = paint(photo, PRESETS["impressionist"].replace(brushes=(6, 3)))
+    style = torch.rand(1, 3, 48, 48, generator=torch.Generator().manual_seed(2))
+    result = stylize_strokes(painting, photo, style, steps=6, lr=0.05, budget=15, style_weight=10.0, max_step=1.2)
+    assert result.stylization.final["style"] < result.stylization.initial["style"] and not result.interrupted
+    assert len(result.painting.strokes) == 15 < len(painting.strokes)
+    assert result.painting.canvas.shape == (3, 32, 48) and result.painting.radii == painting.radii
+    assert not torch.equal(result.painting.canvas, painting.canvas)
+    assert torch.equal(result.painting.canvas, composite(result.painting.strokes, 32, 48, torch.ones(3, 32, 48)))
+
+
+def test_stylize_strokes_refuses_unknown_settings():
+    photo = _photo()
+    painting = paint(photo, PRESETS["impressionist"].replace(brushes=(6,)))
+    with pytest.raises(TypeError, match="no field"):
+        stylize_strokes(painting, photo, photo, steps=1, brush_size=3)
+    with pytest.raises(ConfigError, match="budget"):
+        stylize_strokes(painting, photo, photo, steps=1, budget=-1)
