@@ -5,6 +5,8 @@ from pathlib import Path
 from core.atomic import refuse_overwriting_inputs
 from core.cli import add_command, add_common_options, add_config_options, config_from_args, run_job
 from core.errors import InputError
+from core.image.fast import FastConfig
+from core.image.fast_cli import run_fast
 from core.image.feedforward_cli import FEEDFORWARD_METHODS, run_feedforward
 from core.image.gatys import GatysConfig, stylize_gatys
 from core.io.images import check_image_output, load_image, load_mask, save_image
@@ -12,9 +14,9 @@ from core.priors.instruct_cli import add_instruct_options, run_instruct_image
 from core.priors.styleid_cli import ATTENTION_METHODS, STYLEID_DEFAULT_STEPS, add_styleid_options, run_styleid
 from core.priors.token_cli import TOKEN_METHODS, add_token_options, run_token_image
 
-METHODS = ("gatys", *FEEDFORWARD_METHODS, *ATTENTION_METHODS, *TOKEN_METHODS)
-RUNNERS = {**{name: run_styleid for name in ATTENTION_METHODS}, **{name: run_feedforward for name in FEEDFORWARD_METHODS},
-           **{name: run_token_image for name in TOKEN_METHODS}}
+METHODS = ("gatys", "fast", *FEEDFORWARD_METHODS, *ATTENTION_METHODS, *TOKEN_METHODS)
+RUNNERS = {"fast": run_fast, **{name: run_styleid for name in ATTENTION_METHODS},
+           **{name: run_feedforward for name in FEEDFORWARD_METHODS}, **{name: run_token_image for name in TOKEN_METHODS}}
 """``--method`` name → ``runner(job, output) -> exit status`` for the methods other than gatys."""
 
 
@@ -30,6 +32,7 @@ def register(subparsers) -> None:
     p.add_argument("--size", type=int, default=512, help="long side of the output in pixels")
     p.add_argument("--steps", type=int, default=None,
                    help=f"gatys: optimisation steps per pyramid level (default {GatysConfig().loop.steps}); "
+                        f"fast: L-BFGS steps at {FastConfig().work_size} px (default {FastConfig().steps}); "
                         f"styleid/zstar/inst: DDIM steps (default {STYLEID_DEFAULT_STEPS})")
     p.add_argument("--blend", type=float, nargs="+", metavar="W", default=None,
                    help="one weight per style image (default: equal)")

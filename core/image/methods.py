@@ -6,8 +6,10 @@
 
 Methods: ``gatys`` (optimisation, :func:`core.image.gatys.stylize_gatys`; settings are :class:`GatysConfig` fields
 by plain name), ``adain`` / ``wct`` (feed-forward decoder, :func:`core.image.feedforward.stylize_feedforward`;
-``alpha``, ``blend``, ``mask``, ``preserve_color``, ``decoder_path``), ``styleid`` / ``zstar`` (Stable Diffusion
-attention injection, :mod:`core.priors`; ``model=`` a local diffusers folder, and their own keyword arguments).
+``alpha``, ``blend``, ``mask``, ``preserve_color``, ``decoder_path``), ``fast`` (a few Gram steps at 256 px plus the
+photo's detail, :func:`core.image.fast.stylize_fast`; one style; settings are :class:`FastConfig` fields),
+``styleid`` / ``zstar`` (Stable Diffusion attention injection, :mod:`core.priors`; ``model=`` a local diffusers
+folder, and their own keyword arguments).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from core.config import replace_fields
 from core.errors import InputError
 from core.io.images import load_image
 
-IMAGE_METHODS = ("gatys", "adain", "wct", "styleid", "zstar")
+IMAGE_METHODS = ("gatys", "fast", "adain", "wct", "styleid", "zstar")
 Image = Union[torch.Tensor, str, os.PathLike]
 """A ``1,3,H,W`` tensor in [0,1], or a path to an image file."""
 
@@ -61,6 +63,12 @@ def stylize_image(content: Image, style: "Image | Sequence[Image]", method: str 
                                    device=device, **config)
     if len(styles) != 1:
         raise InputError(f"method {method} takes exactly one style image")
+    if method == "fast":
+        from core.image.fast import FastConfig, stylize_fast
+
+        fast = replace_fields(FastConfig, **config)
+        fast.validate()
+        return stylize_fast(content, _as_tensor(styles[0], fast.style_side(size), device), fast, progress=progress)
     if config.get("model") is None:
         raise InputError(f"method {method} needs model=PATH (a local Stable Diffusion folder in diffusers layout)")
     from core.priors.style_injection import stylize_styleid
