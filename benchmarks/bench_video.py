@@ -1,12 +1,13 @@
-"""Temporal consistency benchmark: the same per-frame Gatys stylizer with ``--consistency none`` (the peer),
-``optimize`` and ``blend`` on the bundled clip, in one run.
+"""Temporal consistency benchmark: per-frame stylizers (``--methods``, default Gatys) with ``--consistency none``
+(the peer), ``optimize`` and ``blend`` on the bundled clip, in one run.
 
-For each mode it prints seconds per frame, the masked warping error (``core.video.metrics``, flow on the
-original frames) at k = 1 and k = 10 with its ratio to ``none``, and the mean style distance of the frames
-(``core.metrics.style_distance`` at 256 px) with its ratio to ``none``. Targets (issue 5): optimize k=1 error
-≤ 50 % of none, style distance within 15 % of none.
+For each method × mode it prints seconds per frame, the masked warping error (``core.video.metrics``, flow on the
+original frames) at k = 1 and k = 10 with its ratio to the same method's ``none``, and the mean style distance of
+the frames (``core.metrics.style_distance`` at 256 px) with its ratio to ``none``. Targets (issue 5): optimize
+k=1 error ≤ 50 % of none, style distance within 15 % of none.
 
     .venv/bin/python benchmarks/bench_video.py --size 256 --frames 12 --steps 12 --first-steps 24
+    .venv/bin/python benchmarks/bench_video.py --methods gatys,fast --size 512 --frames 8   # the quick path
 """
 
 import argparse
@@ -26,12 +27,13 @@ from core.scenes import scenes_dir  # noqa: E402
 from core.video.consistency import TemporalConsistency, TemporalSettings  # noqa: E402
 from core.video.io import VideoReader  # noqa: E402
 from core.video.metrics import warping_errors  # noqa: E402
-from core.video.stylizers import GatysFrameStylizer  # noqa: E402
+from core.video.stylizers import make_frame_stylizer  # noqa: E402
 
 
-def run_mode(mode: str, frames, style, args) -> dict:
+def run_mode(method: str, mode: str, frames, style, args) -> dict:
     torch.manual_seed(args.seed)
-    stylizer = GatysFrameStylizer([style], replace_fields(GatysConfig, steps=args.steps, seed=args.seed))
+    stylizer = make_frame_stylizer(method, [style], {"gatys": replace_fields(GatysConfig, steps=args.steps,
+                                                                             seed=args.seed)})
     settings = TemporalSettings(mode=mode, steps=args.steps, first_frame_steps=args.first_steps,
                                 temporal_weight=args.temporal_weight, blend_strength=args.blend_strength)
     consistency = TemporalConsistency(stylizer, settings)
@@ -55,6 +57,7 @@ def main() -> None:
     parser.add_argument("--temporal-weight", type=float, default=1e3)
     parser.add_argument("--blend-strength", type=float, default=0.7)
     parser.add_argument("--modes", default="none,optimize,blend")
+    parser.add_argument("--methods", default="gatys", help="comma-separated per-frame stylizers (gatys, fast, adain)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
@@ -68,18 +71,27 @@ def main() -> None:
           f"{args.temporal_weight:g}; blend strength {args.blend_strength}; torch threads {torch.get_num_threads()}",
           flush=True)
     results = {}
-    for mode in args.modes.split(","):
-        results[mode] = run_mode(mode, frames, style, args)
-        print(f"  done {mode}: {results[mode]}", flush=True)
-    base = results.get("none")
-    ratio = lambda key, mode: (f"{results[mode][key] / base[key]:.2f}" if base and base[key] else "-")  # noqa: E731
-    print("\n| mode | s/frame (flow) | warp err k=1 | vs none | warp err k=10 | vs none | style distance | vs none |")
-    print("|---|---|---|---|---|---|---|---|")
-    for mode, r in results.items():
-        print(f"| {mode} | {r['s_per_frame']:.1f} ({r['flow_s_per_frame']:.2f}) | {r['k1']:.5f} | {ratio('k1', mode)} | "
-              f"{r['k10']:.5f} ({r['pairs10']} pairs) | {ratio('k10', mode)} | {r['style']:.3g} | {ratio('style', mode)} |")
-    if base and "optimize" in results:
-        opt = results["optimize"]
+    for method in args.methods.split(","):
+        for mode in args.modes.split(","):
+            results[method, mode] = run_mode(method, mode, frames, style, args)
+            print(f"  done {method} {mode}: {results[method, mode]}", flush=True)
+
+    def ratio(key: str, method: str, mode: str) -> str:
+        base, value = results.get((method, "none")), results[method, mode][key]
+        return f"{value / base[key]:.2f}" if base and base[key] and value is not None else "-"
+
+    def error(value) -> str:
+        return "-" if value is None else f"{value:.5f}"
+
+    print("\n| method | mode | s/frame (flow) | warp err k=1 | vs none | warp err k=10 | vs none | style distance | "
+          "vs none |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for (method, mode), r in results.items():
+        print(f"| {method} | {mode} | {r['s_per_frame']:.2f} ({r['flow_s_per_frame']:.2f}) | {error(r['k1'])} | "
+              f"{ratio('k1', method, mode)} | {error(r['k10'])} ({r['pairs10']} pairs) | {ratio('k10', method, mode)} | "
+              f"{r['style']:.3g} | {ratio('style', method, mode)} |")
+    base, opt = results.get(("gatys", "none")), results.get(("gatys", "optimize"))
+    if base and opt:
         print(f"\ntarget optimize k=1 <= 0.50 x none: {opt['k1'] / base['k1']:.2f} -> "
               f"{'met' if opt['k1'] <= 0.5 * base['k1'] else 'NOT met'}; style distance within 15 %: "
               f"{opt['style'] / base['style']:.2f} -> {'met' if abs(opt['style'] / base['style'] - 1) <= 0.15 else 'NOT met'}")

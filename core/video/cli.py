@@ -23,7 +23,7 @@ from core.video.flow import FLOW_METHODS
 from core.video.frame_loop import input_meta
 from core.video.metrics import warping_errors
 from core.video.stylize import DEFAULT_LONG_SIDE, VIDEO_GATYS, check_output, stylize_frames, temporal_settings
-from core.video.stylizers import METHODS, make_frame_stylizer
+from core.video.stylizers import METHODS, default_method, make_frame_stylizer
 
 
 def register(subparsers) -> None:
@@ -35,7 +35,8 @@ def register(subparsers) -> None:
     p.add_argument("input", metavar="INPUT", help="video file, animated GIF or folder of frames")
     p.add_argument("style", metavar="STYLE_IMAGE", nargs="?", default=None, help="style image (none with --instruct)")
     p.add_argument("-o", "--output", required=True, help="output .mp4/.mov/.mkv/.gif, or a folder name without suffix")
-    p.add_argument("--method", choices=sorted(METHODS), default="gatys", help="per-frame stylizer")
+    p.add_argument("--method", choices=sorted(METHODS), default=None,
+                   help="per-frame stylizer (default: fast with --consistency blend, else gatys)")
     p.add_argument("--decoder", default=None, metavar="FILE.safetensors",
                    help="adain/wct: decoder weights (default: the one shipped in core/nn/weights)")
     p.add_argument("--alpha", type=float, default=1.0, help="adain/wct: style strength in [0, 1]")
@@ -55,7 +56,7 @@ def register(subparsers) -> None:
     p.add_argument("--max-frames", type=int, default=None, help="stop after this many frames")
     p.add_argument("--fps", type=float, default=float(vio.SEQUENCE_FPS), help="frame rate of an image-folder INPUT")
     add_common_options(p, resumable=True)
-    add_config_options(p, VIDEO_GATYS, group="gatys per-frame objective (--steps also sets adain/wct refinement steps)")
+    add_config_options(p, VIDEO_GATYS, group="gatys per-frame objective (--steps also sets fast/adain/wct refinement steps)")
     add_instruct_options(p, standalone=True, video=True)
     p.set_defaults(func=run_video)
 
@@ -88,6 +89,7 @@ def _job_meta(args, size) -> dict:
 
 def run_video(args) -> int:
     output = check_output(args.output, [args.input, args.style])
+    args.method = args.method or default_method(args.consistency)
     settings = temporal_settings(args.consistency, args.steps, args.first_steps, args.temporal_weight,
                                  args.blend_strength, args.refine_steps)
     gatys = config_from_args(VIDEO_GATYS, args)

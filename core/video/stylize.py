@@ -30,7 +30,7 @@ from core.stylization import LoopConfig
 from core.video import io as vio
 from core.video.consistency import FrameStylizer, OpticalFlowLinker, TemporalConsistency, TemporalSettings
 from core.video.frame_loop import FrameLoop, input_meta
-from core.video.stylizers import METHODS, make_frame_stylizer
+from core.video.stylizers import METHODS, default_method, make_frame_stylizer
 
 VIDEO_GATYS = GatysConfig(loop=LoopConfig(steps=40, optimizer="lbfgs"))
 """The per-frame Gatys settings of a video (fewer steps per frame than a still image)."""
@@ -127,7 +127,7 @@ def _style_meta(style) -> str:
 
 
 def stylize_video(video: "str | os.PathLike", style: Union[torch.Tensor, str, os.PathLike],
-                  output: "str | os.PathLike", method: str = "gatys", *, size: "int | None" = None,
+                  output: "str | os.PathLike", method: "str | None" = None, *, size: "int | None" = None,
                   consistency: str = "optimize", flow: str = "dis", temporal_weight: float = 1e3,
                   blend_strength: float = 0.7, refine_steps: int = 0, first_steps: "int | None" = None,
                   decoder: "str | None" = None, alpha: float = 1.0, start: float = 0.0, end: "float | None" = None,
@@ -138,7 +138,9 @@ def stylize_video(video: "str | os.PathLike", style: Union[torch.Tensor, str, os
 
     ``style``: ``1,3,h,w`` in [0,1], or an image path (read at the frame size). ``method``: ``gatys`` (per-frame
     optimisation; ``config`` are :class:`GatysConfig` fields by plain name, e.g. ``steps=10``, also the steps of
-    adain/wct refinement), ``adain`` or ``wct`` (a decoder pass; ``decoder`` weights, ``alpha`` in [0, 1]).
+    fast/adain/wct refinement), ``fast`` (the quick image path), ``adain`` or ``wct`` (a decoder pass;
+    ``decoder`` weights, ``alpha`` in [0, 1]); default :func:`~core.video.stylizers.default_method` (``fast`` for
+    ``blend``, else ``gatys``).
     ``size``: long side of the output (default the source size, at most :data:`DEFAULT_LONG_SIDE`).
     ``consistency``/``temporal_weight``/``blend_strength``/``refine_steps``/``first_steps``/``flow``: how frames are
     tied together (:mod:`core.video.consistency`); ``start``/``end`` (seconds), ``max_frames``, ``fps`` (of a
@@ -146,6 +148,7 @@ def stylize_video(video: "str | os.PathLike", style: Union[torch.Tensor, str, os
     from the checkpoint beside ``output`` made with the same arguments.
     """
     output = check_output(output, [video] + ([] if isinstance(style, torch.Tensor) else [style]))
+    method = method or default_method(consistency)
     if method not in METHODS:
         raise InputError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
     gatys = replace_fields(VIDEO_GATYS, **config)

@@ -5,6 +5,9 @@ method means adding one builder to ``METHODS``.
 
 * ``gatys``: optimisation (:func:`core.image.gatys.stylize_gatys`); ``init``/``terms``/``steps`` act
   on its own loss (one VGG19 for all frames).
+* ``fast``: the quick image path (:func:`core.image.fast.stylize_fast`: colour transfer, a few Gram steps at
+  256 px, the frame's detail restored); the default of ``blend`` mode. With ``terms`` it is refined like
+  adain/wct below.
 * ``adain`` / ``wct``: one decoder pass (:func:`core.image.feedforward.stylize_feedforward`). With
   ``terms`` (``optimize`` mode, ``blend`` refinement) the frame is then refined in pixel space from
   ``init``: L-BFGS on ``mean((255·(x − decoded))²) + Σ terms(x)``, so the decoder's result plays the role
@@ -16,8 +19,11 @@ from typing import Callable, Dict, Optional, Sequence
 
 import torch
 
+from core.errors import InputError
+from core.image.fast import FastConfig, stylize_fast
 from core.image.feedforward import load_decoder, stylize_feedforward
 from core.image.gatys import GatysConfig, stylize_gatys
+from core.io.images import resize_long_side
 from core.nn.vgg import load_vgg19
 from core.optimize import optimize
 from core.stylization import Term
@@ -67,6 +73,29 @@ class FeedForwardFrameStylizer:
         return refine_pixels(decoded, init, terms, steps or self.refine_steps)
 
 
+class FastFrameStylizer:
+    """The fast image path (:func:`core.image.fast.stylize_fast`) as a frame stylizer; with ``terms`` the frame is
+    refined in pixel space like the feed-forward stylizers (see the module docstring)."""
+
+    def __init__(self, styles: Sequence[torch.Tensor], config: FastConfig, refine_steps: int = 30):
+        if len(styles) != 1:
+            raise InputError(f"--method fast takes exactly one style image, got {len(styles)}")
+        config.validate()
+        self.style, self.config, self.refine_steps = styles[0], config, refine_steps
+        self.encoder = load_vgg19(self.style.device)
+        self._style_at: dict = {}
+
+    def __call__(self, content: torch.Tensor, init: Optional[torch.Tensor] = None,
+                 terms: Sequence[Term] = (), steps: Optional[int] = None) -> torch.Tensor:
+        side = self.config.style_side(max(content.shape[-2:]))
+        if side not in self._style_at:
+            self._style_at[side] = resize_long_side(self.style, side)
+        image = stylize_fast(content, self._style_at[side], self.config, encoder=self.encoder)
+        if not terms:
+            return image
+        return refine_pixels(image, init, terms, steps or self.refine_steps)
+
+
 def refine_pixels(target: torch.Tensor, init: Optional[torch.Tensor], terms: Sequence[Term], steps: int,
                   weight: float = 1.0) -> torch.Tensor:
     """Pixels ``1,3,H,W`` in [0,1] from ``init`` (default ``target``) after ``steps`` L-BFGS steps on
@@ -95,10 +124,20 @@ def _feedforward(method: str) -> Callable[[Sequence[torch.Tensor], dict], FrameS
                                                             options.get("alpha", 1.0))
 
 
+def _fast(styles: Sequence[torch.Tensor], options: dict) -> FrameStylizer:
+    return FastFrameStylizer(styles, options.get("fast") or FastConfig())
+
+
 METHODS: Dict[str, Callable[[Sequence[torch.Tensor], dict], FrameStylizer]] = {
-    "gatys": _gatys, "adain": _feedforward("adain"), "wct": _feedforward("wct")}
+    "gatys": _gatys, "fast": _fast, "adain": _feedforward("adain"), "wct": _feedforward("wct")}
 """``--method`` name → builder ``(styles, options) -> FrameStylizer``; ``options["gatys"]`` is a
-:class:`GatysConfig`, ``decoder``/``alpha`` the feed-forward settings."""
+:class:`GatysConfig`, ``options["fast"]`` a :class:`FastConfig` (default its defaults), ``decoder``/``alpha`` the
+feed-forward settings."""
+
+
+def default_method(consistency: str) -> str:
+    """The per-frame stylizer when none is named: ``fast`` for ``blend`` mode (the quick path), else ``gatys``."""
+    return "fast" if consistency == "blend" else "gatys"
 
 
 def make_frame_stylizer(method: str, styles: Sequence[torch.Tensor], options: dict) -> FrameStylizer:

@@ -44,3 +44,20 @@ def test_cli_runs_adain_with_blend_and_reports_a_missing_decoder(tmp_path, decod
     assert main(["video", *common, "--decoder", str(tmp_path / "missing.safetensors")]) == 2
     assert "not found" in capsys.readouterr().err and not out.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4", "style.png"]
+
+
+def test_fast_frame_stylizer_is_the_fast_image_path_and_the_blend_default():
+    from core.image.fast import FastConfig, stylize_fast
+    from core.io.images import resize_long_side
+    from core.video.stylizers import FastFrameStylizer, default_method
+
+    g = torch.Generator().manual_seed(0)
+    content, style = torch.rand(1, 3, 32, 48, generator=g), torch.rand(1, 3, 40, 40, generator=g)
+    stylizer = make_frame_stylizer("fast", [style], {})
+    assert isinstance(stylizer, FastFrameStylizer)
+    side = FastConfig().style_side(48)
+    assert side == 48  # the frame's long side (below the 256 px work size)
+    assert torch.equal(stylizer(content), stylize_fast(content, resize_long_side(style, side)))
+    assert (default_method("blend"), default_method("optimize"), default_method("none")) == ("fast", "gatys", "gatys")
+    with pytest.raises(Exception, match="exactly one style"):
+        make_frame_stylizer("fast", [style, style], {})
