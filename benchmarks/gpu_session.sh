@@ -25,7 +25,7 @@ mkdir -p "$OUT" /tmp/site /tmp/train
 $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .whl/*.whl || exit 1
 mkdir -p /tmp/site/stylize_beyond-0.dist-info
 printf 'Metadata-Version: 2.1\nName: stylize-beyond\nVersion: 0\n' > /tmp/site/stylize_beyond-0.dist-info/METADATA
-printf '[stylize.commands]\ncore = core.commands:register\ntrain = core.train.cli:register\n' \
+printf '[stylize.commands]\ncore = core.commands:COMMANDS\n' \
   > /tmp/site/stylize_beyond-0.dist-info/entry_points.txt
 export PYTHONPATH=/tmp/site:$PWD
 $PY -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'no CUDA')"

@@ -1,8 +1,14 @@
 """The ``stylize`` command line: a thin shell that discovers subcommands registered by packages.
 
-Packages register through the entry-point group ``stylize.commands``; each entry is a function
-``register(subparsers)`` that adds its subcommands with :func:`add_command` and sets ``func=handler``, where
-``handler(args) -> int`` returns the exit status. Core never imports a front end.
+Packages register through the entry-point group ``stylize.commands``. An entry names the package's *command
+table*: a mapping, in a module that imports nothing heavy, of subcommand name → :class:`Command` (or a plain
+``(help, "module:function")`` pair): the one-line help ``stylize --help`` lists and the function that registers
+that one subcommand. ``function(subparsers)`` adds it with :func:`add_command` (same name, same help) and sets
+``func=handler``, where ``handler(args) -> int`` returns the exit status. ``stylize --help`` (and a missing or
+unknown command) reads only the tables; ``stylize CMD ...`` imports only CMD's registering module, so a command
+pays for no other command's imports (torch included, while this module and the tables stay free of it). An entry
+may instead name a plain ``register(subparsers)`` that adds all of a package's subcommands at once: it still
+works, but its module is then imported on every call, ``--help`` included. Core never imports a front end.
 
 User-fixable problems (:class:`core.errors.StylizeError`) print one line and exit with 2; Ctrl-C exits with 130
 after the handler has saved what it could. SIGTERM (``kill``, ``timeout``, batch schedulers) is handled like
@@ -22,17 +28,17 @@ import sys
 import threading
 import warnings
 import typing
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
-from typing import Callable, Dict, Optional, Sequence
-
-import torch
+from typing import TYPE_CHECKING, Callable, Collection, Dict, NamedTuple, Optional, Sequence
 
 from core.config import field_names, replace_fields
-from core.device import DEVICE_CHOICES, resolve_device
 from core.errors import ConfigError, StylizeError
-from core.optimize import Checkpoint
-from core.report import Report
+
+if TYPE_CHECKING:
+    import torch
+
+    from core.optimize import Checkpoint
 
 COMMAND_GROUP = "stylize.commands"
 EXIT_USAGE = 2
@@ -63,6 +69,8 @@ def add_command(subparsers, name: str, help: str, description: Optional[str] = N
 def add_common_options(parser: argparse.ArgumentParser, seed: bool = True, resumable: bool = False) -> None:
     """``--device``, ``--seed`` and ``--report`` (plus ``--resume`` and ``--quiet`` for long, checkpointed jobs),
     spelled the same in every command."""
+    from core.device import DEVICE_CHOICES
+
     parser.add_argument("--device", default="auto", metavar="{auto,cpu,cuda}",
                         help=f"compute device: one of {', '.join(DEVICE_CHOICES)} (auto picks CUDA when present)")
     if seed:
@@ -171,16 +179,21 @@ class Job:
     """What :func:`run_job` gives a command's body: device, report, seed, progress and checkpoints."""
 
     def __init__(self, args: argparse.Namespace, command: str):
+        from core.device import resolve_device
+        from core.report import Report
+
         self.args, self.command = args, command
-        self.device: torch.device = resolve_device(getattr(args, "device", "auto"))
+        self.device: "torch.device" = resolve_device(getattr(args, "device", "auto"))
         self.seed: int = int(getattr(args, "seed", 0) or 0)
         self.progress: bool = not getattr(args, "quiet", False)
         self.resume: bool = bool(getattr(args, "resume", False))
         self.report = Report(command, {k: v for k, v in vars(args).items() if not k.startswith("_") and k != "func"})
         self.report.device = self.device
 
-    def checkpoint(self, path: "str | Path", meta: dict, every: int = 25) -> Checkpoint:
+    def checkpoint(self, path: "str | Path", meta: dict, every: int = 25) -> "Checkpoint":
         """A checkpoint at ``path`` for a job described by ``meta`` (resuming with other meta is refused)."""
+        from core.optimize import Checkpoint
+
         return Checkpoint(path, every=every, meta=meta)
 
     def interrupted(self, what: str) -> int:
@@ -202,13 +215,35 @@ def run_job(args: argparse.Namespace, command: str, body: Callable[[Job], int]) 
     return status
 
 
-def build_parser() -> argparse.ArgumentParser:
+class Command(NamedTuple):
+    """One row of a package's command table (see the module docstring)."""
+
+    help: str
+    """The one-line help: listed by ``stylize --help``, passed by the registering function to :func:`add_command`."""
+    register: str
+    """``"module:function"``; ``function(subparsers)`` adds this one subcommand (importing its module is the cost)."""
+
+
+def build_parser(commands: Optional[Collection[str]] = None) -> argparse.ArgumentParser:
+    """The ``stylize`` parser listing every installed subcommand. ``commands``: the names registered in full (their
+    modules imported; None: every one); the others are listed by name and one-line help only, and cannot parse."""
     parser = OneLineErrorParser(prog="stylize", formatter_class=HelpFormatter,
                                 description="Artistic style transfer for images, video, 3D scenes (Gaussian splats, radiance "
                                             "fields), SVG and brush-stroke paintings.")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=OneLineErrorParser)
     for entry in sorted(entry_points(group=COMMAND_GROUP), key=lambda e: e.name):
-        entry.load()(subparsers)
+        table = entry.load()
+        if callable(table):  # a plain register(subparsers) adding all of its package's commands
+            table(subparsers)
+            continue
+        for name, row in table.items():
+            row = Command(*row)
+            if commands is not None and name not in commands:
+                subparsers.add_parser(name, help=row.help)
+                continue
+            EntryPoint(name, row.register, COMMAND_GROUP).load()(subparsers)
+            if name not in subparsers.choices:
+                raise TypeError(f"{row.register} did not add the subcommand {name!r} its command table promises")
     return parser
 
 
@@ -237,8 +272,9 @@ def terminate_as_interrupt():
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command = next((word for word in argv if not word.startswith("-")), None)  # `stylize` has no option with a value
+    args = build_parser(commands=[command] if command else []).parse_args(argv)
     formatwarning = warnings.formatwarning
     warnings.formatwarning = lambda message, category, *_, **__: f"stylize {args.command}: warning: {message}\n"
     try:

@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 
 from core.cli import add_command, add_common_options, run_job
+from core.commands import COMMANDS
 from core.gallery import Item, Section, write_gallery
 from core.config import replace_fields
 from core.image.gatys import GatysConfig, stylize_gatys
@@ -23,7 +24,7 @@ IMAGE_DEMO_STYLES = ("starry_night.jpg", "great_wave.jpg")
 
 
 def register(subparsers) -> None:
-    p = add_command(subparsers, "demo", "run the showcase on the bundled scenes and write an HTML gallery")
+    p = add_command(subparsers, "demo", COMMANDS["demo"].help)
     p.add_argument("--out", default="out", help="output folder (index.html, pictures, videos)")
     p.add_argument("--size", type=int, default=320, help="long side of the 2D image results")
     p.add_argument("--steps", type=int, default=40, help="optimisation steps of the 2D image results")

@@ -3,13 +3,14 @@
 from pathlib import Path
 
 from core.cli import add_command, run_job
+from core.commands import COMMANDS
 from core.errors import InputError
 from core.gallery import write_gallery
 from core.gallery_results import results_sections
 
 
 def register(subparsers) -> None:
-    p = add_command(subparsers, "gallery", "write an explorable HTML gallery for a folder of results and reports",
+    p = add_command(subparsers, "gallery", COMMANDS["gallery"].help,
                     description="Write OUTDIR/index.html: for every report JSON under OUTDIR (--report files, "
                                 "`stylize scene`'s report.json) an original | stylized wipe, the command line, the "
                                 "key numbers and links to the files. Static HTML, works from file://. The "

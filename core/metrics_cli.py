@@ -3,12 +3,13 @@
 import json
 
 from core.cli import add_command, add_common_options, run_job
+from core.commands import COMMANDS
 from core.io.images import load_image
 from core.metrics import DEFAULT_METRIC_SIZE, content_distance, ssim, style_distance
 
 
 def register(subparsers) -> None:
-    p = add_command(subparsers, "metrics", "measure style distance, content distance and SSIM of a result",
+    p = add_command(subparsers, "metrics", COMMANDS["metrics"].help,
                     description="Print JSON with style_distance (mean normalised-Gram distance to STYLE over\n"
                                 "relu1_1..relu5_1), content_distance (relu4_2 MSE to CONTENT) and ssim (to CONTENT),\n"
                                 "all at --size (long side). Definitions: core/metrics.py.")

@@ -1,6 +1,6 @@
 """``stylize scene``, ``stylize render`` and ``stylize metrics-3d`` for every 3D representation (Gaussian splats,
-radiance fields, training runs; :mod:`stylize3d.representations`), and the registration of the other 3D commands
-(``capture``, ``fit``, ``export``, ``view``)."""
+radiance fields, training runs; :mod:`stylize3d.representations`). The other 3D commands (``capture``, ``fit``,
+``export``, ``view``) register beside what they run; :mod:`stylize3d.commands` lists them all."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from core.cli import add_command, add_common_options, add_config_options, config
 from core.errors import InputError
 from core.io.images import load_image, save_image
 from core.priors.sds_cli import add_sds_options, sds_term
+from stylize3d.commands import COMMANDS
 from stylize3d.consistency import warp_rmse
 from stylize3d.instruct_cli import add_scene_instruct_options, run_instruct_scene
 from stylize3d.representations import load_scene, render_scene_all, representation_for_path, representations
@@ -28,23 +29,8 @@ SCENE_HELP = ("3D scene: Gaussian splats (a 3DGS .ply, a nerfstudio splatfacto r
               "field (.safetensors from stylize fit --model field)")
 
 
-def register(subparsers) -> None:
-    _register_scene(subparsers)
-    _register_render(subparsers)
-    _register_metrics(subparsers)
-    from stylize3d import fit_cli
-    from stylize3d.capture.cli import register as register_capture
-    from stylize3d.fields.export_cli import register as register_export
-    from stylize3d.viewer.cli import register as register_view
-
-    register_capture(subparsers)
-    register_export(subparsers)
-    fit_cli.register(subparsers)
-    register_view(subparsers)
-
-
-def _register_scene(subparsers) -> None:
-    p = add_command(subparsers, "scene", "stylize a 3D scene (splats, radiance field, nerfstudio/3DGS run) after a picture",
+def register_scene(subparsers) -> None:
+    p = add_command(subparsers, "scene", COMMANDS["scene"].help,
                     description="Stylize SCENE after STYLE_IMAGE and write OUTDIR/<name>_stylized.ply (a radiance "
                                 "field: <name>_stylized.safetensors), "
                                 "preview PNGs, orbit.mp4, side_by_side.mp4 and report.json. With --instruct TEXT "
@@ -80,8 +66,8 @@ def _register_scene(subparsers) -> None:
     p.set_defaults(func=run_scene)
 
 
-def _register_render(subparsers) -> None:
-    p = add_command(subparsers, "render", "render a 3D scene (splats or radiance field) along a camera path to a video",
+def register_render(subparsers) -> None:
+    p = add_command(subparsers, "render", COMMANDS["render"].help,
                     description="Render SCENE (splats or a radiance field) along a camera path into OUT (.mp4 H.264 or .gif).\n\n"
                                 "example: stylize render scenes/splats/sample_scene.ply -o orbit.mp4 --frames 96")
     p.add_argument("scene", metavar="SCENE", help=SCENE_HELP)
@@ -96,8 +82,8 @@ def _register_render(subparsers) -> None:
     p.set_defaults(func=run_render)
 
 
-def _register_metrics(subparsers) -> None:
-    p = add_command(subparsers, "metrics-3d", "view consistency (reprojection RMSE) of an original and a stylized scene",
+def register_metrics(subparsers) -> None:
+    p = add_command(subparsers, "metrics-3d", COMMANDS["metrics-3d"].help,
                     description="Render both scenes along a camera path, warp frame t+k into frame t with the "
                                 "rendered depth and known cameras, mask occlusions by a depth test, and report the "
                                 "masked RMSE for k=1 and k=7 (and the style distance with --style).")

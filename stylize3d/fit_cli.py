@@ -15,6 +15,7 @@ from pathlib import Path
 from core.atomic import refuse_overwriting_inputs
 from core.cli import add_command, add_common_options, run_job
 from core.errors import InputError
+from stylize3d.commands import COMMANDS
 from stylize3d.datasets.posed import load_posed_dataset
 from stylize3d.representations import representations
 
@@ -26,7 +27,7 @@ def fittable() -> dict:
 
 def register(subparsers) -> None:
     models = fittable()
-    p = add_command(subparsers, "fit", "fit a 3D scene (radiance field or Gaussian splats) to posed photos",
+    p = add_command(subparsers, "fit", COMMANDS["fit"].help,
                     description="Fit a representation to the posed images in DATA (Blender/NeRF-synthetic folder "
                                 "with transforms_train.json, nerfstudio transforms.json, or COLMAP output with "
                                 "sparse/0) and write OUT.\n\nexample: stylize fit data/lego -o lego.safetensors "

@@ -12,15 +12,15 @@ from core.cli import add_command, add_common_options, add_config_options, config
 from core.errors import InputError
 from core.io.images import save_image
 from core.priors.sds_cli import add_sds_options, sds_term
+from vector.commands import COMMANDS
 from vector.raster import render
 from vector.restyle import RestyleConfig, render_size, restyle_scene, style_picture
-from vector.strokes import cli as strokes_cli
 from vector.svg import parse_svg
 from vector.writer import svg_text
 
 
-def register(subparsers) -> None:
-    p = add_command(subparsers, "svg", "restyle an SVG after a style image; the result stays an editable SVG",
+def register_svg(subparsers) -> None:
+    p = add_command(subparsers, "svg", COMMANDS["svg"].help,
                     description="Optimise the colours, control points, stroke widths and/or opacities of INPUT.svg so its "
                                 "rendering takes the style of STYLE_IMAGE. Writes OUT.svg (same elements, ids and groups; "
                                 "only optimised attributes change) and OUT.png (OUT.svg rendered by cairosvg).\n\n"
@@ -33,7 +33,9 @@ def register(subparsers) -> None:
     add_sds_options(p)
     p.set_defaults(func=run_restyle)
 
-    r = add_command(subparsers, "svg-render", "render an SVG with the toolkit's differentiable rasterizer",
+
+def register_render(subparsers) -> None:
+    r = add_command(subparsers, "svg-render", COMMANDS["svg-render"].help,
                     description="example: stylize svg-render logo.svg -o logo.png --size 512")
     r.add_argument("input", metavar="INPUT.svg", help="SVG file")
     r.add_argument("-o", "--output", required=True, metavar="OUT.png", help="output PNG (on white)")
@@ -42,7 +44,6 @@ def register(subparsers) -> None:
     r.add_argument("--samples", type=int, default=1, help="supersampling factor per axis")
     add_common_options(r, seed=False)
     r.set_defaults(func=run_render)
-    strokes_cli.register(subparsers)
 
 
 def _check_output(path: str, suffix: str, inputs: list) -> Path:

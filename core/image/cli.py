@@ -4,6 +4,7 @@ from pathlib import Path
 
 from core.atomic import refuse_overwriting_inputs
 from core.cli import add_command, add_common_options, add_config_options, config_from_args, run_job
+from core.commands import COMMANDS
 from core.errors import InputError
 from core.image.fast import FastConfig
 from core.image.fast_cli import run_fast
@@ -21,7 +22,7 @@ RUNNERS = {"fast": run_fast, **{name: run_styleid for name in ATTENTION_METHODS}
 
 
 def register(subparsers) -> None:
-    p = add_command(subparsers, "image", "stylize an image with one or more style images",
+    p = add_command(subparsers, "image", COMMANDS["image"].help,
                     description="Stylize CONTENT with the style of STYLE (several styles blend).\n\n"
                                 "example: stylize image photo.jpg starry_night.jpg -o out.png --size 512")
     p.add_argument("content", metavar="CONTENT", help="content photo (any common image format)")

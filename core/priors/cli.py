@@ -1,5 +1,5 @@
 """``stylize generate``: images from prompts in the style of a reference image (StyleAligned-like shared attention)
-or of a learned style token (``--style-token``); also registers ``stylize learn-style``.
+or of a learned style token (``--style-token``; ``stylize learn-style`` in :mod:`core.priors.token_cli` learns one).
 
 Also holds option helpers the ``stylize image --method styleid`` wiring can reuse (:func:`parse_layers`).
 """
@@ -10,11 +10,12 @@ from typing import List, Optional
 
 from core.atomic import refuse_overwriting_inputs
 from core.cli import add_command, add_common_options, run_job
+from core.commands import COMMANDS
 from core.errors import InputError
 from core.io.images import check_image_output, load_image, save_image
 from core.priors.loading import add_model_config_option, load_model_option
 from core.priors.shared_attention import generate_with_style_reference
-from core.priors.token_cli import add_token_options, register_learn_style, run_token_generate
+from core.priors.token_cli import add_token_options, run_token_generate
 
 
 
@@ -36,7 +37,7 @@ def output_paths(output: Path, count: int) -> List[Path]:
 
 
 def register(subparsers) -> None:
-    p = add_command(subparsers, "generate", "generate images from prompts in the style of a reference image",
+    p = add_command(subparsers, "generate", COMMANDS["generate"].help,
                     description="Generate one image per --prompt with a local Stable Diffusion model; every image "
                                 "shares self-attention with the DDIM inversion of --style-ref (StyleAligned-like).\n\n"
                                 "example: stylize generate --style-ref wave.jpg --prompt 'a fox' --prompt 'a castle' "
@@ -68,7 +69,6 @@ def register(subparsers) -> None:
     add_common_options(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
-    register_learn_style(subparsers)
 
 
 def run(args) -> int:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from core.atomic import refuse_overwriting_inputs
 from core.cli import add_command, add_common_options, run_job
+from core.commands import COMMANDS
 from core.errors import InputError
 from core.io.images import load_image, save_image
 from core.priors.loading import add_model_config_option, load_model_option
@@ -19,7 +20,7 @@ LEARN_DEFAULTS = {"steps": 1000, "lr": 5e-3, "batch": 1}
 
 def register_learn_style(subparsers) -> None:
     """``stylize learn-style PAINTING -o style.safetensors --model SD``."""
-    p = add_command(subparsers, "learn-style", "learn a style token from one painting (InST / ProSpect)",
+    p = add_command(subparsers, "learn-style", COMMANDS["learn-style"].help,
                     description="Learn a new text token whose embedding makes a local Stable Diffusion model "
                                 "denoise PAINTING well (textual inversion, as InST does from one painting; "
                                 "--per-stage N learns ProSpect's one token per denoising stage). The file is in "

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from core.cli import add_command, add_common_options, add_config_options, config_from_args, run_job
+from core.commands import COMMANDS
 from core.errors import InputError
 from core.image.feedforward import load_decoder, save_decoder
 from core.train.data import Augment, CropStream, load_folder
@@ -13,7 +14,7 @@ MIN_CROP = 32
 
 
 def register(subparsers) -> None:
-    p = add_command(subparsers, "train-decoder", "train the feed-forward style decoder (AdaIN recipe)",
+    p = add_command(subparsers, "train-decoder", COMMANDS["train-decoder"].help,
                     description="Train the relu4_1 decoder used by `stylize image --method adain|wct`.\n"
                                 "Writes DECODER.safetensors (fp16), DECODER.losses.json, DECODER.losses.png and a\n"
                                 "checkpoint .DECODER.safetensors.ckpt beside it (continue with --resume).\n\n"

@@ -12,6 +12,7 @@ from pathlib import Path
 import torch.nn.functional as F
 
 from core.cli import add_command, add_common_options, add_config_options, config_from_args, run_job
+from core.commands import COMMANDS
 from core.errors import InputError
 from core.image.gatys import GatysConfig
 from core.io.images import load_image
@@ -26,8 +27,8 @@ from core.video.stylize import DEFAULT_LONG_SIDE, VIDEO_GATYS, check_output, sty
 from core.video.stylizers import METHODS, default_method, make_frame_stylizer
 
 
-def register(subparsers) -> None:
-    p = add_command(subparsers, "video", "stylize a video with temporal consistency",
+def register_video(subparsers) -> None:
+    p = add_command(subparsers, "video", COMMANDS["video"].help,
                     description="Stylize every frame of INPUT (video file, animated GIF or image folder) with the\n"
                                 "style of STYLE_IMAGE; optical flow ties frames together. Output: H.264 .mp4/.mov/.mkv\n"
                                 "(audio copied), .gif, or a folder (PNG frames).\n\n"
@@ -60,7 +61,9 @@ def register(subparsers) -> None:
     add_instruct_options(p, standalone=True, video=True)
     p.set_defaults(func=run_video)
 
-    m = add_command(subparsers, "metrics-video", "measure temporal consistency (warping error) of a stylized video",
+
+def register_metrics_video(subparsers) -> None:
+    m = add_command(subparsers, "metrics-video", COMMANDS["metrics-video"].help,
                     description="Print JSON: for each range k, the mean masked warping error (MSE in [0,1] units over\n"
                                 "pixels passing the forward-backward flow check, flow computed on ORIGINAL) between\n"
                                 "stylized frames t and t+k; with --style, the mean style distance of the stylized\n"

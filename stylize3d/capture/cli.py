@@ -6,10 +6,11 @@ import sys
 
 from core.cli import add_command, add_common_options, add_config_options, config_from_args, run_job
 from stylize3d.capture.sfm import CaptureConfig, capture
+from stylize3d.commands import COMMANDS
 
 
 def register(subparsers) -> None:
-    p = add_command(subparsers, "capture", "photos or a video -> posed dataset (COLMAP poses, nerfstudio layout)",
+    p = add_command(subparsers, "capture", COMMANDS["capture"].help,
                     description="Pose the pictures of INPUT (a folder of photos, or a video whose sharpest frames "
                                 "are picked spread over the clip) with pycolmap structure from motion on the CPU, "
                                 "undistort them to pinhole and write DATA in the layout nerfstudio's ns-process-data "

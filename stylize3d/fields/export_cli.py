@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from core.atomic import refuse_overwriting_inputs
 from core.cli import add_command, add_common_options, run_job
+from stylize3d.commands import COMMANDS
 
 
 def register(subparsers) -> None:
-    p = add_command(subparsers, "export", "export a radiance field as a mesh (.ply/.glb/.obj) or 3DGS splats (.ply)",
+    p = add_command(subparsers, "export", COMMANDS["export"].help,
                     description="Write FIELD (.safetensors from stylize fit or stylize scene) as a coloured "
                                 "marching-cubes mesh or as a 3DGS .ply with one Gaussian per opaque cell.\n\n"
                                 "example: stylize export field.safetensors -o scene.glb")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from core.cli import add_command, add_common_options, run_job
 from core.errors import InputError
+from stylize3d.commands import COMMANDS
 from stylize3d.datasets.transforms_json import load_transforms
 from stylize3d.splats.render import BACKENDS
 from stylize3d.viewer.app import Viewer, ViewerOptions
@@ -33,7 +34,7 @@ example: stylize view out/scene/sample_scene_stylized.ply --compare scenes/splat
 
 
 def register(subparsers) -> None:
-    p = add_command(subparsers, "view", "interactive browser viewer for 3D scenes (splats, radiance fields; compare, camera paths)",
+    p = add_command(subparsers, "view", COMMANDS["view"].help,
                     description=DESCRIPTION)
     p.add_argument("scene", metavar="SCENE", help="a scene stylize render takes (splat .ply, radiance field "
                                                   ".safetensors, nerfstudio/3DGS/gsplat run) or a `stylize scene` "

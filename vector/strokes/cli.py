@@ -25,6 +25,7 @@ from core.io.images import load_image
 from core.losses.objective import StyleLossConfig
 from core.metrics import psnr
 from core.video.io import VideoWriter
+from vector.commands import COMMANDS
 from vector.strokes.hertzmann import Painting, paint
 from vector.strokes.presets import PRESETS, PaintStyle
 from vector.strokes.render import composite
@@ -63,7 +64,7 @@ def style_from_args(args) -> PaintStyle:
 
 
 def register(subparsers) -> None:
-    p = add_command(subparsers, "paint", "paint a photo with curved brush strokes (Hertzmann 1998) as an editable SVG",
+    p = add_command(subparsers, "paint", COMMANDS["paint"].help,
                     description="Paint PHOTO in layers of curved brush strokes, largest brush first (Hertzmann, "
                                 "\"Painterly Rendering with Curved Brush Strokes of Multiple Sizes\", SIGGRAPH 1998). "
                                 "Writes OUT.svg (one <path> per stroke, grouped per brush as <g id=\"brush-R\"> in "
