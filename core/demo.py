@@ -14,6 +14,7 @@ from core.cli import add_command, add_common_options, run_job
 from core.commands import COMMANDS
 from core.gallery import Item, Section, write_gallery
 from core.config import replace_fields
+from core.image.fast import FastConfig, stylize_fast
 from core.image.gatys import GatysConfig, stylize_gatys
 from core.io.images import load_image, save_image
 from core.scenes import scenes_dir
@@ -36,27 +37,36 @@ def register(subparsers) -> None:
 
 
 def image_section(out_dir: Path, device: torch.device, size: int, steps: int) -> Section:
-    """Stylize the bundled photo with each bundled painting; returns the gallery section."""
+    """Stylize the bundled photo with each bundled painting, by Gatys (``steps`` L-BFGS steps) and by the quick
+    path (``--method fast``); returns the gallery section."""
     images = scenes_dir() / "images"
     folder = out_dir / "image"
     content = load_image(images / IMAGE_DEMO_CONTENT, long_side=size, device=device)
     save_image(content, folder / "content.jpg")
-    section = Section("Images (Gatys, L-BFGS)", f"Bundled photo stylized at {size} px, {steps} L-BFGS steps, on {device}.")
+    section = Section("Images (Gatys, L-BFGS; the quick path)",
+                      f"Bundled photo stylized at {size} px: Gatys with {steps} L-BFGS steps, and --method fast, "
+                      f"on {device}.")
+    fast = FastConfig()
     for name in IMAGE_DEMO_STYLES:
         style = load_image(images / name, long_side=size, device=device)
         start = time.perf_counter()
         result = stylize_gatys(content, [style], replace_fields(GatysConfig, steps=steps), progress=True)
         seconds = time.perf_counter() - start
+        start = time.perf_counter()
+        quick = stylize_fast(content, load_image(images / name, long_side=fast.style_side(size), device=device), fast)
+        quick_seconds = time.perf_counter() - start
         stem = Path(name).stem
         save_image(style, folder / f"style_{stem}.jpg")
         save_image(result.image, folder / f"result_{stem}.png")
+        save_image(quick, folder / f"fast_{stem}.png")
         section.items.append(Item(
             title=f"{IMAGE_DEMO_CONTENT} × {name}",
             media=[("content", "image/content.jpg"), ("style", f"image/style_{stem}.jpg"),
-                   ("result", f"image/result_{stem}.png")],
+                   ("result", f"image/result_{stem}.png"), ("fast", f"image/fast_{stem}.png")],
             caption=f"stylize image scenes/images/{IMAGE_DEMO_CONTENT} scenes/images/{name} -o result.png "
                     f"--size {size} --steps {steps}\n{seconds:.1f} s on {device}; style loss "
-                    f"{result.stylization.initial['style']:.3f} → {result.stylization.final['style']:.3f}"))
+                    f"{result.stylization.initial['style']:.3f} → {result.stylization.final['style']:.3f}\n"
+                    f"fast: the same with --method fast, {quick_seconds:.1f} s"))
     return section
 
 
