@@ -83,14 +83,14 @@ class FastFrameStylizer:
         config.validate()
         self.style, self.config, self.refine_steps = styles[0], config, refine_steps
         self.encoder = load_vgg19(self.style.device)
-        self._style_at: dict = {}
+        self.sized_style: Optional[torch.Tensor] = None  # the style at the frames' working size, made once
 
     def __call__(self, content: torch.Tensor, init: Optional[torch.Tensor] = None,
                  terms: Sequence[Term] = (), steps: Optional[int] = None) -> torch.Tensor:
         side = self.config.style_side(max(content.shape[-2:]))
-        if side not in self._style_at:
-            self._style_at[side] = resize_long_side(self.style, side)
-        image = stylize_fast(content, self._style_at[side], self.config, encoder=self.encoder)
+        if self.sized_style is None or max(self.sized_style.shape[-2:]) != side:
+            self.sized_style = resize_long_side(self.style, side)
+        image = stylize_fast(content, self.sized_style, self.config, encoder=self.encoder)
         if not terms:
             return image
         return refine_pixels(image, init, terms, steps or self.refine_steps)
@@ -125,14 +125,13 @@ def _feedforward(method: str) -> Callable[[Sequence[torch.Tensor], dict], FrameS
 
 
 def _fast(styles: Sequence[torch.Tensor], options: dict) -> FrameStylizer:
-    return FastFrameStylizer(styles, options.get("fast") or FastConfig())
+    return FastFrameStylizer(styles, FastConfig())
 
 
 METHODS: Dict[str, Callable[[Sequence[torch.Tensor], dict], FrameStylizer]] = {
     "gatys": _gatys, "fast": _fast, "adain": _feedforward("adain"), "wct": _feedforward("wct")}
 """``--method`` name → builder ``(styles, options) -> FrameStylizer``; ``options["gatys"]`` is a
-:class:`GatysConfig`, ``options["fast"]`` a :class:`FastConfig` (default its defaults), ``decoder``/``alpha`` the
-feed-forward settings."""
+:class:`GatysConfig`, ``decoder``/``alpha`` the feed-forward settings (``fast`` runs with its defaults)."""
 
 
 def default_method(consistency: str) -> str:

@@ -27,7 +27,7 @@ from core.metrics import psnr
 from core.video.io import VideoWriter
 from vector.commands import COMMANDS
 from vector.strokes.hertzmann import Painting, paint
-from vector.strokes.presets import PRESETS, PaintStyle
+from vector.strokes.presets import PRESETS, PaintStyle, paint_style
 from vector.strokes.render import composite
 from vector.strokes.stylize import STROKE_STYLE_WEIGHT
 from vector.strokes.video_cli import add_video_options, check_video_args, is_video_output, paint_video
@@ -58,9 +58,8 @@ def add_style_options(parser: argparse.ArgumentParser) -> None:
 
 
 def style_from_args(args) -> PaintStyle:
-    style = PRESETS[args.style_preset]
     changes = {f.name: getattr(args, f.name) for f in dataclasses.fields(PaintStyle) if getattr(args, f.name) is not None}
-    return style.replace(**changes).validate()
+    return paint_style(args.style_preset, **changes)
 
 
 def register(subparsers) -> None:

@@ -15,10 +15,9 @@ from typing import Union
 
 import torch
 
-from core.errors import InputError
 from core.io.images import load_image
 from vector.strokes import hertzmann
-from vector.strokes.presets import PRESETS, PaintStyle
+from vector.strokes.presets import PaintStyle, paint_style
 
 
 def paint(photo: Union[torch.Tensor, str, os.PathLike], style: Union[str, PaintStyle] = "impressionist", *,
@@ -31,11 +30,7 @@ def paint(photo: Union[torch.Tensor, str, os.PathLike], style: Union[str, PaintS
     ``background``: the canvas colour (RGB in [0,1]). Returns the :class:`~vector.strokes.hertzmann.Painting`
     (``strokes``, ``canvas`` ``3,H,W`` in [0,1], ``svg_text()``, ``write_svg(path)``); runs on the CPU.
     """
-    if isinstance(style, str):
-        if style not in PRESETS:
-            raise InputError(f"unknown painting style {style!r}; choose from {', '.join(PRESETS)}")
-        style = PRESETS[style]
-    style = style.replace(**fields).validate()
+    style = paint_style(style, **fields)
     if not isinstance(photo, torch.Tensor):
         photo = load_image(photo, long_side=size)
     with torch.no_grad():

@@ -75,3 +75,12 @@ PRESETS = {
                               grid_factor=0.5, min_length=0, max_length=0, jitter_value=1.0, jitter_hue=0.3),
 }
 """The paper's four named styles (section 4). Pointillist strokes have length 0: round dots."""
+
+
+def paint_style(style: "str | PaintStyle", **changes) -> PaintStyle:
+    """The checked :class:`PaintStyle` of a preset name (or a style) with ``changes`` to its fields by name."""
+    if isinstance(style, str):
+        if style not in PRESETS:
+            raise InputError(f"unknown painting style {style!r}; choose from {', '.join(PRESETS)}")
+        style = PRESETS[style]
+    return style.replace(**changes).validate()
