@@ -179,16 +179,25 @@ class Job:
     """What :func:`run_job` gives a command's body: device, report, seed, progress and checkpoints."""
 
     def __init__(self, args: argparse.Namespace, command: str):
-        from core.device import resolve_device
         from core.report import Report
 
         self.args, self.command = args, command
-        self.device: "torch.device" = resolve_device(getattr(args, "device", "auto"))
+        self._device: "Optional[torch.device]" = None
         self.seed: int = int(getattr(args, "seed", 0) or 0)
         self.progress: bool = not getattr(args, "quiet", False)
         self.resume: bool = bool(getattr(args, "resume", False))
         self.report = Report(command, {k: v for k, v in vars(args).items() if not k.startswith("_") and k != "func"})
-        self.report.device = self.device
+
+    @property
+    def device(self) -> "torch.device":
+        """The torch device ``--device`` names, resolved (and torch imported) on first use: a body that runs without
+        torch (the ONNX Runtime fast path) never pays for it."""
+        if self._device is None:
+            from core.device import resolve_device
+
+            self._device = resolve_device(getattr(self.args, "device", "auto"))
+            self.report.device = self._device
+        return self._device
 
     def checkpoint(self, path: "str | Path", meta: dict, every: int = 25) -> "Checkpoint":
         """A checkpoint at ``path`` for a job described by ``meta`` (resuming with other meta is refused)."""
@@ -275,6 +284,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     command = next((word for word in argv if not word.startswith("-")), None)  # `stylize` has no option with a value
     args = build_parser(commands=[command] if command else []).parse_args(argv)
+    args._argv = argv  # the words as given: a command that reruns itself in parts (video --segments) starts from them
     formatwarning = warnings.formatwarning
     warnings.formatwarning = lambda message, category, *_, **__: f"stylize {args.command}: warning: {message}\n"
     try:

@@ -6,24 +6,7 @@ covariances get a small ridge before matrix square roots, so a constant-colour i
 
 import torch
 
-RIDGE = 1e-5
-"""Added to covariance diagonals so flat (rank-deficient) colour sets stay invertible."""
-YIQ_FROM_RGB = ((0.299, 0.587, 0.114), (0.595716, -0.274453, -0.321263), (0.211456, -0.522591, 0.311135))
-"""Rows: Y (Rec.601 luma), I, Q."""
-
-
-def _mean_cov(pixels: torch.Tensor) -> "tuple[torch.Tensor, torch.Tensor]":
-    pixels = pixels.double()
-    mean = pixels.mean(dim=0)
-    centred = pixels - mean
-    cov = centred.T @ centred / max(pixels.shape[0], 1)
-    return mean, cov + RIDGE * torch.eye(3, dtype=cov.dtype, device=cov.device)
-
-
-def _sym_power(matrix: torch.Tensor, power: float) -> torch.Tensor:
-    """Symmetric matrix power via eigendecomposition (eigenvalues clamped at the ridge)."""
-    values, vectors = torch.linalg.eigh(matrix)
-    return vectors @ torch.diag(values.clamp_min(RIDGE) ** power) @ vectors.T
+from core.colour_stats import YIQ_FROM_RGB, affine_colour_map, mean_cov
 
 
 def image_pixels(image: torch.Tensor) -> torch.Tensor:
@@ -39,11 +22,9 @@ def fit_affine_colour_map(source: torch.Tensor, target: torch.Tensor) -> "tuple[
     """
     if source.shape[-1] != 3 or target.shape[-1] != 3:
         raise ValueError("colour transfer expects N,3 pixel lists")
-    mu_s, cov_s = _mean_cov(source.reshape(-1, 3))
-    mu_t, cov_t = _mean_cov(target.reshape(-1, 3))
-    a = _sym_power(cov_t, 0.5) @ _sym_power(cov_s, -0.5)
-    b = mu_t - a @ mu_s
-    return a.float().to(source.device), b.float().to(source.device)
+    a, b = affine_colour_map(*mean_cov(source.reshape(-1, 3).detach().double().cpu().numpy()),
+                             *mean_cov(target.reshape(-1, 3).detach().double().cpu().numpy()))
+    return (torch.from_numpy(a).float().to(source.device), torch.from_numpy(b).float().to(source.device))
 
 
 def apply_affine_colour(image: torch.Tensor, a: torch.Tensor, b: torch.Tensor, clamp: bool = True) -> torch.Tensor:

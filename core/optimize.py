@@ -20,11 +20,11 @@ from tqdm.auto import tqdm
 
 from core.atomic import atomic_output
 from core.errors import InputError
+from core.loop_config import OPTIMIZERS
 
 LossFn = Callable[[], Dict[str, torch.Tensor]]
 """Returns a dict of named loss terms; the key ``"total"`` is what gets minimised."""
 
-OPTIMIZERS = ("lbfgs", "adam")
 KEEP = ("best", "last")
 
 

@@ -13,13 +13,22 @@ import contextlib
 import json
 import os
 import platform
+import sys
 import time
+from importlib import metadata
 from pathlib import Path
-from typing import Any, Iterator
-
-import torch
+from typing import TYPE_CHECKING, Any, Iterator
 
 from core.atomic import atomic_output
+
+if TYPE_CHECKING:
+    import torch
+
+
+def _loaded_torch():
+    """The torch module when this process has imported it, else None (a report never imports torch itself: the
+    torch-free fast path writes reports too)."""
+    return sys.modules.get("torch")
 
 
 def _jsonable(value: Any) -> Any:
@@ -27,9 +36,10 @@ def _jsonable(value: Any) -> Any:
         return value
     if isinstance(value, os.PathLike):
         return os.fspath(value)
-    if isinstance(value, torch.device):
+    torch = _loaded_torch()
+    if torch is not None and isinstance(value, torch.device):
         return str(value)
-    if isinstance(value, torch.Tensor) and value.numel() == 1:
+    if torch is not None and isinstance(value, torch.Tensor) and value.numel() == 1:
         return value.item()
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
@@ -39,15 +49,24 @@ def _jsonable(value: Any) -> Any:
 
 
 def library_versions() -> dict:
-    """Versions of Python, torch and the toolkit (plus CUDA when present)."""
+    """Versions of Python, torch and the toolkit (plus CUDA when present; torch's from its package metadata when this
+    process did not import it)."""
     from core import __version__
 
-    versions = {"python": platform.python_version(), "torch": torch.__version__, "toolkit": __version__,
-                "platform": platform.platform()}
-    if torch.cuda.is_available():
+    torch = _loaded_torch()
+    versions = {"python": platform.python_version(), "torch": torch.__version__ if torch else _package_version("torch"),
+                "toolkit": __version__, "platform": platform.platform()}
+    if torch is not None and torch.cuda.is_available():
         versions["cuda"] = torch.version.cuda
         versions["gpu"] = torch.cuda.get_device_name(0)
     return versions
+
+
+def _package_version(name: str) -> "str | None":
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
 
 
 class Report:
@@ -62,6 +81,8 @@ class Report:
         self.sizes: dict = {}
         self.phases: dict = {}
         self.device: "torch.device | None" = None
+        self.threads: "int | None" = None
+        """CPU threads the work ran on; None: torch's intra-op thread count."""
         self.steps: "int | None" = None
         self._start = time.perf_counter()
         self._step_time: "float | None" = None
@@ -90,13 +111,15 @@ class Report:
     def to_dict(self) -> dict:
         total = time.perf_counter() - self._start
         per_step = self._step_time / self.steps if self.steps else None
-        device = self.device or torch.device("cpu")
+        device = str(self.device or "cpu")
+        torch = _loaded_torch()
+        threads = self.threads if self.threads is not None else (torch.get_num_threads() if torch else None)
         return _jsonable({
             "command": self.command,
             "args": self.args,
             "inputs": self.inputs,
             "outputs": self.outputs,
-            "device": {"name": str(device), "type": device.type, "threads": torch.get_num_threads()},
+            "device": {"name": device, "type": device.split(":")[0], "threads": threads},
             "versions": library_versions(),
             "timings": {"total_s": total, "per_step_s": per_step, "steps": self.steps, "phases": self.phases},
             "metrics": self.metrics,
@@ -109,3 +132,14 @@ class Report:
             return
         with atomic_output(Path(path)) as tmp:
             tmp.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+
+
+class LoadStylizeReport(Report):
+    """The common report plus ``timings.load_s`` (weights, models) and ``timings.stylize_s`` (reading, stylizing,
+    writing), taken from the phases of those names (the one-shot 2D methods: fast, adain, wct)."""
+
+    def to_dict(self) -> dict:
+        out = super().to_dict()
+        out["timings"]["load_s"] = self.phases.get("load", 0.0)
+        out["timings"]["stylize_s"] = self.phases.get("stylize", 0.0)
+        return out

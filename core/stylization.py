@@ -29,14 +29,15 @@ Extra terms share one contract, :data:`Term`: ``term(image, view) -> {name: weig
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Dict, Hashable, List, Optional, Protocol, Sequence, runtime_checkable
 
 import torch
 
-from core.errors import ConfigError, InputError
+from core.errors import InputError
 from core.losses.objective import StyleObjective
-from core.optimize import OPTIMIZERS, Checkpoint, OptimizeResult, optimize
+from core.loop_config import LoopConfig
+from core.optimize import Checkpoint, OptimizeResult, optimize
 
 Term = Callable[[torch.Tensor, Any], Dict[str, torch.Tensor]]
 """An extra loss: ``(image 1,3,H,W in [0,1], view) -> {name: already-weighted scalar}`` added to the total."""
@@ -87,29 +88,6 @@ class TaskDefaults:
 
     def finish(self, interrupted: bool) -> None:
         pass
-
-
-@dataclass
-class LoopConfig:
-    """The optimisation loop of a stylization."""
-
-    steps: int = field(default=300, metadata={"help": "optimisation steps"})
-    optimizer: str = field(default="adam", metadata={"help": "optimiser", "choices": OPTIMIZERS})
-    lr: Optional[float] = field(default=None, metadata={"help": "learning rate (when none is set: 1.0 for lbfgs, 0.02 for adam)"})
-
-    @property
-    def resolved_lr(self) -> float:
-        if self.lr is not None:
-            return self.lr
-        return 1.0 if self.optimizer == "lbfgs" else 0.02
-
-    def validate(self) -> None:
-        if self.steps < 0:
-            raise ConfigError("steps", f"must be >= 0, got {self.steps}")
-        if self.optimizer not in OPTIMIZERS:
-            raise ConfigError("optimizer", f"unknown {self.optimizer!r}; choose from {', '.join(OPTIMIZERS)}")
-        if self.lr is not None and not self.lr > 0:
-            raise ConfigError("lr", f"must be > 0, got {self.lr}")
 
 
 @dataclass

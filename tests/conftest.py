@@ -1,9 +1,24 @@
 """Shared fixtures: tiny images and files written into pytest's tmp folders."""
 
+import os
+
 import numpy as np
 import pytest
 import torch
 from PIL import Image
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache_dir(tmp_path_factory):
+    """The fast path's ONNX graphs (``core.nn.onnx_cache``) are built into a folder of this test session, not the
+    user's cache; subprocesses started by tests inherit it."""
+    previous = os.environ.get("STYLIZE_CACHE_DIR")
+    os.environ["STYLIZE_CACHE_DIR"] = str(tmp_path_factory.mktemp("stylize-cache"))
+    yield
+    if previous is None:
+        os.environ.pop("STYLIZE_CACHE_DIR", None)
+    else:
+        os.environ["STYLIZE_CACHE_DIR"] = previous
 
 
 @pytest.fixture(autouse=True)

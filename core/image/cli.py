@@ -1,24 +1,33 @@
 """``stylize image``: stylize a photo with one or more style images (Gatys, feed-forward AdaIN/WCT, StyleID)."""
 
+import importlib
 from pathlib import Path
 
 from core.atomic import refuse_overwriting_inputs
 from core.cli import add_command, add_common_options, add_config_options, config_from_args, run_job
 from core.commands import COMMANDS
 from core.errors import InputError
-from core.image.fast import FastConfig
-from core.image.fast_cli import run_fast
-from core.image.feedforward_cli import FEEDFORWARD_METHODS, run_feedforward
-from core.image.gatys import GatysConfig, stylize_gatys
-from core.io.images import check_image_output, load_image, load_mask, save_image
-from core.priors.instruct_cli import add_instruct_options, run_instruct_image
-from core.priors.styleid_cli import ATTENTION_METHODS, STYLEID_DEFAULT_STEPS, add_styleid_options, run_styleid
-from core.priors.token_cli import TOKEN_METHODS, add_token_options, run_token_image
+from core.image.fast_cli import ENGINES
+from core.image.fast_config import FastConfig
+from core.image.gatys_config import GatysConfig
+from core.image.method_names import FEEDFORWARD_METHODS
+from core.io.image_files import check_image_output
+from core.priors.options import (ATTENTION_METHODS, STYLEID_DEFAULT_STEPS, TOKEN_METHODS, add_instruct_options,
+                                 add_styleid_options, add_token_options)
 
 METHODS = ("gatys", "fast", *FEEDFORWARD_METHODS, *ATTENTION_METHODS, *TOKEN_METHODS)
-RUNNERS = {"fast": run_fast, **{name: run_styleid for name in ATTENTION_METHODS},
-           **{name: run_feedforward for name in FEEDFORWARD_METHODS}, **{name: run_token_image for name in TOKEN_METHODS}}
-"""``--method`` name → ``runner(job, output) -> exit status`` for the methods other than gatys."""
+RUNNERS = {"fast": "core.image.fast_cli:run_fast", "instruct": "core.priors.instruct_cli:run_instruct_image",
+           **{name: "core.priors.styleid_cli:run_styleid" for name in ATTENTION_METHODS},
+           **{name: "core.image.feedforward_cli:run_feedforward" for name in FEEDFORWARD_METHODS},
+           **{name: "core.priors.token_cli:run_token_image" for name in TOKEN_METHODS}}
+"""``--method`` name (and ``instruct`` for ``--instruct``) → ``"module:runner"``, ``runner(job, output) -> exit
+status``, for the methods other than gatys; a runner's module is imported only when its method runs (this module
+imports no torch, so ``stylize image --help`` and the torch-free fast path start quickly)."""
+
+
+def _runner(name: str):
+    module, function = RUNNERS[name].split(":")
+    return getattr(importlib.import_module(module), function)
 
 
 def register(subparsers) -> None:
@@ -43,6 +52,9 @@ def register(subparsers) -> None:
     p.add_argument("--decoder", metavar="DECODER.safetensors", default=None,
                    help="adain/wct: decoder weights (default: the shipped decoder)")
     p.add_argument("--alpha", type=float, default=1.0, help="adain/wct: style strength in [0, 1]")
+    p.add_argument("--engine", choices=ENGINES, default="auto",
+                   help="fast: onnx (ONNX Runtime on the CPU, no torch: about a second in all), torch (any device); "
+                        "auto picks onnx on a CPU-only machine when onnxruntime is installed")
     add_common_options(p, resumable=True)
     add_config_options(p, GatysConfig, skip=("steps",))
     add_styleid_options(p)
@@ -63,11 +75,11 @@ def run(args) -> int:
     if args.size < 16:
         raise InputError(f"--size {args.size} is too small; use at least 16")
     if args.instruct:
-        return run_job(args, "image", lambda job: run_instruct_image(job, output))
+        return run_job(args, "image", lambda job: _runner("instruct")(job, output))
     if not args.styles and args.method not in TOKEN_METHODS:
         raise InputError(f"--method {args.method} needs at least one STYLE image")
     if args.method in RUNNERS:
-        return run_job(args, "image", lambda job: RUNNERS[args.method](job, output))
+        return run_job(args, "image", lambda job: _runner(args.method)(job, output))
     steps = {} if args.steps is None else {"steps": args.steps}
     config = config_from_args(GatysConfig, args, **steps)
     config.validate()
@@ -75,6 +87,9 @@ def run(args) -> int:
 
 
 def _run_gatys(job, config: GatysConfig, output: Path) -> int:
+    from core.image.gatys import stylize_gatys
+    from core.io.images import load_image, load_mask, save_image
+
     args, report = job.args, job.report
     with report.phase("load"):
         content = load_image(args.content, long_side=args.size, device=job.device)

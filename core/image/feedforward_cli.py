@@ -12,21 +12,9 @@ from PIL import Image
 
 from core.errors import InputError
 from core.image.feedforward import load_models, stylize_feedforward
+from core.image.method_names import FEEDFORWARD_METHODS  # noqa: F401
 from core.io.images import load_image, save_image
-from core.report import Report
-
-FEEDFORWARD_METHODS = ("adain", "wct")
-
-
-class FeedForwardReport(Report):
-    """The common report plus ``timings.load_s`` and ``timings.stylize_s`` taken from the phases of those names."""
-
-    def to_dict(self) -> dict:
-        out = super().to_dict()
-        out["timings"]["load_s"] = self.phases.get("load", 0.0)
-        out["timings"]["stylize_s"] = self.phases.get("stylize", 0.0)
-        return out
-
+from core.report import LoadStylizeReport
 
 def load_label_mask(path: str, content_path: str, size: "tuple[int, int]", device) -> torch.Tensor:
     """A grey-level mask drawn at the content file's pixel size, resized (nearest) to ``size=(H, W)``: ``1,1,H,W``."""
@@ -45,7 +33,7 @@ def run_feedforward(job, output: Path) -> int:
     args, device = job.args, job.device
     if not 0.0 <= args.alpha <= 1.0:
         raise InputError(f"--alpha {args.alpha} is out of range; use a value in [0, 1]")
-    report = job.report = FeedForwardReport.like(job.report)
+    report = job.report = LoadStylizeReport.like(job.report)
     with report.phase("load"):
         load_models(args.decoder, device)
     with report.phase("stylize"):

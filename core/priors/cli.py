@@ -13,7 +13,8 @@ from core.cli import add_command, add_common_options, run_job
 from core.commands import COMMANDS
 from core.errors import InputError
 from core.io.images import check_image_output, load_image, save_image
-from core.priors.loading import add_model_config_option, load_model_option
+from core.priors.loading import load_model_option
+from core.priors.options import add_model_config_option
 from core.priors.shared_attention import generate_with_style_reference
 from core.priors.token_cli import add_token_options, run_token_generate
 

@@ -5,33 +5,8 @@ import time
 
 from core.errors import InputError
 from core.io.images import load_image, save_image
-from core.priors.loading import add_model_config_option, load_model_option
-
-INSTRUCT_DEFAULT_STEPS = 20
-
-
-def add_instruct_options(parser, standalone: bool = False, video: bool = False, guidance: bool = False) -> None:
-    """``--instruct`` and its scales; ``standalone``: also ``--model`` and ``--guidance`` (for commands that lack
-    them); ``guidance``: ``--guidance`` only; ``video``: also ``--keyframe-every``."""
-    group = parser.add_argument_group("instruct (InstructPix2Pix edits; --model names a local InstructPix2Pix folder)")
-    group.add_argument("--instruct", default=None, metavar="TEXT",
-                       help="edit instruction, e.g. 'make it look like a watercolour' (no style image needed)")
-    group.add_argument("--image-guidance", type=float, default=1.5,
-                       help="image guidance scale s_I: how closely the edit keeps the input photo")
-    if standalone:
-        group.add_argument("--model", metavar="PATH", default=None,
-                           help="local InstructPix2Pix folder in diffusers layout, or a single-file checkpoint "
-                                "with --model-config (never downloaded)")
-        add_model_config_option(group)
-    if standalone or guidance:
-        group.add_argument("--guidance", type=float, default=7.5, help="text guidance scale s_T")
-    group.add_argument("--instruct-steps", type=int, default=INSTRUCT_DEFAULT_STEPS,
-                       help="denoising steps per edit")
-    if video:
-        group.add_argument("--keyframe-every", type=int, default=1, metavar="K",
-                           help="edit every K-th frame; frames between follow by flow and the temporal loss, "
-                                "their occluded parts by the keyframe's colour map")
-
+from core.priors.loading import load_model_option
+from core.priors.options import INSTRUCT_DEFAULT_STEPS, add_instruct_options  # noqa: F401
 
 def load_instruct_model(args, device):
     if args.model is None:
@@ -74,4 +49,4 @@ def make_instruct_stylizer(args, device):
     from core.priors.instruct import InstructFrameStylizer
 
     return InstructFrameStylizer(load_instruct_model(args, device), args.instruct,
-                                 keyframe_every=args.keyframe_every, refine_steps=args.steps, **edit_options(args))
+                                 keyframe_every=args.keyframe_every or 1, refine_steps=args.steps, **edit_options(args))

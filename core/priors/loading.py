@@ -235,15 +235,6 @@ def _load_single_file(file: Path, dtype: torch.dtype, config: "Path | None" = No
                 scheduler=DDIMScheduler.from_config(pipe.scheduler.config))
 
 
-MODEL_CONFIG_HELP = ("with a single-file --model checkpoint (.safetensors/.ckpt): a local diffusers folder of the "
-                     "same architecture whose configs and tokenizer describe it (its weights are not read)")
-
-
-def add_model_config_option(group) -> None:
-    """``--model-config FOLDER`` beside a command's ``--model``."""
-    group.add_argument("--model-config", metavar="FOLDER", default=None, help=MODEL_CONFIG_HELP)
-
-
 def load_model_option(args, device: "str | torch.device", in_channels: "int | None" = None) -> DiffusionModel:
     """The model of a command's ``--model`` (and ``--model-config``), see :func:`load_diffusion_model`."""
     return load_diffusion_model(args.model, device, in_channels=in_channels,

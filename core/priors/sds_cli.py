@@ -8,7 +8,7 @@ when a prompt is used.
 from typing import Optional
 
 from core.errors import InputError
-from core.priors.loading import add_model_config_option
+from core.priors.options import add_model_config_option
 from core.stylization import Term
 
 

@@ -8,32 +8,8 @@ import time
 
 from core.errors import InputError
 from core.io.images import load_image, save_image
-from core.priors.loading import add_model_config_option, load_model_option
-
-STYLEID_DEFAULT_STEPS = 50
-ATTENTION_METHODS = ("styleid", "zstar")
-
-
-def add_styleid_options(parser) -> None:
-    """Options used only by ``--method styleid``."""
-    group = parser.add_argument_group("styleid / zstar (training-free diffusion attention methods; need --model "
-                                      "and the [diffusion] extra; --layers and --inversion-refinements apply to both)")
-    group.add_argument("--model", metavar="PATH", default=None,
-                       help="local Stable Diffusion 1.5/2.1-base folder in diffusers layout, or an InstructPix2Pix "
-                            "folder for --instruct, or a single-file checkpoint with --model-config (never "
-                            "downloaded)")
-    add_model_config_option(group)
-    group.add_argument("--gamma", type=float, default=0.75, help="query blend: γ·q_content + (1−γ)·q_stylized")
-    group.add_argument("--temperature", type=float, default=1.5, help="attention temperature T (>1 sharpens)")
-    group.add_argument("--layers", default=None, metavar="I,J,…",
-                       help="decoder self-attention layers that inject (default: the last five; negative from the end)")
-    group.add_argument("--no-adain-init", action="store_true",
-                       help="start from the content's inverted noise without matching the style's statistics")
-    group.add_argument("--inversion-refinements", type=int, default=0, metavar="N",
-                       help="fixed-point passes per DDIM inversion step (closer inversion, N more UNet calls per step)")
-    group.add_argument("--zstar-weight", type=float, default=2.0, metavar="W",
-                       help="zstar: reweighting of the style's keys (attention logits + log W; 1 = plain)")
-
+from core.priors.loading import load_model_option
+from core.priors.options import ATTENTION_METHODS, STYLEID_DEFAULT_STEPS, add_styleid_options  # noqa: F401
 
 def run_styleid(job, output) -> int:
     """Run StyleID or Z-Star (``job.args.method``) inside :func:`core.cli.run_job` (``job.args``: ``stylize

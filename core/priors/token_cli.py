@@ -11,9 +11,9 @@ from core.cli import add_command, add_common_options, run_job
 from core.commands import COMMANDS
 from core.errors import InputError
 from core.io.images import load_image, save_image
-from core.priors.loading import add_model_config_option, load_model_option
+from core.priors.loading import load_model_option
+from core.priors.options import TOKEN_METHODS, add_model_config_option, add_token_options  # noqa: F401
 
-TOKEN_METHODS = ("inst", "prospect")
 TOKEN_DEFAULT_STEPS = 50
 LEARN_DEFAULTS = {"steps": 1000, "lr": 5e-3, "batch": 1}
 
@@ -87,26 +87,6 @@ def _learn_style(job, config, output: Path) -> int:
     if result.interrupted:
         return job.interrupted(f"wrote the token so far to {output}")
     return 0
-
-
-def add_token_options(parser, image: bool = True) -> None:
-    """Options of sampling with a learned token; ``image``: also those ``stylize generate`` has or needs not
-    (--prompt, --strength, --guidance)."""
-    group = parser.add_argument_group("style tokens (--method inst / prospect; learned by stylize learn-style)")
-    group.add_argument("--style-token", metavar="TOKEN.safetensors", default=None,
-                       help="learned style token file (diffusers' textual-inversion format)")
-    if image:
-        group.add_argument("--prompt", default="", metavar="TEXT",
-                           help="text prompt; {} marks where the token goes (without {}, 'in the style of TOKEN' "
-                                "is appended)")
-    group.add_argument("--negative-prompt", default="", metavar="TEXT", help="negative prompt of the guidance")
-    group.add_argument("--stages", default=None, metavar="A-B,…",
-                       help="per-stage token files: 1-based stages that take the style tokens, e.g. 6-10 for "
-                            "texture/material only (default: all); the others see the plain prompt")
-    if image:
-        group.add_argument("--strength", type=float, default=0.6,
-                           help="img2img: how far the photo is noised before denoising (0: unchanged, 1: all noise)")
-        group.add_argument("--guidance", type=float, default=7.5, help="classifier-free guidance scale")
 
 
 def _load_tokens(args, device):

@@ -9,7 +9,7 @@ import torch
 from PIL import Image
 
 from core.cli import main
-from core.io import images
+from core.io import image_files
 from core.nn.vgg import VGG19Encoder
 
 TINY = ["--size", "32", "--steps", "2", "--quiet"]
@@ -90,7 +90,7 @@ def test_cuda_requested_without_cuda(tmp_path, content_png, style_png, capsys, m
 
 
 def test_huge_image_suggests_size(tmp_path, content_png, style_png, capsys, monkeypatch):
-    monkeypatch.setattr(images, "MAX_WORKING_PIXELS", 500)
+    monkeypatch.setattr(image_files, "MAX_WORKING_PIXELS", 500)
     code = main(["image", str(content_png), str(style_png), "-o", str(tmp_path / "o.png"), "--size", "64", "--steps", "1"])
     _one_line_error(capsys, code, "--size")
 

@@ -4,7 +4,8 @@ import torch
 from PIL import Image
 
 from core.errors import InputError
-from core.io import images
+from core.io import image_files
+from core.io.image_files import read_rgb
 from core.io.images import load_image, load_mask, resize_long_side, save_image
 
 
@@ -72,10 +73,32 @@ def test_bad_inputs(tmp_path):
 
 def test_pixel_limit_suggests_size(tmp_path, monkeypatch):
     Image.new("RGB", (100, 80)).save(tmp_path / "big.png")
-    monkeypatch.setattr(images, "MAX_WORKING_PIXELS", 5000)
-    with pytest.raises(InputError, match="--size"):
-        load_image(tmp_path / "big.png")
+    monkeypatch.setattr(image_files, "MAX_WORKING_PIXELS", 5000)
+    for read in (load_image, read_rgb):
+        with pytest.raises(InputError, match="--size"):
+            read(tmp_path / "big.png")
     assert load_image(tmp_path / "big.png", long_side=64).shape[-1] == 64
+    assert read_rgb(tmp_path / "big.png", long_side=64).shape == (51, 64, 3)
+
+
+def test_the_torch_free_reader_matches_load_image(tmp_path):
+    """read_rgb (numpy, PIL resampling) gives load_image's size, refuses what it refuses with the same message, and
+    agrees on the pixels up to the two bicubic filters' difference."""
+    rng = np.random.default_rng(3)
+    smooth = Image.fromarray((rng.random((9, 12, 3)) * 255).astype(np.uint8)).resize((120, 90), Image.BILINEAR)
+    smooth.save(tmp_path / "smooth.png")
+    ours, theirs = read_rgb(tmp_path / "smooth.png", long_side=48), load_image(tmp_path / "smooth.png", long_side=48)
+    assert ours.shape == (36, 48, 3) and ours.dtype == np.float32
+    assert np.abs(ours - theirs[0].permute(1, 2, 0).numpy()).mean() < 0.01
+    unresized = load_image(tmp_path / "smooth.png")[0].permute(1, 2, 0).numpy()
+    np.testing.assert_array_equal(read_rgb(tmp_path / "smooth.png"), unresized)
+    Image.new("RGB", (10, 40)).save(tmp_path / "thin.png")
+    messages = []
+    for read in (load_image, read_rgb):
+        with pytest.raises(InputError) as caught:
+            read(tmp_path / "thin.png")
+        messages.append(str(caught.value))
+    assert messages[0] == messages[1] and "at least 16x16" in messages[0]
 
 
 def test_save_rejects_unknown_extension_without_leaving_files(tmp_path):
