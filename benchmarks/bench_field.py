@@ -1,11 +1,11 @@
 """Radiance-field fit benchmark: held-out PSNR vs fitting time on the bundled scene's rendered views.
 
-    python benchmarks/bench_field.py [--size 200] [--views 48] [--budget 600] [--threads 2] [--device cpu]
+    python benchmarks/bench_field.py [--size 200] [--views 48] [--minutes 10] [--threads 2] [--device cpu]
         [--clock wall|cpu] [--sample-step 1.0] [--transmittance-threshold 0.01]
         [--save FIELD.safetensors]
 
 Renders (once, cached under --data) 48 RGBA views of scenes/splats/sample_scene.ply with the splat renderer
-(every 8th held out), fits a field with ``stylize fit``'s code for --budget seconds of fitting time, and prints
+(every 8th held out), fits a field with ``stylize fit``'s code for --minutes of fitting time (``--minutes`` of ``stylize fit``), and prints
 the PSNR-vs-time curve of two held-out views (time: wall seconds, or with ``--clock cpu`` this process's
 CPU seconds, which with ``--threads 1`` do not depend on what else the machine runs), the final PSNR/SSIM of every held-out view and their mean, the render time per
 view, CPU seconds and the machine load (``os.getloadavg``) before and after.
@@ -31,13 +31,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=200)
     parser.add_argument("--views", type=int, default=48)
-    parser.add_argument("--budget", type=float, default=600.0, help="seconds of fitting")
+    parser.add_argument("--minutes", type=float, default=10.0, help="fitting budget (stylize fit --minutes)")
     parser.add_argument("--steps", type=int, default=3000)
     parser.add_argument("--voxels", type=int, default=128 ** 3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
-                        help="what --budget counts: wall seconds or this process's CPU seconds")
+                        help="what --minutes counts: wall seconds or this process's CPU seconds")
     parser.add_argument("--data", type=Path, default=Path("/tmp/stylize_bench_field_data"))
     parser.add_argument("--out", type=Path, default=Path("/tmp/stylize_bench_field"))
     parser.add_argument("--sample-step", type=float, default=FieldFitConfig.sample_step,
@@ -56,8 +56,9 @@ def main() -> None:
     load_before = os.getloadavg()
     cpu0, wall0 = time.process_time(), time.perf_counter()
     config = FieldFitConfig(steps=args.steps, voxels=args.voxels, random_background=not args.no_random_background,
-                            sample_step=args.sample_step, transmittance_threshold=args.transmittance_threshold)
-    result = fit_field(data, config, device, eval_every=max(1, args.steps // 15), time_budget=args.budget,
+                            sample_step=args.sample_step, transmittance_threshold=args.transmittance_threshold,
+                            minutes=args.minutes)
+    result = fit_field(data, config, device, eval_every=max(1, args.steps // 15),
                        progress=False, clock=time.process_time if args.clock == "cpu" else time.perf_counter)
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
     load_after = os.getloadavg()
@@ -69,7 +70,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     plot_psnr_curve(result.curve, args.out / "psnr_curve.png", title=f"field fit, {args.size} px, {device}")
     summary = {"device": str(device), "threads": args.threads, "clock": args.clock, "size": args.size, "views": args.views,
-               "steps_done": result.steps_done, "fit_seconds": result.seconds, "wall_seconds_with_evals": wall,
+               "steps_done": result.steps_done, "fit_seconds": result.seconds, **result.budget, "wall_seconds_with_evals": wall,
                "cpu_seconds": cpu, "load_before": load_before, "load_after": load_after,
                "resolution": result.field.resolution[::-1],
                "test_psnr": sum(s["psnr"] for s in scores) / len(scores),

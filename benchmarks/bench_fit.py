@@ -17,7 +17,8 @@ every 8th view held out, everything in the recovered (COLMAP) frame. ``--backgro
 white for the RGBA synthetic data and for the captured pictures, opaque on a white backdrop; black otherwise).
 ``--save PLY`` writes the fitted Gaussians (the input of ``stylize scene`` in README's walkthrough).
 
-``--minutes`` stops training after that much wall time (the schedules still follow ``--steps``). Prints one line
+``--minutes`` is ``stylize fit --minutes``: a wall budget over which the schedules spread when ``--steps`` would
+take longer (``stylize3d.fit_budget``). Prints one line
 per held-out evaluation (step, training wall and CPU seconds without the evaluations, PSNR, SSIM, Gaussians) with
 the load average, then a JSON summary.
 """
@@ -111,7 +112,9 @@ def main() -> None:
            "initial_points": len(points[0]) if points is not None else args.init_points,
            "train_wall_s": round(result.seconds, 1), "train_cpu_s": round(result.metrics["train_cpu_seconds"], 1),
            "wall_s_with_evaluations": round(wall, 1), "load_start": load0, "load_end": os.getloadavg()[0],
-           "final": {k: result.metrics.get(k) for k in ("psnr", "ssim", "gaussians")}}
+           "final": {k: result.metrics.get(k) for k in ("psnr", "ssim", "gaussians")},
+           "budget": {k: result.metrics.get(k) for k in ("budget_s", "budget_left_s", "stopped_by",
+                                                         "schedule_progress")}}
     print(json.dumps(row, indent=1))
 
 

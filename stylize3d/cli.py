@@ -9,6 +9,7 @@ from pathlib import Path
 
 from core.atomic import refuse_overwriting_inputs
 from core.cli import add_command, add_common_options, add_config_options, config_from_args, run_job
+from core.config import replace_fields
 from core.errors import InputError
 from core.io.images import load_image, save_image
 from core.priors.sds_cli import add_sds_options, sds_term
@@ -82,17 +83,33 @@ def register_render(subparsers) -> None:
     p.set_defaults(func=run_render)
 
 
+BASELINES = ("none", "per-view")
+
+
 def register_metrics(subparsers) -> None:
     p = add_command(subparsers, "metrics-3d", COMMANDS["metrics-3d"].help,
                     description="Render both scenes along a camera path, warp frame t+k into frame t with the "
                                 "rendered depth and known cameras, mask occlusions by a depth test, and report the "
-                                "masked RMSE for k=1 and k=7 (and the style distance with --style).")
+                                "masked RMSE for k=1 and k=7. With --style also the style distance and the same "
+                                "RMSEs of the colour-transfer-only scene (the stylization recipe with 0 steps: "
+                                "the palette without texture) and the stylized scene's ratios to them; with "
+                                "--baseline per-view also of the 2D baseline: every frame of the original "
+                                "stylized on its own in 2D with the same loss and steps (give the flags the 3D "
+                                "stylization had, as for stylize scene; --size is the frames' size), and the "
+                                "stylized scene's ratios to it.\n\nexample: stylize metrics-3d field.safetensors "
+                                "out/field/field_stylized.safetensors --style scenes/images/starry_night.jpg "
+                                "--baseline per-view --steps 150")
     p.add_argument("original", metavar="ORIGINAL", help="the scene before stylization (any SCENE that stylize scene takes)")
     p.add_argument("stylized", metavar="STYLIZED", help="the stylized scene (same representation and geometry)")
     add_path_options(p, default_frames=32)
-    p.add_argument("--style", metavar="STYLE_IMAGE", default=None, help="style image for the style distance")
+    p.add_argument("--style", metavar="STYLE_IMAGE", default=None,
+                   help="style image: the style distance and the colour-transfer-only baseline")
     p.add_argument("--long-range", type=int, default=7, help="frame gap k of the long-range score")
+    p.add_argument("--baseline", choices=BASELINES, default="none",
+                   help="per-view: also stylize each frame of ORIGINAL independently in 2D (needs --style)")
     add_common_options(p, seed=False)
+    add_config_options(p, SceneStyleConfig, group="the stylization's settings (colour-transfer-only and per-view "
+                                                  "baselines; as for stylize scene)")
     p.set_defaults(func=run_metrics)
 
 
@@ -194,10 +211,14 @@ def _stylize_scene(job, config: SceneStyleConfig, options, out_dir: Path, scene_
 def run_metrics(args) -> int:
     if args.frames <= args.long_range:
         raise InputError(f"--frames ({args.frames}) must exceed --long-range ({args.long_range})")
-    return run_job(args, "metrics-3d", _metrics)
+    if args.baseline == "per-view" and not args.style:
+        raise InputError("--baseline per-view stylizes the frames after a picture: give --style STYLE_IMAGE")
+    config = config_from_args(SceneStyleConfig, args)
+    config.validate()
+    return run_job(args, "metrics-3d", lambda job: _metrics(job, config))
 
 
-def _metrics(job) -> int:
+def _metrics(job, config: SceneStyleConfig) -> int:
     args, report, device = job.args, job.report, job.device
     with report.phase("load"):
         original, run_cameras = load_scene(args.original, device)
@@ -206,21 +227,50 @@ def _metrics(job) -> int:
         path = camera_path(args, original, args.size, run_cameras, args.original)[0]
         width, height = video_size(path, args.size)
         path = path.scaled_to(width, height)
-    metrics = {}
-    for name, scene in (("original", original), ("stylized", stylized)):
-        with report.phase(f"render_{name}"):
-            frames = render_scene_all(scene, path, width, height, backend=args.backend)
-            rgb, alpha, depth = frames.rgb, frames.alpha, frames.depth
-        for label, k in (("short_range_k1", 1), ("long_range_k%d" % args.long_range, args.long_range)):
-            score = warp_rmse(rgb, depth, alpha, path, k)
-            metrics[f"{name}_{label}_rmse"] = score.rmse
-            metrics[f"{name}_{label}_valid_fraction"] = score.valid_fraction
-        if style is not None and name == "stylized":
-            from core.metrics import style_distance
+    gaps = (("short_range_k1", 1), ("long_range_k%d" % args.long_range, args.long_range))
+    metrics, renders = {}, {}
 
-            picks = range(0, len(path), max(1, len(path) // 8))
-            metrics["stylized_style_distance"] = sum(style_distance(rgb[i:i + 1].to(device), style)
-                                                     for i in picks) / len(picks)
+    def score(name: str, rgb, geometry) -> None:
+        for label, k in gaps:
+            result = warp_rmse(rgb, *geometry, path, k)
+            metrics[f"{name}_{label}_rmse"] = result.rmse
+            metrics[f"{name}_{label}_valid_fraction"] = result.valid_fraction
+
+    scenes = [("original", original), ("stylized", stylized)]
+    if style is not None:
+        with report.phase("colour_transfer_scene"):
+            style_at_size = load_image(args.style, long_side=config.size, device=device)
+            zero_steps = replace_fields(config, steps=0)
+            scenes.append(("colour_transfer", stylize_scene(original, style_at_size, path, config=zero_steps,
+                                                            progress=False).scene))
+    for name, scene in scenes:
+        with report.phase(f"render_{name}"):
+            renders[name] = render_scene_all(scene, path, width, height, backend=args.backend)
+        score(name, renders[name].rgb, (renders[name].depth, renders[name].alpha))
+    if style is not None:
+        from core.metrics import style_distance
+
+        rgb = renders["stylized"].rgb
+        picks = range(0, len(path), max(1, len(path) // 8))
+        metrics["stylized_style_distance"] = sum(style_distance(rgb[i:i + 1].to(device), style)
+                                                 for i in picks) / len(picks)
+    baselines = ["colour_transfer"] if style is not None else []
+    if args.baseline == "per-view":
+        from stylize3d.per_view import stylize_per_view
+
+        with report.phase("per_view_baseline"):
+            frames = renders["original"]
+            per_view = stylize_per_view(frames.rgb, frames.alpha, style_at_size, config, progress=job.progress)
+        score("per_view", per_view, (frames.depth, frames.alpha))  # 2D stylizations have no depth: the original's
+        metrics["per_view_settings"] = {"steps": config.loop.steps, "loss": config.loss.kind, "lr": config.loop.lr,
+                                        "optimizer": config.loop.optimizer, "size": config.size,
+                                        "color_transfer": config.color_transfer}
+        baselines.append("per_view")
+    for baseline in baselines:
+        for label, _ in gaps:
+            below = metrics[f"{baseline}_{label}_rmse"]
+            metrics[f"stylized_to_{baseline}_{label}"] = (metrics[f"stylized_{label}_rmse"] / below if below > 0
+                                                         else float("nan"))
     report.inputs = [args.original, args.stylized] + ([args.style] if args.style else [])
     report.metrics = metrics
     report.sizes = {"frames": len(path), "width": width, "height": height}

@@ -31,7 +31,10 @@ def register(subparsers) -> None:
                     description="Fit a representation to the posed images in DATA (Blender/NeRF-synthetic folder "
                                 "with transforms_train.json, nerfstudio transforms.json, or COLMAP output with "
                                 "sparse/0) and write OUT.\n\nexample: stylize fit data/lego -o lego.safetensors "
-                                "--model field --steps 3000 --report fit.json")
+                                "--model field --steps 3000 --minutes 10 --report fit.json\n\n--minutes (both models) is a "
+                                "wall-clock budget: when the steps would take longer, the schedules spread over it "
+                                "and end with it; when they finish first, the report's budget_left_s says what was "
+                                "left")
     p.add_argument("data", metavar="DATA", help="posed images: a Blender, nerfstudio or COLMAP folder")
     p.add_argument("-o", "--output", required=True, metavar="OUT",
                    help="output scene file (" + ", ".join(f"{rep.suffix} for --model {name}"

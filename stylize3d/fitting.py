@@ -22,7 +22,8 @@ def fit(data: Union[str, os.PathLike, PosedDataset], model: str = "field", devic
     """The scene of representation ``model`` (``"field"``, ``"splats"``, or a plug-in's) fitted to ``data``: a
     Blender/NeRF-synthetic, nerfstudio or COLMAP folder (read with ``downscale``) or a loaded
     :class:`~stylize3d.datasets.posed.PosedDataset`. ``config``: the model's fit settings by plain name
-    (``FieldFitConfig`` / ``SplatFitConfig`` fields, e.g. ``steps=2000``). Ctrl-C returns the scene so far."""
+    (``FieldFitConfig`` / ``SplatFitConfig`` fields, e.g. ``steps=2000``; ``minutes=10`` is a wall-clock budget
+    the schedules spread over, :mod:`stylize3d.fit_budget`). Ctrl-C returns the scene so far."""
     if model not in representations():
         raise InputError(f"unknown model {model!r}; choose from {', '.join(sorted(representations()))}")
     source = None if isinstance(data, PosedDataset) else data

@@ -9,8 +9,9 @@ sampled densities) with Adam, the learning rate decaying exponentially to ``lr_f
 Without alpha masks the background colour is learnt too; with them (``random_background``) each training ray is
 composited on a random colour, target and render alike, so that empty space has to be transparent rather than
 white fog. Coarse to fine: the grids start with ``voxels / 8**levels`` points and are upsampled (trilinear) at
-the fractions ``upsample_at`` of the fit, up to ``voxels``. "Fraction of the fit" (:func:`fit_progress`) is
-that of the steps, or of the time budget when one is given and runs out first.
+the fractions ``upsample_at`` of the fit, up to ``voxels``. "Fraction of the fit" is
+:meth:`stylize3d.fit_budget.FitBudget.progress`: that of the steps, or of the wall-clock budget ``minutes`` when
+one is given and it runs out first (the schedules then spread over the budget).
 
 Scene box: a cube around the cameras (:func:`~stylize3d.fields.bounds.box_from_cameras`); with alpha masks the
 box is shrunk to the visual hull of the masks and the hull seeds the occupancy grid. The occupancy grid is
@@ -35,6 +36,7 @@ from core.errors import InputError
 from core.metrics import psnr, psnr_from_mse, ssim
 from core.optimize import Checkpoint
 from stylize3d.datasets.posed import PosedDataset
+from stylize3d.fit_budget import MINUTES_HELP, FitBudget, check_minutes
 from stylize3d.fields.bounds import box_from_cameras, resolution_for, visual_hull
 from stylize3d.fields.grid import (RadianceField, new_field, occupied_bounds, resample_occupancy, upsample,
                                    world_per_grid)
@@ -52,6 +54,7 @@ class FieldFitConfig:
     """Settings of :func:`fit_field`."""
 
     steps: int = dataclasses.field(default=3000, metadata={"help": "optimisation steps (one ray batch each)"})
+    minutes: Optional[float] = dataclasses.field(default=None, metadata={"help": MINUTES_HELP})
     voxels: int = dataclasses.field(default=160 ** 3, metadata={"help": "grid points of the final grid"})
     levels: int = dataclasses.field(default=2, metadata={"help": "coarse-to-fine upsamplings (each x8 voxels)"})
     upsample_at: Tuple[float, ...] = dataclasses.field(default=(0.15, 0.35), metadata={
@@ -81,6 +84,7 @@ class FieldFitConfig:
     def validate(self) -> None:
         if self.steps < 0 or self.batch_rays < 1 or self.voxels < 8:
             raise InputError("--steps must be >= 0, --batch-rays >= 1 and --voxels >= 8")
+        check_minutes(self.minutes)
         if not 0 <= self.sh_degree <= 2:
             raise InputError(f"--sh-degree must be 0, 1 or 2, got {self.sh_degree}")
         try:  # comma lists from the command line arrive as strings
@@ -108,6 +112,7 @@ class FitResult:
     seconds: float                  # fitting time (evaluations excluded)
     curve: list                     # [{"step", "seconds", "psnr"}] held-out PSNR along the way
     train_psnr: float               # running PSNR of the last batches
+    budget: dict                    # FitBudget.summary: budget_s, budget_left_s, stopped_by, schedule_progress
 
 
 def tv(grid: torch.Tensor, block: int = 0, generator: Optional[torch.Generator] = None) -> torch.Tensor:
@@ -153,16 +158,6 @@ def update_occupancy(field: RadianceField, threshold: float) -> None:
     field.occupancy &= keep
 
 
-def fit_progress(config: FieldFitConfig, step: int, seconds: float, time_budget: Optional[float]) -> float:
-    """How far the fit is, in [0, 1]: the larger of the steps done and (with a ``time_budget``) the seconds spent,
-    as fractions of their limits. The learning rate and the coarse-to-fine schedule follow it, so a fit that
-    runs out of time first still ends on the finest grid at the final learning rate."""
-    done = step / max(config.steps, 1)
-    if time_budget:
-        done = max(done, seconds / time_budget)
-    return min(done, 1.0)
-
-
 def _level_resolution(field: RadianceField, config: FieldFitConfig, level: int) -> tuple:
     voxels = config.voxels // 8 ** (config.levels - level)
     return resolution_for(field.box_min.cpu(), field.box_max.cpu(), max(8, voxels), field.contracted)
@@ -190,18 +185,18 @@ def evaluate(field: RadianceField, data: PosedDataset, views: list[int], backgro
 def fit_field(data: PosedDataset, config: FieldFitConfig, device: torch.device, seed: int = 0,
               checkpoint: Optional[Checkpoint] = None, resume: bool = False, progress: bool = True,
               eval_every: int = 0, eval_views: Optional[list] = None,
-              time_budget: Optional[float] = None, on_step: Optional[Callable] = None,
-              clock: Callable[[], float] = time.perf_counter) -> FitResult:
+              on_step: Optional[Callable] = None, clock: Callable[[], float] = time.perf_counter) -> FitResult:
     """Fit a field to the training split of ``data``; see the module docstring.
 
     ``eval_every`` > 0: every so many steps (and at the end) render ``eval_views`` (default: the first two test
     views) and record their mean PSNR against the fitting time so far (evaluation time not counted). Ctrl-C stops
     with the last state (``interrupted``); with ``checkpoint`` the state is saved every ``checkpoint.every`` steps
-    and on Ctrl-C, and ``resume`` continues from it (same draws as an uninterrupted run). ``time_budget``:
-    stop after that many seconds of fitting; the learning-rate decay and the upsampling follow whichever of the
-    steps and the budget runs out first (:func:`fit_progress`), so the fit ends on the finest grid either way (a
-    budgeted fit depends on the machine's speed, also when resumed). ``clock``: the seconds that count (wall
-    time by default; ``time.process_time`` counts this process's CPU time instead)."""
+    and on Ctrl-C, and ``resume`` continues from it (same draws as an uninterrupted run). ``config.minutes``:
+    stop after that many minutes of fitting (:class:`~stylize3d.fit_budget.FitBudget`; evaluations not counted);
+    the learning-rate decay and the upsampling follow whichever of the steps and the budget runs out first, so the
+    fit ends on the finest grid either way (a budgeted fit depends on the machine's speed, also when resumed);
+    ``budget`` of the result says which stopped it and how much budget was left. ``clock``: the seconds that
+    count (wall time by default; ``time.process_time`` counts this process's CPU time instead)."""
     config.validate()
     generator = torch.Generator().manual_seed(seed)
     train = data.split["train"]
@@ -228,6 +223,7 @@ def fit_field(data: PosedDataset, config: FieldFitConfig, device: torch.device, 
     if state is not None and state.get("optimizer"):
         opt.load_state_dict(state["optimizer"])
     running, step, interrupted = None, start, False
+    budget = FitBudget(config.steps, config.minutes, clock, seconds=fit_seconds)
 
     def save():
         if checkpoint is not None:
@@ -236,17 +232,16 @@ def fit_field(data: PosedDataset, config: FieldFitConfig, device: torch.device, 
                              "background": background.detach().cpu()})
 
     def record():
-        scores = evaluate(field, data, views, background.detach(), with_ssim=False)
+        with budget.paused():
+            scores = evaluate(field, data, views, background.detach(), with_ssim=False)
         curve.append({"step": step, "seconds": fit_seconds, "psnr": sum(v["psnr"] for v in scores) / len(scores)})
 
     bar = tqdm(total=config.steps, initial=start, desc="fitting field", disable=not progress, dynamic_ncols=True,
                leave=False)
     try:
-        while step < config.steps:
-            if time_budget is not None and fit_seconds >= time_budget:
-                break
-            tick = clock()
-            done = fit_progress(config, step, fit_seconds, time_budget)
+        fit_seconds = budget.seconds
+        while step < config.steps and not budget.exhausted(fit_seconds):
+            done = budget.progress(step, fit_seconds)
             lr = config.lr * config.lr_final_ratio ** done
             if level < config.levels and done >= config.upsample_at[level]:
                 level += 1
@@ -281,7 +276,7 @@ def fit_field(data: PosedDataset, config: FieldFitConfig, device: torch.device, 
             step += 1
             if config.occupancy_every and step % config.occupancy_every == 0 and step >= 2 * config.occupancy_every:
                 update_occupancy(field, config.occupancy_threshold)
-            fit_seconds += clock() - tick
+            fit_seconds = budget.seconds
             value = float(mse.detach())
             running = value if running is None else 0.9 * running + 0.1 * value
             bar.set_postfix(psnr=f"{psnr_from_mse(running):.2f}", res="x".join(map(str, field.resolution[::-1])))
@@ -305,7 +300,8 @@ def fit_field(data: PosedDataset, config: FieldFitConfig, device: torch.device, 
     if not data.white_background:
         fitted.background = tuple(float(v) for v in background.detach().clamp(0, 1))
     return FitResult(fitted, step - start, interrupted, fit_seconds, curve,
-                     psnr_from_mse(running) if running is not None else float("nan"))
+                     psnr_from_mse(running) if running is not None else float("nan"),
+                     budget.summary(step, fit_seconds, interrupted))
 
 
 def _trainable(field: RadianceField, background: torch.Tensor) -> list:

@@ -12,21 +12,18 @@ from pathlib import Path
 from core.cli import add_config_options, config_from_args
 from core.errors import InputError
 from stylize3d.fields.fit import FieldFitConfig, evaluate, fit_field
+from stylize3d.fit_budget import say_budget
 from stylize3d.fields.io import FIELD_SUFFIX, save_field
 from stylize3d.fields.plot import plot_psnr_curve
 
 
 def add_field_options(parser) -> None:
-    """``--model field`` options of ``stylize fit``: one per :class:`FieldFitConfig` field, plus ``--eval-every``
-    and ``--time-budget``."""
+    """``--model field`` options of ``stylize fit``: one per :class:`FieldFitConfig` field (``--minutes`` is shared
+    with the other models), plus ``--eval-every``."""
     add_config_options(parser, FieldFitConfig, group="--model field")
     parser.add_argument("--eval-every", type=int, default=0, metavar="STEPS",
                         help="--model field: render the first two test views every STEPS steps for the PSNR-vs-time "
                              "curve (0: only at the end)")
-    parser.add_argument("--time-budget", type=float, default=None, metavar="SECONDS",
-                        help="--model field: stop fitting after this many seconds (evaluations not counted); the "
-                             "coarse-to-fine and learning-rate schedules are spread over them when they run out "
-                             "before --steps")
 
 
 def run_field(job, data) -> int:
@@ -43,7 +40,7 @@ def run_field(job, data) -> int:
     cpu_start = time.process_time()
     with report.phase("fit"):
         result = fit_field(data, config, device, seed=args.seed, checkpoint=checkpoint, resume=job.resume,
-                           progress=job.progress, eval_every=args.eval_every, time_budget=args.time_budget)
+                           progress=job.progress, eval_every=args.eval_every)
     cpu_seconds = time.process_time() - cpu_start
     with report.phase("write"):
         save_field(result.field, output)
@@ -53,7 +50,7 @@ def run_field(job, data) -> int:
                     "test_views": len(data.split["test"]), "width": data.size[0], "height": data.size[1]}
     metrics = {"train_psnr": result.train_psnr, "fit_seconds": result.seconds, "cpu_seconds": cpu_seconds,
                "occupied_fraction": float(result.field.occupancy.float().mean()), "interrupted": result.interrupted,
-               "curve": result.curve}
+               "curve": result.curve, **result.budget}
     if result.interrupted:
         report.metrics = metrics
         return job.interrupted(f"wrote the field as of step {result.steps_done} to {output}")
@@ -68,4 +65,5 @@ def run_field(job, data) -> int:
         plot_psnr_curve(result.curve, curve_png, title=f"held-out PSNR vs fitting time ({output.name})")
         report.outputs.append(str(curve_png))
     report.metrics = metrics
+    say_budget(result.budget, args.quiet)
     return 0

@@ -12,7 +12,11 @@ Short runs (a CPU budget of minutes is a few thousand steps, not 30000): the sch
 ones scaled to ``steps`` (:meth:`SplatFitConfig.schedule`: SH every steps/30, densification every steps/30 steps
 (at most 100) from 5 % to 60 % of the run, no opacity reset under 6000 steps), and the first ``res_fraction`` of
 the steps train on views downscaled by 4, then 2 (:meth:`SplatFitConfig.downscale_at`), where a step costs
-several times less. ``minutes`` stops the loop on a wall budget (held-out evaluations are not counted).
+several times less. ``minutes`` is a wall-clock budget (:mod:`stylize3d.fit_budget`; held-out evaluations not
+counted): when it binds, every schedule above (SH degree, resolution, means learning rate, densification) reads
+the schedule step ``floor(progress · steps)`` instead of the step, so they spread over the budget and end with
+it; the densification strategy is told each refinement step the schedule step passes (none is skipped when it
+advances several steps at once).
 
 Initialisation: the dataset's sparse points (``sparse_pc.ply`` from ``stylize capture`` / ``ns-process-data``) with
 their colours, or random points in a cube around the cameras' look-at region; scales from the mean distance to the
@@ -21,7 +25,6 @@ their colours, or random points in a cube around the cameras' look-at region; sc
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import math
 import time
@@ -34,6 +37,7 @@ import torch.nn.functional as F
 from core.errors import InputError
 from core.metrics import psnr, ssim_map
 from stylize3d.cameras import Cameras
+from stylize3d.fit_budget import MINUTES_HELP, FitBudget, check_minutes
 from stylize3d.sh import SH_C0
 from stylize3d.splats.render import render
 from stylize3d.splats.scene import GaussianScene, num_sh_coeffs
@@ -51,9 +55,7 @@ MIN_TRAIN_SIDE = 11
 @dataclasses.dataclass
 class SplatFitConfig:
     steps: int = dataclasses.field(default=3000, metadata={"help": "training steps (one view each)"})
-    minutes: Optional[float] = dataclasses.field(default=None, metadata={"help": "stop after this many minutes of "
-                                                                       "wall time (the schedules still follow "
-                                                                       "--steps)"})
+    minutes: Optional[float] = dataclasses.field(default=None, metadata={"help": MINUTES_HELP})
     max_sh_degree: int = dataclasses.field(default=3, metadata={"help": "final SH degree (0-3)"})
     sh_interval: Optional[int] = dataclasses.field(default=None, metadata={"help": "steps between SH degree "
                                                                            "increases (default: steps/30, the "
@@ -110,8 +112,7 @@ class SplatFitConfig:
             value = getattr(self, name)
             if value is not None and value < (0 if name in ("refine_start", "refine_stop") else 1):
                 raise InputError(f"--{name.replace('_', '-')} must be positive")
-        if self.minutes is not None and self.minutes <= 0:
-            raise InputError("--minutes must be positive")
+        check_minutes(self.minutes)
         if not 1 <= self.res_levels <= 4:
             raise InputError("--res-levels must be 1-4")
         if not 0 <= self.res_fraction < 1:
@@ -148,7 +149,9 @@ class SplatFitConfig:
 @dataclasses.dataclass
 class FitResult:
     """``scene`` the trained Gaussians; ``metrics`` held-out ``psnr``/``ssim`` (and ``train_psnr``), Gaussian
-    count; ``history`` one dict per evaluation; ``steps_done``; ``interrupted``; ``seconds`` of training."""
+    count, the budget's :meth:`~stylize3d.fit_budget.FitBudget.summary` (``budget_s``, ``budget_left_s``,
+    ``stopped_by``, ``schedule_progress``); ``history`` one dict per evaluation; ``steps_done``; ``interrupted``;
+    ``seconds`` of training."""
 
     scene: GaussianScene
     metrics: dict
@@ -287,13 +290,15 @@ def evaluate(scene: GaussianScene, cameras: Cameras, images: torch.Tensor, backg
 
 
 def fit_splats(dataset, config: SplatFitConfig, device: torch.device, points: Optional[tuple] = None,
-               checkpoint=None, resume: bool = False, progress: bool = True, backend: str = "auto") -> FitResult:
+               checkpoint=None, resume: bool = False, progress: bool = True, backend: str = "auto",
+               clock=time.perf_counter) -> FitResult:
     """Train Gaussians on ``dataset`` (``.cameras``, ``.images N,3,H,W`` in [0,1], ``.split`` with ``train`` /
     ``test`` index lists, ``.white_background``) and return them with held-out metrics.
 
     ``points``: sparse initial points (see :func:`initial_params`). ``checkpoint`` (:class:`core.optimize.Checkpoint`)
     is saved every ``checkpoint.every`` steps and on Ctrl-C; ``resume`` continues from it. Ctrl-C ends training early
-    and returns the Gaussians so far (``interrupted``).
+    and returns the Gaussians so far (``interrupted``). ``clock``: the seconds ``config.minutes`` counts (wall time;
+    a fake clock in tests).
     """
     config.validate()
     config = resolve_background(config, dataset)
@@ -317,90 +322,101 @@ def fit_splats(dataset, config: SplatFitConfig, device: torch.device, points: Op
         raw, start = initial_params(cameras[train], config, points, g), 0
     params = torch.nn.ParameterDict({k: torch.nn.Parameter(v.to(device)) for k, v in raw.items()})
     optimizers = _optimizers(params, scale)
-    gamma = MEANS_LR_FINAL_FRACTION ** (1.0 / config.steps)
-    scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizers["means"], gamma=gamma)
+    means_lr = optimizers["means"].param_groups[0]["lr"]
     strategy.check_sanity(params, optimizers)
     strategy_state = strategy.initialize_state(scene_scale=scale) if config.strategy == "default" else \
         strategy.initialize_state()
     if state is not None:
         for name, opt in optimizers.items():
             opt.load_state_dict(state["optimizers"][name])
-        scheduler.load_state_dict(state["scheduler"])
         strategy_state = {k: (v.to(device) if isinstance(v, torch.Tensor) else v)
                           for k, v in state["strategy"].items()}
     history = list(state["history"]) if state is not None else []
     gt_all = images.to(device)
 
-    def save(step: int, rng: tuple) -> None:
-        """Save the state as it was at the start of ``step`` (``rng``: both generators' states then)."""
+    def save(step: int, rng: tuple, seconds: float, scheduled: int) -> None:
+        """Save the state as it was at the start of ``step`` (``rng``: both generators' states then; ``seconds`` of
+        training and the schedule step ``scheduled`` reached before it)."""
         if checkpoint is None:
             return
         checkpoint.save({"step": step, "params": {k: v.detach().cpu() for k, v in params.items()},
                          "optimizers": {k: o.state_dict() for k, o in optimizers.items()},
-                         "scheduler": scheduler.state_dict(), "generator": rng[0], "torch_rng": rng[1],
+                         "seconds": seconds, "scheduled": scheduled, "generator": rng[0], "torch_rng": rng[1],
                          "history": history,
                          "strategy": {k: (v.cpu() if isinstance(v, torch.Tensor) else v)
                                       for k, v in strategy_state.items()}})
 
     bar = _progress(config.steps, start, progress)
     plan, pyramid = config.schedule(), _Pyramid(gt_all, cameras)
-    clock, step, interrupted = _TrainingClock(), start, False
-    rng = (g.get_state(), torch.get_rng_state())
+    budget = FitBudget(config.steps, config.minutes, clock, seconds=state.get("seconds", 0.0) if state else 0.0)
+    cpu0, eval_cpu = time.process_time(), 0.0
+    scheduled = state.get("scheduled", start - 1) if state else -1  # the schedule step of the last step done
+    step, interrupted = start, False
+    rng, seconds = (g.get_state(), torch.get_rng_state()), budget.seconds
+    saved = (seconds, scheduled)
     try:
         for step in range(start, config.steps):
-            if config.minutes is not None and clock.wall() >= 60 * config.minutes:
+            if budget.exhausted(seconds):
                 break
-            rng = (g.get_state(), torch.get_rng_state())
-            degree = min(step // plan["sh_interval"], config.max_sh_degree)
+            rng, saved = (g.get_state(), torch.get_rng_state()), (seconds, scheduled)
+            previous, scheduled = scheduled, budget.schedule_step(step, seconds)
+            degree = min(scheduled // plan["sh_interval"], config.max_sh_degree)
+            optimizers["means"].param_groups[0]["lr"] = means_lr * MEANS_LR_FINAL_FRACTION ** budget.progress(
+                step, seconds)
             view = train[int(torch.randint(len(train), (1,), generator=g))]
-            level_images, level_cameras = pyramid.level(config.downscale_at(step))
+            level_images, level_cameras = pyramid.level(config.downscale_at(scheduled))
             lh, lw = level_images.shape[-2:]
             out = render(params_to_scene(params), level_cameras[view], lw, lh, bg, degree, backend)
             gt = level_images[view:view + 1]
             info = {"means2d": out.means2d, "radii": out.radii, "width": lw, "height": lh, "n_cameras": 1,
                     "gaussian_ids": None}
-            strategy.step_pre_backward(params, optimizers, strategy_state, step, info)
+            told = _strategy_step(previous, scheduled, plan["refine_every"])
+            strategy.step_pre_backward(params, optimizers, strategy_state, told, info)
             rgb = out.rgb
             l1 = (rgb - gt).abs().mean()
             loss = (1 - config.ssim_lambda) * l1 + config.ssim_lambda * (1 - ssim_map(rgb, gt).mean())
             loss.backward()
             if config.strategy == "default":
-                strategy.step_post_backward(params, optimizers, strategy_state, step, info, packed=False)
+                strategy.step_post_backward(params, optimizers, strategy_state, told, info, packed=False)
             for opt in optimizers.values():
                 opt.step()
                 opt.zero_grad(set_to_none=True)
-            scheduler.step()
             if config.strategy == "mcmc":
-                strategy.step_post_backward(params, optimizers, strategy_state, step, info,
-                                            lr=scheduler.get_last_lr()[0])
+                strategy.step_post_backward(params, optimizers, strategy_state, told, info,
+                                            lr=optimizers["means"].param_groups[0]["lr"])
             done = step + 1
+            seconds = budget.seconds
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(loss=f"{float(loss.detach()):.4f}", psnr=f"{psnr(rgb.detach().clamp(0, 1), gt):.2f}",
                                 gaussians=len(params["means"]), refresh=False)
             if test and (done % config.test_every == 0 or done == config.steps):
-                with clock.paused():
+                with budget.paused():
+                    eval_start = time.process_time()
                     scores = _held_out(params, cameras, gt_all, test, bg, degree, backend)
-                history.append({"step": done, "gaussians": len(params["means"]), "seconds": clock.wall(),
-                                "cpu_seconds": clock.cpu(), "train_size": [lw, lh], **scores})
+                    eval_cpu += time.process_time() - eval_start
+                history.append({"step": done, "gaussians": len(params["means"]), "seconds": seconds,
+                                "cpu_seconds": time.process_time() - cpu0 - eval_cpu, "train_size": [lw, lh],
+                                "schedule_step": scheduled, **scores})
                 if bar is not None:
                     bar.write(f"step {done}: held-out PSNR {scores['psnr']:.2f} dB, SSIM {scores['ssim']:.4f}, "
                               f"{len(params['means'])} Gaussians")
             if checkpoint is not None and done % checkpoint.every == 0:
-                save(done, (g.get_state(), torch.get_rng_state()))
+                save(done, (g.get_state(), torch.get_rng_state()), seconds, scheduled)
         else:
             step = config.steps
     except KeyboardInterrupt:
         interrupted = True
-        save(step, rng)
+        save(step, rng, *saved)
     finally:
         if bar is not None:
             bar.close()
-    seconds = clock.wall()
     scene = params_to_scene({k: v.detach() for k, v in params.items()})
-    final_degree = min(max(step - 1, 0) // plan["sh_interval"], config.max_sh_degree)
+    final_degree = min(max(scheduled, 0) // plan["sh_interval"], config.max_sh_degree)
     metrics = {"gaussians": scene.num_gaussians, "sh_degree_reached": final_degree, "scene_scale": scale,
-               "train_cpu_seconds": clock.cpu()}
+               "train_cpu_seconds": time.process_time() - cpu0 - eval_cpu,
+               "final_train_size": list(pyramid.level(config.downscale_at(max(scheduled, 0)))[0].shape[-2:][::-1]),
+               **budget.summary(step, seconds, interrupted)}
     if test:
         metrics.update(_held_out(params, cameras, gt_all, test, bg, final_degree, backend))
     if not interrupted and checkpoint is not None:
@@ -429,27 +445,13 @@ class _Pyramid:
         return self.levels[factor]
 
 
-class _TrainingClock:
-    """Wall and CPU seconds (this process, all threads) of training, leaving out what runs in :meth:`paused`
-    (held-out evaluation)."""
-
-    def __init__(self):
-        self.wall0, self.cpu0 = time.perf_counter(), time.process_time()
-
-    def wall(self) -> float:
-        return time.perf_counter() - self.wall0
-
-    def cpu(self) -> float:
-        return time.process_time() - self.cpu0
-
-    @contextlib.contextmanager
-    def paused(self):
-        wall, cpu = time.perf_counter(), time.process_time()
-        try:
-            yield
-        finally:
-            self.wall0 += time.perf_counter() - wall
-            self.cpu0 += time.process_time() - cpu
+def _strategy_step(previous: int, current: int, every: int) -> int:
+    """The step the densification strategy is told when the schedule step moves from ``previous`` to
+    ``current``: ``current``, or the last multiple of ``every`` (the refinement interval) in ``(previous,
+    current]`` when the schedule step jumped over one (a budget spreading the schedule over fewer steps), so that
+    no refinement is skipped. Without jumps it is ``current``."""
+    last = current - current % every
+    return last if last > previous else current
 
 
 def _held_out(params, cameras: Cameras, images: torch.Tensor, test: list, bg: torch.Tensor, degree: int,

@@ -15,6 +15,7 @@ from core.cli import add_config_options, config_from_args
 from core.errors import InputError
 from core.io.images import save_image
 from stylize3d.datasets.posed import load_sparse_points
+from stylize3d.fit_budget import say_budget
 from stylize3d.splats.ply import write_ply
 from stylize3d.splats.render import BACKENDS, render_all
 from stylize3d.splats.fit import SplatFitConfig, fit_splats, resolve_background
@@ -70,6 +71,7 @@ def run_splats(job, data) -> int:
     if "psnr" in result.metrics and not args.quiet:
         print(f"fit: {result.scene.num_gaussians} Gaussians, held-out PSNR {result.metrics['psnr']:.2f} dB, "
               f"SSIM {result.metrics['ssim']:.4f} -> {output}", file=sys.stderr)
+    say_budget(result.metrics, args.quiet)
     return 0
 
 

@@ -73,12 +73,22 @@ def test_scene_command_with_transforms_cameras(scene_ply, style_png, tmp_path):
 def test_metrics_command_reports_consistency(scene_ply, style_png, tmp_path, capsys):
     report = tmp_path / "m.json"
     assert main(["metrics-3d", str(scene_ply), str(scene_ply), "--frames", "9", "--size", "32",
-                 "--style", str(style_png), "--report", str(report)]) == 0
+                 "--style", str(style_png), "--baseline", "per-view", "--steps", "1", "--report", str(report)]) == 0
     metrics = json.loads(report.read_text())["metrics"]
     assert metrics["stylized_style_distance"] > 0
     assert metrics["original_short_range_k1_rmse"] == metrics["stylized_short_range_k1_rmse"]
     assert 0 < metrics["original_long_range_k7_rmse"] < 0.5
+    for baseline in ("colour_transfer", "per_view"):  # the stylized scene's ratio to each baseline, k=1 and k=7
+        for gap in ("short_range_k1", "long_range_k7"):
+            assert metrics[f"{baseline}_{gap}_rmse"] > 0
+            assert metrics[f"stylized_to_{baseline}_{gap}"] == pytest.approx(
+                metrics[f"stylized_{gap}_rmse"] / metrics[f"{baseline}_{gap}_rmse"])
+    assert metrics["per_view_settings"]["steps"] == 1 and metrics["per_view_settings"]["size"] == 32
+    assert (metrics["per_view_short_range_k1_valid_fraction"]
+            == metrics["original_short_range_k1_valid_fraction"])  # scored on the original's geometry
     assert "original_short_range_k1_rmse" in capsys.readouterr().out
+    assert main(["metrics-3d", str(scene_ply), str(scene_ply), "--frames", "9", "--baseline", "per-view"]) == 2
+    assert "--baseline per-view stylizes the frames after a picture: give --style" in capsys.readouterr().err
 
 
 def _bad_ply(tmp_path):

@@ -1,5 +1,5 @@
 """Field fit (``stylize fit --model field``, :mod:`stylize3d.fields.fit`): a tiny fit end to end, its report,
-one-line refusals, resuming, time budgets, and the held-out evaluation."""
+one-line refusals, resuming, the ``--minutes`` budget, and the held-out evaluation."""
 
 import json
 
@@ -69,21 +69,87 @@ def test_interrupted_fit_resumes_onto_the_same_result(tiny_data, tmp_path):
     assert torch.equal(rest.field.occupancy, whole.field.occupancy)
 
 
-def test_a_budget_on_another_clock_ends_the_fit_on_the_finest_grid(tiny_data):
-    """``clock`` decides what the time budget counts (bench_field's ``--clock cpu``): a clock that advances one
-    second per reading counts one second per step (read at its start and end), so a 5-second budget stops after
-    5 of 1,000 steps, with the coarse-to-fine schedule completed."""
+def _eighth_second_clock():
+    """A fake clock that advances 1/8 s at every reading (exact in binary floating point)."""
+    ticks = iter(range(10 ** 6))
+    return lambda: next(ticks) / 8
+
+
+def test_a_binding_budget_spreads_the_schedule_and_stops_within_it(tiny_data):
+    """``--minutes`` 0.25 (15 s) on a clock that advances 1/8 s per reading (once before the loop, once after each
+    step): 119 of 1,000 steps fit in it, the fit stops at exactly 15 s, and the coarse-to-fine schedule (which by
+    step count would upsample at steps 150 and 350) completed on the way: the field ends on its finest grid."""
+    import torch
+
+    from stylize3d.datasets.posed import load_posed_dataset
+    from stylize3d.fields.bounds import resolution_for
+    from stylize3d.fields.fit import FieldFitConfig, fit_field
+
+    config = FieldFitConfig(steps=1000, voxels=3000, batch_rays=64, occupancy_every=0, minutes=0.25)
+    result = fit_field(load_posed_dataset(tiny_data), config, torch.device("cpu"), progress=False,
+                       clock=_eighth_second_clock())
+    assert result.steps_done == 119 and result.seconds == 15.0
+    assert result.budget == {"budget_s": 15.0, "budget_left_s": 0.0, "stopped_by": "budget", "schedule_progress": 1.0}
+    finest = resolution_for(result.field.box_min, result.field.box_max, config.voxels)
+    assert result.field.resolution == finest and result.field.density.numel() > 2000  # 3000 / 64 points at first
+
+
+def test_steps_that_finish_early_report_the_budget_left(tiny_data):
+    """5 steps on the same clock take 6/8 s of a 15-second budget: stopped by the steps, 14.25 s left, and the
+    command's line says so."""
     import torch
 
     from stylize3d.datasets.posed import load_posed_dataset
     from stylize3d.fields.fit import FieldFitConfig, fit_field
+    from stylize3d.fit_budget import budget_note
 
-    ticks = iter(range(10 ** 6))
-    config = FieldFitConfig(steps=1000, voxels=3000, batch_rays=64, occupancy_every=0)
+    config = FieldFitConfig(steps=5, voxels=3000, batch_rays=64, occupancy_every=0, minutes=0.25)
     result = fit_field(load_posed_dataset(tiny_data), config, torch.device("cpu"), progress=False,
-                       time_budget=5.0, clock=lambda: float(next(ticks)))
-    assert result.steps_done == 5 and result.seconds == 5.0
-    assert result.field.density.numel() > 2000  # upsampled twice from 3000 / 64 points
+                       clock=_eighth_second_clock())
+    assert result.steps_done == 5 and result.seconds == 0.75
+    assert result.budget == {"budget_s": 15.0, "budget_left_s": 14.25, "stopped_by": "steps",
+                             "schedule_progress": 1.0}
+    assert budget_note(result.budget) == ("fit: the steps finished with 14 s of the 0.25-minute budget left "
+                                          "(raise --steps to use it)")
+
+
+def test_a_resumed_fit_counts_the_interrupted_runs_time_against_the_budget(tiny_data, tmp_path):
+    """Interrupted after 50 steps (6.375 s of the 15-second budget on the 1/8-second clock), the resumed fit starts
+    its budget there: 50 + 68 steps in all (one fewer than uninterrupted, the resumed run's first clock reading),
+    stopped by the budget at 15 s with the schedule complete."""
+    import torch
+
+    from core.optimize import Checkpoint
+    from stylize3d.datasets.posed import load_posed_dataset
+    from stylize3d.fields.fit import FieldFitConfig, fit_field
+
+    data = load_posed_dataset(tiny_data)
+    config = FieldFitConfig(steps=1000, voxels=3000, batch_rays=64, occupancy_every=0, minutes=0.25)
+
+    def stop_at_50(step, field):
+        if step == 50:
+            raise KeyboardInterrupt
+
+    checkpoint = Checkpoint(tmp_path / "ck.pt", every=10 ** 6, meta={"run": 1})
+    first = fit_field(data, config, torch.device("cpu"), checkpoint=checkpoint, progress=False, on_step=stop_at_50,
+                      clock=_eighth_second_clock())
+    assert first.interrupted and first.steps_done == 50 and first.budget["stopped_by"] == "interrupt"
+    rest = fit_field(data, config, torch.device("cpu"), checkpoint=checkpoint, resume=True, progress=False,
+                     clock=_eighth_second_clock())
+    assert rest.steps_done == 68 and rest.seconds == 15.0
+    assert rest.budget["stopped_by"] == "budget" and rest.budget["schedule_progress"] == 1.0
+
+
+def test_fit_command_reports_the_budget_left(tiny_data, tmp_path, capsys):
+    report = tmp_path / "fit.json"
+    assert main(["fit", str(tiny_data), "-o", str(tmp_path / "f.safetensors"), "--steps", "3", "--voxels", "2000",
+                 "--batch-rays", "64", "--minutes", "30", "--report", str(report)]) == 0
+    metrics = json.loads(report.read_text())["metrics"]
+    assert metrics["stopped_by"] == "steps" and metrics["budget_s"] == 1800.0
+    assert 0 < metrics["budget_left_s"] < 1800 and metrics["schedule_progress"] == 1.0
+    assert "of the 30-minute budget left (raise --steps to use it)" in capsys.readouterr().err
+    assert main(["fit", str(tiny_data), "-o", str(tmp_path / "g.safetensors"), "--minutes", "0", "--quiet"]) == 2
+    assert "--minutes must be positive, got 0.0" in capsys.readouterr().err
 
 
 def test_evaluation_of_a_field_against_its_own_renders_is_exact_and_an_offset_gives_its_db():

@@ -201,6 +201,59 @@ def test_coarse_steps_train_on_downscaled_views_and_minutes_stop_early(dataset, 
         SplatFitConfig(minutes=0).validate()
 
 
+def _fake_clock(tick: float):
+    """A fake clock that advances ``tick`` seconds at every reading (a power of two: exact in floating point)."""
+    ticks = iter(range(10 ** 6))
+    return lambda: next(ticks) * tick
+
+
+def test_a_binding_budget_spreads_every_schedule_and_stops_within_it(dataset, monkeypatch):
+    """``minutes=0.25`` (15 s) on a clock read once before the loop and once after each step, 1/4 s a reading:
+    59 of 1,000 steps fit, the fit stops at exactly 15 s, and every step-counted schedule ran to its end on the
+    way: full-size views from 30 %, the SH degree raised to its maximum, and the strategy told every refinement
+    step (multiples of 33 in (50, 200)) although the schedule step advanced ~17 steps at a time."""
+    scheduled, told, real_step = [], [], fit_module._strategy_step
+
+    def recording(previous, current, every):
+        scheduled.append(current)
+        told.append(real_step(previous, current, every))
+        return told[-1]
+
+    monkeypatch.setattr(fit_module, "_strategy_step", recording)
+    config = SplatFitConfig(steps=1000, minutes=0.25, max_sh_degree=1, init_points=50, test_every=10 ** 6,
+                            refine_stop=200)
+    result = fit_splats(dataset, config, torch.device("cpu"), progress=False, clock=_fake_clock(1 / 4))
+    m = result.metrics
+    assert result.steps_done == 59 and result.seconds == 15.0 and not result.interrupted
+    assert (m["budget_s"], m["budget_left_s"], m["stopped_by"], m["schedule_progress"]) == (15.0, 0.0, "budget", 1.0)
+    assert m["sh_degree_reached"] == 1 and m["final_train_size"] == [W, H]
+    plan = config.schedule()
+    refinements = {s for s in range(plan["refine_start"] + 1, plan["refine_stop"]) if s % plan["refine_every"] == 0}
+    assert refinements == {66, 99, 132, 165, 198} and refinements <= set(told)
+    assert scheduled[-1] == 983  # the last step ran at 14.75 of 15 s
+
+
+def test_steps_that_finish_early_report_the_budget_left(dataset, tmp_path, capsys):
+    config = SplatFitConfig(steps=4, minutes=0.25, max_sh_degree=0, init_points=40, test_every=10 ** 6)
+    result = fit_splats(dataset, config, torch.device("cpu"), progress=False, clock=_fake_clock(1 / 8))
+    m = result.metrics
+    assert result.steps_done == 4 and result.seconds == 0.625  # 5 readings
+    assert (m["budget_left_s"], m["stopped_by"], m["schedule_progress"]) == (14.375, "steps", 1.0)
+    _write_nerfstudio(dataset, tmp_path / "data")
+    report = tmp_path / "r.json"
+    assert main(["fit", str(tmp_path / "data"), "-o", str(tmp_path / "s.ply"), "--model", "splats", "--steps", "2",
+                 "--init-points", "30", "--max-sh-degree", "0", "--minutes", "30", "--report", str(report)]) == 0
+    metrics = json.loads(report.read_text())["metrics"]
+    assert metrics["stopped_by"] == "steps" and 0 < metrics["budget_left_s"] < 1800
+    assert "of the 30-minute budget left (raise --steps to use it)" in capsys.readouterr().err
+
+
+def test_strategy_step_never_skips_a_refinement():
+    step = fit_module._strategy_step
+    assert [step(s - 1, s, 10) for s in (1, 9, 10, 11)] == [1, 9, 10, 11]  # no jumps: the step itself
+    assert step(95, 103, 10) == 100 and step(101, 108, 10) == 108 and step(99, 120, 10) == 120
+
+
 def test_synthetic_sparse_points_are_noisy_surface_samples(make_scene, tmp_path):
     from stylize3d.capture.sfm import read_point_ply
     from stylize3d.datasets.synthetic import write_sparse_points
