@@ -19,4 +19,6 @@ COMMANDS = {
     "video": Command("stylize a video with temporal consistency", "core.video.cli:register_video"),
     "metrics-video": Command("measure temporal consistency (warping error) of a stylized video",
                              "core.video.cli:register_metrics_video"),
+    "batch": Command("run many stylize jobs (YAML/JSON/CSV) on local workers or a Ray cluster",
+                     "core.batch.cli:register"),
 }

@@ -44,6 +44,13 @@ def photo_latent(model: DiffusionModel, image: torch.Tensor) -> torch.Tensor:
     return model.vae.encode(pixels).latent_dist.mode()
 
 
+def ip2p_guidance(full: torch.Tensor, image_only: torch.Tensor, neither: torch.Tensor, guidance_scale: float,
+                  image_guidance_scale: float) -> torch.Tensor:
+    """InstructPix2Pix's two-scale guidance from the noise estimates with text+photo, photo only and neither:
+    ``ε(∅,∅) + s_I·(ε(c_I,∅) − ε(∅,∅)) + s_T·(ε(c_I,c_T) − ε(c_I,∅))``."""
+    return neither + image_guidance_scale * (image_only - neither) + guidance_scale * (full - image_only)
+
+
 @torch.no_grad()
 def ip2p_sample(model: DiffusionModel, latents: torch.Tensor, timesteps: Sequence[int], instruction: str,
                 condition: torch.Tensor, guidance_scale: float = 7.5, image_guidance_scale: float = 1.5
@@ -56,7 +63,7 @@ def ip2p_sample(model: DiffusionModel, latents: torch.Tensor, timesteps: Sequenc
     for t, lower in zip(timesteps, list(timesteps[1:]) + [-1]):
         rows = torch.cat([x.expand(3, -1, -1, -1).to(model.dtype), image.to(model.dtype)], dim=1)
         full, image_only, neither = model.unet(rows, t, encoder_hidden_states=text).sample.float().chunk(3)
-        eps = neither + image_guidance_scale * (image_only - neither) + guidance_scale * (full - image_only)
+        eps = ip2p_guidance(full, image_only, neither, guidance_scale, image_guidance_scale)
         x = ddim_move(x, eps, alpha_bar(model, t), alpha_bar(model, lower))
     return x
 

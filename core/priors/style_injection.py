@@ -69,9 +69,14 @@ class InjectionProcessor(SelfAttention):
 
     def compute(self, attn, q, k, v, residual):
         t = self.clock.timestep
-        q_mix = self.gamma * self.content.get(self.layer, t, "q") + (1.0 - self.gamma) * q
+        q_mix = injected_query(self.content.get(self.layer, t, "q"), q, self.gamma)
         return attend(attn, q_mix, self.style.get(self.layer, t, "k"), self.style.get(self.layer, t, "v"), residual,
                       logit_scale=self.temperature)
+
+
+def injected_query(q_content: torch.Tensor, q: torch.Tensor, gamma: float) -> torch.Tensor:
+    """StyleID's query blend ``γ·q_content + (1−γ)·q`` (any matching shapes, e.g. ``B,heads,L,d``)."""
+    return gamma * q_content + (1.0 - gamma) * q
 
 
 def record_inversion(model: DiffusionModel, latents: torch.Tensor, cond: torch.Tensor, steps: int,

@@ -18,11 +18,14 @@ from core.image.gatys import GatysConfig
 from core.io.images import load_image
 from core.metrics import DEFAULT_METRIC_SIZE, style_distance
 from core.priors.instruct_cli import add_instruct_options, make_instruct_stylizer
+from core.priors.video_diffusion_cli import DIFFUSION_METHOD, add_video_diffusion_options, diffusion_meta, \
+    diffusion_metrics, make_diffusion_stylizer
 from core.video import io as vio
 from core.video.consistency import MODES, TemporalSettings
 from core.video.flow import FLOW_METHODS
 from core.video.frame_loop import input_meta
 from core.video.metrics import warping_errors
+from core.video.segmented import add_segment_options, run_segmented
 from core.video.stylize import DEFAULT_LONG_SIDE, VIDEO_GATYS, check_output, stylize_frames, temporal_settings
 from core.video.stylizers import METHODS, default_method, make_frame_stylizer
 
@@ -36,8 +39,9 @@ def register_video(subparsers) -> None:
     p.add_argument("input", metavar="INPUT", help="video file, animated GIF or folder of frames")
     p.add_argument("style", metavar="STYLE_IMAGE", nargs="?", default=None, help="style image (none with --instruct)")
     p.add_argument("-o", "--output", required=True, help="output .mp4/.mov/.mkv/.gif, or a folder name without suffix")
-    p.add_argument("--method", choices=sorted(METHODS), default=None,
-                   help="per-frame stylizer (default: fast with --consistency blend, else gatys)")
+    p.add_argument("--method", choices=sorted(METHODS) + [DIFFUSION_METHOD], default=None,
+                   help="per-frame stylizer (default: fast with --consistency blend, else gatys); diffusion: the "
+                        "video diffusion prior (keyframes edited jointly, propagated between; needs --model)")
     p.add_argument("--decoder", default=None, metavar="FILE.safetensors",
                    help="adain/wct: decoder weights (default: the one shipped in core/nn/weights)")
     p.add_argument("--alpha", type=float, default=1.0, help="adain/wct: style strength in [0, 1]")
@@ -59,6 +63,8 @@ def register_video(subparsers) -> None:
     add_common_options(p, resumable=True)
     add_config_options(p, VIDEO_GATYS, group="gatys per-frame objective (--steps also sets fast/adain/wct refinement steps)")
     add_instruct_options(p, standalone=True, video=True)
+    add_video_diffusion_options(p)
+    add_segment_options(p)
     p.set_defaults(func=run_video)
 
 
@@ -86,7 +92,7 @@ def _job_meta(args, size) -> dict:
     meta["gatys"] = repr(config_from_args(VIDEO_GATYS, args))
     meta.update(**input_meta(args.input), style=str(Path(args.style).resolve()) if args.style else None, size=list(size),
                 instruct=[args.instruct, args.model, args.image_guidance, args.guidance, args.instruct_steps,
-                          args.keyframe_every])
+                          args.keyframe_every], diffusion=diffusion_meta(args))
     return meta
 
 
@@ -99,31 +105,42 @@ def run_video(args) -> int:
     gatys.validate()
     if not 0.0 <= args.alpha <= 1.0:
         raise InputError(f"--alpha {args.alpha} must be in [0, 1]")
+    if args.segments != 1:
+        return run_job(args, "video", lambda job: run_segmented(job, output))
     return run_job(args, "video", lambda job: _stylize_video(job, settings, gatys, output))
 
 
 def _stylize_video(job, settings: TemporalSettings, gatys: GatysConfig, output: Path) -> int:
     args, report, device = job.args, job.report, job.device
+
+    def open_reader():
+        return vio.VideoReader(args.input, start=args.start, end=args.end, max_frames=args.max_frames,
+                               long_side=args.size, max_long_side=DEFAULT_LONG_SIDE, device=device,
+                               sequence_fps=args.fps)
+
     with report.phase("load"):
-        reader = vio.VideoReader(args.input, start=args.start, end=args.end, max_frames=args.max_frames,
-                                 long_side=args.size, max_long_side=DEFAULT_LONG_SIDE, device=device,
-                                 sequence_fps=args.fps)
+        reader = open_reader()
         if not args.style and not args.instruct:
             raise InputError("give a STYLE_IMAGE, or --instruct TEXT with --model IP2P_FOLDER")
         style = load_image(args.style, long_side=max(reader.size), device=device) if args.style else None
     report.inputs = [args.input, args.style]
-    if args.instruct:
+    diffusion = None
+    if args.method == DIFFUSION_METHOD:
+        stylizer, diffusion = make_diffusion_stylizer(args, style, device, open_reader)
+    elif args.instruct:
         stylizer = make_instruct_stylizer(args, device)
     else:
         stylizer = make_frame_stylizer(args.method, [style], {"gatys": gatys, "decoder": args.decoder,
                                                               "alpha": args.alpha})
     result = stylize_frames(reader, stylizer, settings, output, _job_meta(args, reader.size), flow=args.flow,
-                            resume=job.resume, progress=job.progress)
+                            resume=job.resume, progress=job.progress,
+                            started=stylizer.start if diffusion else None)
     report.outputs = [str(output)] if result.frames else []
     report.set_steps(result.frames_stylized, result.seconds)
     report.sizes = {"output": {"width": result.width, "height": result.height, "frames": result.frames,
                                "fps": float(result.fps)}}
-    report.metrics = {"consistency": args.consistency, **result.metrics()}
+    report.metrics = {"consistency": args.consistency, **result.metrics(),
+                      **(diffusion_metrics(diffusion, device) if diffusion else {})}
     if result.interrupted:
         return job.interrupted(f"wrote the {result.frames} finished frames to {output}" if result.frames
                                else "no frame was finished")

@@ -17,7 +17,7 @@ import itertools
 import os
 from fractions import Fraction
 from pathlib import Path
-from typing import Union
+from typing import Callable, Union
 
 import torch
 
@@ -95,15 +95,21 @@ def temporal_settings(mode: str, steps: int, first_steps: "int | None" = None, t
 
 
 def stylize_frames(reader: vio.VideoReader, stylizer: FrameStylizer, settings: TemporalSettings, output: Path,
-                   meta: dict, *, flow: str = "dis", resume: bool = False, progress: bool = False) -> VideoResult:
+                   meta: dict, *, flow: str = "dis", resume: bool = False, progress: bool = False,
+                   started: "Callable[[int], None] | None" = None) -> VideoResult:
     """Stylize every frame of ``reader`` with ``stylizer`` tied by ``settings`` (optical flow ``flow``) into
-    ``output`` (audio copied from a video input), on :class:`FrameLoop` with checkpoint ``meta``."""
+    ``output`` (audio copied from a video input), on :class:`FrameLoop` with checkpoint ``meta``.
+
+    ``started(n)``, when given, is called once before the first frame with the number ``n`` of frames the
+    checkpoint holds (the stylizer is then called for frames ``n, n+1, …`` only)."""
     consistency = TemporalConsistency(stylizer, settings, OpticalFlowLinker(method=flow))
     frames = iter(reader)
     first = next(frames)  # raises InputError for zero frames before anything is written
     audio = None if reader.info.is_sequence else reader.info.path
     loop = FrameLoop(output, reader, meta, resume, desc=f"video ({settings.mode})", progress=progress,
                      audio_from=audio, audio_start=reader.start)
+    if started is not None:
+        started(loop.checkpointed)
     with loop:
         for index, frame in enumerate(itertools.chain([first], frames)):
             saved = loop.frame_path(index)
