@@ -8,8 +8,9 @@ objective) on DATA's first
 ``--train-views`` training cameras, then runs ``--steps`` Adam steps of :func:`core.stylization.evaluate` on
 random views. Before each step the kernel's peak-RSS counter is reset (``/proc/self/clear_refs``, value 5), so
 each step's peak is its own. Prints one JSON line: the RSS after imports, the set-up's peak, every step's peak and
-the RSS after it (GiB), CPU seconds per step, and what the two caches hold at the end (the frozen samples of
-kept views, the content features of the views seen). Run it under ``MALLOC_MMAP_THRESHOLD_=1048576`` to see
+the RSS after it (GiB), CPU and wall seconds and the loss of every step (two code versions given the same field
+and seed draw the same views and must print the same losses), the machine load, and what the two caches hold at
+the end (the frozen samples of kept views, the content features of the views seen). Run it under ``MALLOC_MMAP_THRESHOLD_=1048576`` to see
 roughly the live memory (glibc then returns every freed block of 1 MiB or more; the steps take about twice as
 long).
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import time
 from pathlib import Path
@@ -63,21 +65,27 @@ def main() -> None:
     config = replace_fields(SceneStyleConfig, size=args.size)
     out = {"size": args.size, "views": len(cameras), "chunk": args.chunk, "after_imports_gib": _gib("VmRSS")}
     _reset_peak()
+    setup = time.perf_counter()
     task, objective = field_style_task(field, cameras, style, config, chunk=args.chunk)
-    out["setup_peak_gib"] = _gib("VmHWM")
+    out.update(setup_peak_gib=_gib("VmHWM"), setup_wall_s=round(time.perf_counter() - setup, 1))
     optimizer = torch.optim.Adam(task.params(), lr=config.loop.lr)
     generator = torch.Generator().manual_seed(0)
-    peaks, after, cpu = [], [], []
+    peaks, after, cpu, wall, losses = [], [], [], [], []
+    load_before = os.getloadavg()
     for _ in range(args.steps):
         _reset_peak()
-        t0 = time.process_time()
+        t0, w0 = time.process_time(), time.perf_counter()
         optimizer.zero_grad()
-        evaluate(task, objective, task.sample_view(generator))["total"].backward()
+        total = evaluate(task, objective, task.sample_view(generator))["total"]
+        total.backward()
         optimizer.step()
-        cpu.append(round(time.process_time() - t0, 1))
+        cpu.append(round(time.process_time() - t0, 2))
+        wall.append(round(time.perf_counter() - w0, 2))
+        losses.append(float(total))
         peaks.append(round(_gib("VmHWM"), 3))
         after.append(round(_gib("VmRSS"), 3))
-    out.update(step_peak_gib=peaks, rss_after_step_gib=after, step_cpu_s=cpu,
+    out.update(step_peak_gib=peaks, rss_after_step_gib=after, step_cpu_s=cpu, step_wall_s=wall, step_loss=losses,
+               mean_wall_s=round(sum(wall) / len(wall), 2), load_before=load_before, load_after=os.getloadavg(),
                sample_cache_mib=round(task.samples.used / 2 ** 20, 1), sample_cache_views=len(task.samples.views),
                content_cache_mib=round(objective._content_bytes / 2 ** 20, 1),
                content_cache_views=len(objective._content_targets))

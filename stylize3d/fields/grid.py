@@ -214,23 +214,34 @@ def _corners(resolution, coords: torch.Tensor) -> tuple[torch.Tensor, torch.Tens
     return base[:, None] + offsets, weights
 
 
+def gather_corners(flat: torch.Tensor, index: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """``Σ_k weight[n,k] · flat[:, index[n,k]]`` → ``N,C``: trilinear samples of a flattened grid ``flat`` ``C,V``
+    at the corners ``index`` ``N,8`` with weights ``weight`` ``N,8`` (a CPU :class:`GridLookup`); no autograd."""
+    values = flat.index_select(1, index.reshape(-1)).view(flat.shape[0], *index.shape)  # C,N,8
+    return torch.einsum("cnk,nk->nc", values, weight)  # a batched product: faster than multiply-and-sum
+
+
+def scatter_corners_(grad_flat: torch.Tensor, grad: torch.Tensor, index: torch.Tensor,
+                     weight: torch.Tensor) -> torch.Tensor:
+    """The transpose of :func:`gather_corners`: adds ``weight[n,k] · grad[n]`` (``grad`` ``N,C``) into
+    ``grad_flat`` ``C,V`` at ``index[n,k]``, in place; returns ``grad_flat``."""
+    spread = (grad.T.contiguous()[:, :, None] * weight).reshape(grad_flat.shape[0], -1)
+    return grad_flat.index_add_(1, index.reshape(-1), spread)
+
+
 class _CornerGather(torch.autograd.Function):
-    """``Σ_k weight[n,k] · flat[:, index[n,k]]`` → ``N,C`` from a flattened grid ``flat`` ``C,V``; differentiable
-    in ``flat`` only."""
+    """:func:`gather_corners`, differentiable in ``flat`` only."""
 
     @staticmethod
     def forward(ctx, flat: torch.Tensor, index: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
         ctx.save_for_backward(index, weight)
         ctx.shape = flat.shape
-        values = flat.index_select(1, index.reshape(-1)).view(flat.shape[0], *index.shape)  # C,N,8
-        return torch.einsum("cnk,nk->nc", values, weight)  # a batched product: faster than multiply-and-sum
+        return gather_corners(flat, index, weight)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
         index, weight = ctx.saved_tensors
-        channels = ctx.shape[0]
-        spread = (grad.T.contiguous()[:, :, None] * weight).reshape(channels, -1)
-        return grad.new_zeros(ctx.shape).index_add_(1, index.reshape(-1), spread), None, None
+        return scatter_corners_(grad.new_zeros(ctx.shape), grad, index, weight), None, None
 
 
 # ------------------------------------------------------------------------------------------------ creation

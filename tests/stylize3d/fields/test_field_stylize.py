@@ -1,12 +1,15 @@
-"""Field stylization: deferred back-propagation equals direct back-propagation; colour transfer on the grid."""
+"""Field stylization: the frozen-sample render and its hand-written backward equal rendering and
+back-propagating through the renderer (same loss, same colour-grid gradient); colour transfer on the grid."""
 
 import pytest
 import torch
 
 from stylize3d.fields.grid import new_field
-from stylize3d.fields.frozen_samples import BYTES_PER_SAMPLE, FrozenSampleCache
+from core.losses.nnfm import nnfm_loss
+from stylize3d.fields.frozen_samples import BYTES_PER_RAY, BYTES_PER_SAMPLE, FrozenRender, FrozenSampleCache
 from stylize3d.fields.render import camera_rays, render_field, render_rays, weighted_samples
-from stylize3d.fields.stylize import LEAF_SCALE, DeferredRender, FieldStyleTask, to_degree0, transfer_field_colours
+from stylize3d.fields.stylize import (LEAF_SCALE, FieldStyleTask, field_style_task, frozen_views, to_degree0,
+                                      transfer_field_colours)
 from stylize3d.scene_style import SceneStyleConfig
 from stylize3d.sh import SH_C0
 from stylize3d.stylize import stylize_scene
@@ -26,33 +29,44 @@ def _cameras(n=3, size=16):
     return ring_cameras(n, size, radius=3.0, height=1.2, step=2.1, fov=55.0)
 
 
-def test_deferred_gradient_equals_direct_backward():
+def _loss_of(image, style):
+    """A non-linear full-image loss, like VGG's: NNFM on the pixels as features, squares and a TV term."""
+    weights = torch.rand(1, 3, *image.shape[-2:], generator=torch.Generator().manual_seed(3))
+    return (nnfm_loss(image, style) + (weights * image).sum() + (image ** 2).mean() * 10
+            + image[..., 1:, :].sub(image[..., :-1, :]).abs().sum())
+
+
+def _direct(field, colour, rays, height, width):
+    """The reference path: the field rendered with autograd through the renderer (what the old deferred render's
+    chunks did): ``1,3,H,W``."""
+    return render_rays(type(field)(**{**field.__dict__, "colour": colour}), rays, torch.ones(3))["rgb"].T.reshape(
+        1, 3, height, width)
+
+
+@pytest.mark.parametrize("part_samples", [1, 300, 10 ** 6])
+def test_frozen_render_gives_the_loss_and_gradient_of_back_propagating_through_the_renderer(part_samples):
+    """The old path (autograd through the renderer) and the new (frozen samples, transposed pass) on a tiny field:
+    the same loss and the same colour-grid gradient, whatever the parts."""
     field = _field()
     rays = camera_rays(_cameras(1), 16, 12)
-    bg = torch.ones(3)
-    weights = torch.rand(1, 3, 12, 16, generator=torch.Generator().manual_seed(3))
-
-    def loss_of(image):  # a non-linear full-image loss, like VGG's
-        return (weights * image).sum() + (image ** 2).mean() * 10 + image[..., 1:, :].sub(image[..., :-1, :]).abs().sum()
-
-    def render_chunk(r, colour):
-        f = type(field)(**{**field.__dict__, "colour": colour})
-        return render_rays(f, r, bg)["rgb"]
-
+    style = torch.rand(1, 3, 10, 9, generator=torch.Generator().manual_seed(4))
+    cache = FrozenSampleCache(field, 37, 2 ** 30, part_samples=part_samples)
+    cache.prepare(0, rays)
     colour = field.colour.clone().requires_grad_(True)
-    parts = -(-len(rays) // 37)
-    loss_of(DeferredRender.apply(lambda i, c: render_chunk(rays[i * 37:(i + 1) * 37], c), parts, 12, 16,
-                                 colour)).backward()
-    deferred = colour.grad.clone()
-    colour.grad = None
-    loss_of(render_chunk(rays, colour).T.reshape(1, 3, 12, 16)).backward()
-    assert deferred.abs().max() > 1e-3  # the gradient reaches the grid
-    assert torch.allclose(deferred, colour.grad, atol=1e-5, rtol=1e-5)
+    new_loss = _loss_of(FrozenRender.apply(cache, 0, rays, torch.ones(3), colour).T.reshape(1, 3, 12, 16), style)
+    new_loss.backward()
+    new_grad, colour.grad = colour.grad.clone(), None
+    old_loss = _loss_of(_direct(field, colour, rays, 12, 16), style)
+    old_loss.backward()
+    assert new_grad.abs().max() > 1e-3  # the gradient reaches the grid
+    assert torch.allclose(new_loss, old_loss, rtol=1e-6)
+    assert (new_grad - colour.grad).norm() <= 1e-5 * colour.grad.norm()
+    assert torch.allclose(new_grad, colour.grad, atol=1e-6, rtol=1e-5)
 
 
 @pytest.mark.parametrize("cache_bytes", [0, 2 ** 30])
 def test_task_render_with_frozen_samples_equals_a_full_render(cache_bytes):
-    """The task's cached-sample renders (and their deferred gradients) equal rendering the field from scratch."""
+    """The task's cached-sample renders (and their gradients) equal rendering the field from scratch."""
     field = _field()
     cams = _cameras(2, 16)
     config = SceneStyleConfig(size=16)
@@ -64,51 +78,72 @@ def test_task_render_with_frozen_samples_equals_a_full_render(cache_bytes):
         image = task.render(view)
         (weights * image ** 2).sum().backward()
         colour = field.colour.clone().requires_grad_(True)
-        direct = render_rays(type(field)(**{**field.__dict__, "colour": colour}), camera_rays(cams[view], 16, 16),
-                             torch.ones(3))["rgb"].T.reshape(1, 3, 16, 16)
+        direct = _direct(field, colour, camera_rays(cams[view], 16, 16), 16, 16)
         (weights * direct ** 2).sum().backward()
         assert torch.allclose(image, direct.detach(), atol=1e-6)
         assert torch.allclose(task.leaf.grad, LEAF_SCALE * colour.grad, atol=1e-6) and colour.grad.abs().max() > 1e-4
     assert len(task.samples.views) == (2 if cache_bytes else 0)
 
 
+def test_the_reference_renders_fill_the_cache_and_equal_render_field():
+    """Setting up a stylization samples every view once (its content references), so the steps find them kept."""
+    field, cams = _field(), _cameras(3, 16)
+    config = SceneStyleConfig(size=16)
+    config.color_transfer = False
+    task, _ = field_style_task(field, cams, torch.rand(1, 3, 16, 16), config)
+    assert list(task.samples.views) == [0, 1, 2]
+    want = render_field(field, cams, 16, 16)
+    assert torch.allclose(task.originals, want.rgb, atol=1e-6)
+    rgb, alpha = frozen_views(task.samples, field, cams, 16, 16)
+    assert torch.allclose(rgb, want.rgb, atol=1e-6) and torch.allclose(alpha, want.alpha, atol=1e-6)
+
+
+def _ray_parts(parts):
+    """The rays, depths and weights of a view's parts, concatenated."""
+    parts = list(parts)
+    return [torch.cat([getattr(p, name)() if name == "ray" else getattr(p, name) for p in parts])
+            for name in ("ray", "t", "weights")]
+
+
 def test_the_sample_cache_stays_within_its_budget_and_renders_the_same():
     """Views that do not fit evict the oldest; a view larger than the whole budget is not kept but rendered the
-    same (its chunks sampled again); samples are kept at 12 bytes each."""
+    same (its chunks sampled again); samples are kept at 8 bytes each (+ 4 per ray)."""
     field = _field()
     cams = _cameras(3, 16)
     rays = [camera_rays(cams[v], 16, 16) for v in range(3)]
-    full = FrozenSampleCache(field, 50, 2 ** 30)
+    full = FrozenSampleCache(field, 50, 2 ** 30, part_samples=700)
     for v in range(3):
         full.prepare(v, rays[v])
     sizes = [sum(p.nbytes() for p in full.views[v]) for v in range(3)]
-    assert sizes[0] == BYTES_PER_SAMPLE * sum(len(p.ray) for p in full.views[0]) > 0
+    samples = sum(len(p.t) for p in full.views[0])
+    assert sizes[0] == BYTES_PER_SAMPLE * samples + BYTES_PER_RAY * 256 and samples > 700
+    assert len(full.views[0]) > 1 and all(len(p.t) < 700 + 50 * 40 for p in full.views[0])
+    direct = weighted_samples(field, rays[0])
+    ray, t, weights = _ray_parts(full.views[0])
+    assert torch.equal(ray, direct.ray) and torch.equal(t, direct.t)
+    assert torch.allclose(weights, direct.weights, rtol=1e-6, atol=1e-9)
     two = FrozenSampleCache(field, 50, sizes[0] + sizes[1] + sizes[2] - 1)  # all three do not fit
     for v in range(3):
         two.prepare(v, rays[v])
         assert two.used <= two.budget
     assert list(two.views) == [1, 2]  # the oldest went
     tiny = FrozenSampleCache(field, 50, min(sizes) // 2)
-    assert tiny.prepare(0, rays[0]) == 6 and not tiny.views and tiny.used == 0 and tiny.too_large == {0}
+    tiny.prepare(0, rays[0])
+    assert not tiny.views and tiny.used == 0 and tiny.too_large == {0}
     for cache in (two, tiny):
-        for i in range(6):
-            chunk = rays[0][i * 50:(i + 1) * 50]
-            got, want = cache.get(0, i, chunk), full.get(0, i, chunk)
-            assert torch.equal(got.ray, want.ray) and torch.equal(got.pts, want.pts)
-            assert torch.equal(got.weights, want.weights)
+        got, want = _ray_parts(cache.parts(0, rays[0])), _ray_parts(full.parts(0, rays[0]))
+        assert all(torch.equal(a, b) for a, b in zip(got, want))
     sampled = []
-    two._sample = lambda r: sampled.append(len(r)) or FrozenSampleCache._sample(two, r)
+    real = two._sample
+    two._sample = lambda r, first: sampled.append(min(50, len(r) - first)) or real(r, first)
     big = camera_rays(cams[0], 32, 32)  # four times the pixels of a kept view: larger than the budget
     for _ in range(2):
-        assert two.prepare("big", big) == 21
+        two.prepare("big", big)
     assert two.too_large == {"big"} and sum(sampled) < len(big)  # sampled once, and only until it overflowed
     assert not two.views  # the kept views were evicted while finding out
     two.prepare(2, rays[2])
     two.prepare("big", big)
     assert list(two.views) == [2]  # later, a too-large view no longer evicts the kept ones
-    direct = weighted_samples(field, rays[2][100:150])
-    got = full.get(2, 2, rays[2][100:150])
-    assert torch.equal(got.pts, direct.pts) and torch.equal(got.t, direct.t)
 
 
 def test_a_leaf_step_moves_a_mid_grey_pixel_as_far_as_a_splat_dc_step():
