@@ -13,7 +13,6 @@ graphs) without ``preserve_color`` (the torch engine does that); :func:`supports
 from __future__ import annotations
 
 import importlib.util
-import math
 import os
 from dataclasses import dataclass
 from typing import Callable, Optional
@@ -25,7 +24,7 @@ from core.errors import InputError
 from core.image.fast_config import FastConfig
 from core.image.lbfgs_numpy import StepsResult, lbfgs_steps
 from core.io.image_files import resize_rgb
-from core.losses.config import CONTENT_LAYER, MIN_VGG_SIDE
+from core.losses.config import CONTENT_LAYER, MIN_VGG_SIDE, style_long_side
 
 
 def onnxruntime_installed() -> bool:
@@ -93,12 +92,10 @@ class FastGraphSessions:
 
 
 def _style_size(shape: tuple, work_long_side: int, style_scale: float) -> tuple:
-    """``(width, height)`` the style is resized to: ``style_scale ×`` the working long side, never below 16 px on
-    its short side (what :meth:`core.losses.objective.StyleObjective.set_style` does for the torch engine)."""
+    """``(width, height)`` the style is resized to (:func:`core.losses.config.style_long_side`, as the torch engine's
+    :meth:`core.losses.objective.StyleObjective.set_style` does)."""
     height, width = shape
-    long_side = max(math.ceil(MIN_VGG_SIDE * max(height, width) / min(height, width)),
-                    round(work_long_side * style_scale))
-    scale = long_side / max(height, width)
+    scale = style_long_side(height, width, work_long_side, style_scale) / max(height, width)
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 

@@ -20,6 +20,13 @@ MIN_VGG_SIDE = 16
 """relu5_1 sits behind four 2× poolings: images need at least 16 px on their short side."""
 
 
+def style_long_side(height: int, width: int, working_long_side: int, style_scale: float) -> int:
+    """Long side a ``height×width`` style image is resized to: ``style_scale ×`` the working long side, but never so
+    small that its short side drops below :data:`MIN_VGG_SIDE`."""
+    shortest_allowed = math.ceil(MIN_VGG_SIDE * max(height, width) / min(height, width))
+    return max(shortest_allowed, round(working_long_side * style_scale))
+
+
 def _layer_list(text) -> Optional[Tuple[str, ...]]:
     if text is None:
         return None

@@ -27,7 +27,6 @@ below 16 px on their short side: relu5_1 sits behind four poolings).
 
 from __future__ import annotations
 
-import math
 from collections import OrderedDict
 from typing import Hashable, Optional, Sequence
 
@@ -36,7 +35,7 @@ import torch
 from core.errors import ConfigError, InputError
 from core.io.images import resize_long_side
 from core.losses.config import (CONTENT_LAYER, GATYS_LAYERS, MIN_VGG_SIDE, NNFM_LAYERS, STYLE_KINDS,  # noqa: F401
-                                StyleLossConfig)
+                                StyleLossConfig, style_long_side)
 from core.losses.content import content_loss
 from core.losses.gram import blend_grams, gram_matrix, gram_style_loss
 from core.losses.meanstd import feature_stats, meanstd_style_loss
@@ -86,8 +85,7 @@ class StyleObjective:
         with torch.no_grad():
             for style in styles:
                 h, w = style.shape[-2:]
-                shortest_allowed = math.ceil(MIN_VGG_SIDE * max(h, w) / min(h, w))
-                scaled = resize_long_side(style.to(self.device), max(shortest_allowed, round(long_side * self.config.style_scale)))
+                scaled = resize_long_side(style.to(self.device), style_long_side(h, w, long_side, self.config.style_scale))
                 feats = self.encoder(scaled, self.style_layers)
                 if kind == "gram":
                     per_style.append({n: gram_matrix(feats[n])[0] for n in self.style_layers})
